@@ -1,0 +1,56 @@
+/**
+ * The one KurrentDB client of the process and the raw subscription call the source reads from.
+ *
+ * Every KurrentDB call goes through @kurrent/kurrentdb-client. For reads we use its channel management
+ * (`GRPCStreamCreator`: connection, credentials, reconnect on failure) but ask grpc-js for the response bytes
+ * instead of google-protobuf objects, so `read-response-decoder.ts` can hand the stored bytes on unchanged.
+ * `GRPCStreamCreator` and `callArguments` are protected members of the client's `Client` class; the client
+ * version is pinned, and the source's tests run against the emulator through this exact path.
+ */
+import { KurrentDBClient, BACKWARDS, END } from '@kurrent/kurrentdb-client'
+import { StreamsClient } from '@kurrent/kurrentdb-client/generated/kurrentdb/protocols/v1/streams_grpc_pb'
+import type { ReadReq } from '@kurrent/kurrentdb-client/generated/kurrentdb/protocols/v1/streams_pb'
+import type { CallOptions, Client as GrpcClient, ClientReadableStream, Metadata } from '@grpc/grpc-js'
+
+export interface KurrentDbConnection {
+  readonly client: KurrentDBClient
+  /** Opens a `Streams.Read` call whose responses arrive as raw ReadResp bytes. */
+  openRead(request: ReadReq): Promise<ClientReadableStream<Buffer>>
+  /** Resolves when KurrentDB answers a read; rejects with the reason otherwise. */
+  checkReachable(): Promise<void>
+  dispose(): Promise<void>
+}
+
+/** The protected members of the client's `Client` class this module relies on (see the header comment). */
+interface ClientInternals {
+  GRPCStreamCreator<T>(
+    clientConstructor: typeof StreamsClient,
+    debugName: string,
+    creator: (client: StreamsClient) => T,
+  ): () => Promise<T>
+  callArguments(options: Record<string, never>, callOptions: CallOptions): [Metadata, CallOptions]
+}
+
+const readMethodPath = '/event_store.client.streams.Streams/Read'
+const serializeReadRequest = (request: ReadReq): Buffer => Buffer.from(request.serializeBinary())
+const keepResponseBytes = (bytes: Buffer): Buffer => bytes
+
+export function connectToKurrentDb(connectionString: string): KurrentDbConnection {
+  const client = KurrentDBClient.connectionString(connectionString)
+  const internals = client as unknown as ClientInternals
+  return {
+    client,
+    openRead: (request) => {
+      const [metadata, callOptions] = internals.callArguments({}, { deadline: Infinity })
+      const create = internals.GRPCStreamCreator(StreamsClient, 'kafka-sink read', (grpcClient: GrpcClient) =>
+        grpcClient.makeServerStreamRequest(readMethodPath, serializeReadRequest, keepResponseBytes, request, metadata, callOptions),
+      )
+      return create()
+    },
+    checkReachable: async () => {
+      // The cheapest read that needs a live server: the last event of $all (none on an empty database is fine).
+      for await (const _event of client.readAll({ fromPosition: END, direction: BACKWARDS, maxCount: 1 })) break
+    },
+    dispose: () => client.dispose(),
+  }
+}

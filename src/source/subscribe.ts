@@ -1,0 +1,189 @@
+/**
+ * The source: a KurrentDB subscription as an Observable of `SourceItem`s (events and resumable positions).
+ *
+ * - It pauses the underlying call while `paused$` says so (HTTP/2 flow control then stops the server), which is how
+ *   the pipeline bounds what is in flight.
+ * - A connection that drops (KurrentDB restarting, network) is reopened after the last item it delivered, with a
+ *   capped, jittered backoff; nothing is skipped or repeated at the seam. Errors that will not go away by waiting
+ *   (access denied, bad request) end the Observable with a `KurrentDbReadError`.
+ */
+import { Observable, type Observable as ObservableType } from 'rxjs'
+import { status as GrpcStatus, type ClientReadableStream } from '@grpc/grpc-js'
+import type { Logger } from '../observability/logger.ts'
+import type { KurrentDbConnection } from './kurrentdb-connection.ts'
+import type { LogPosition, StartPoint } from './positions.ts'
+import type { ReadTarget } from './read-plan.ts'
+import { buildSubscriptionRequest } from './read-request.ts'
+import { decodeReadResponse, type SourceEvent } from './read-response-decoder.ts'
+
+export type SourceItem =
+  | { readonly kind: 'event'; readonly event: SourceEvent }
+  /** A position the subscription has scanned up to, with nothing to forward in between (filtered subscriptions). */
+  | { readonly kind: 'checkpoint'; readonly position: LogPosition }
+  /** KurrentDB confirmed the subscription: from here on, newly appended events will be delivered. */
+  | { readonly kind: 'subscribed' }
+  /** Everything that existed when the subscription started has been delivered; events now arrive live. */
+  | { readonly kind: 'caughtUp' }
+
+export class KurrentDbReadError extends Error {
+  override readonly name = 'KurrentDbReadError'
+  constructor(
+    message: string,
+    readonly transient: boolean,
+    readonly grpcCode: number | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options)
+  }
+}
+
+export interface SourceOptions {
+  readonly target: ReadTarget
+  readonly start: StartPoint
+  readonly checkpointEvery: number
+  readonly paused$: ObservableType<boolean>
+  readonly logger: Logger
+  /** Reconnect delays: doubling from `initialMs` up to `maxMs`, with full jitter. */
+  readonly reconnect?: { readonly initialMs: number; readonly maxMs: number }
+}
+
+// Codes a KurrentDB restart, failover or network hiccup produces; anything else needs a person.
+const transientGrpcCodes = new Set<number>([
+  GrpcStatus.UNAVAILABLE,
+  GrpcStatus.DEADLINE_EXCEEDED,
+  GrpcStatus.ABORTED,
+  GrpcStatus.INTERNAL,
+  GrpcStatus.UNKNOWN,
+  GrpcStatus.RESOURCE_EXHAUSTED,
+  GrpcStatus.CANCELLED,
+])
+
+export function classifyReadError(error: unknown): KurrentDbReadError {
+  if (error instanceof KurrentDbReadError) return error
+  const code = typeof (error as { code?: unknown })?.code === 'number' ? ((error as { code: number }).code) : undefined
+  const message = error instanceof Error ? error.message : String(error)
+  // No gRPC code means the connection could not be made at all (DNS, refused): a network condition, so transient.
+  const transient = code === undefined || transientGrpcCodes.has(code)
+  return new KurrentDbReadError(`KurrentDB read failed: ${message}`, transient, code, { cause: error })
+}
+
+export function reconnectDelay(attempt: number, policy: { initialMs: number; maxMs: number }, random: () => number = Math.random): number {
+  const ceiling = Math.min(policy.maxMs, policy.initialMs * 2 ** Math.max(0, attempt - 1))
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2)
+}
+
+const defaultReconnect = { initialMs: 200, maxMs: 5_000 }
+
+export function subscribeToSource(connection: KurrentDbConnection, options: SourceOptions): ObservableType<SourceItem> {
+  return new Observable<SourceItem>((subscriber) => {
+    const reconnect = options.reconnect ?? defaultReconnect
+    let resumeFrom: StartPoint = options.start
+    let call: ClientReadableStream<Buffer> | undefined
+    let paused = false
+    let closed = false
+    let failedAttempts = 0
+    let reopenTimer: ReturnType<typeof setTimeout> | undefined
+
+    const pausing = options.paused$.subscribe((shouldPause) => {
+      paused = shouldPause
+      if (call === undefined) return
+      if (shouldPause) call.pause()
+      else call.resume()
+    })
+
+    const onResponse = (bytes: Buffer) => {
+      let response
+      try {
+        response = decodeReadResponse(bytes)
+      } catch (error) {
+        fail(new KurrentDbReadError(`KurrentDB sent a response that is not a valid ReadResp: ${(error as Error).message}`, false, undefined, { cause: error }))
+        return
+      }
+      switch (response.kind) {
+        case 'event':
+          resumeFrom = options.target.kind === 'stream'
+            ? { kind: 'afterRevision', revision: response.event.revision }
+            : { kind: 'after', position: response.event.position }
+          subscriber.next({ kind: 'event', event: response.event })
+          return
+        case 'checkpoint':
+          resumeFrom = { kind: 'after', position: response.position }
+          subscriber.next({ kind: 'checkpoint', position: response.position })
+          return
+        case 'confirmation':
+          failedAttempts = 0
+          subscriber.next({ kind: 'subscribed' })
+          return
+        case 'caughtUp':
+          subscriber.next({ kind: 'caughtUp' })
+          return
+        default:
+          return
+      }
+    }
+
+    const fail = (error: KurrentDbReadError) => {
+      if (closed) return
+      closed = true
+      call?.cancel()
+      subscriber.error(error)
+    }
+
+    const onCallEnded = (cause: unknown) => {
+      if (closed) return
+      call = undefined
+      const error = classifyReadError(cause)
+      if (!error.transient) {
+        fail(error)
+        return
+      }
+      failedAttempts++
+      const delay = reconnectDelay(failedAttempts, reconnect)
+      options.logger.warn('KurrentDB subscription interrupted; reconnecting', { error, attempt: failedAttempts, delayMs: delay })
+      reopenTimer = setTimeout(open, delay)
+    }
+
+    const open = () => {
+      reopenTimer = undefined
+      if (closed) return
+      let request
+      try {
+        request = buildSubscriptionRequest({ target: options.target, start: resumeFrom, checkpointEvery: options.checkpointEvery })
+      } catch (error) {
+        fail(new KurrentDbReadError((error as Error).message, false, undefined, { cause: error }))
+        return
+      }
+      connection.openRead(request).then(
+        (opened) => {
+          if (closed) {
+            opened.cancel()
+            return
+          }
+          call = opened
+          let ended = false
+          const end = (cause: unknown) => {
+            if (ended || call !== opened) return
+            ended = true
+            onCallEnded(cause)
+          }
+          opened.on('data', onResponse)
+          opened.on('error', end)
+          // A subscription never ends by itself; the server closing it is an interruption to recover from.
+          opened.on('end', () => end(new KurrentDbReadError('KurrentDB closed the subscription', true, GrpcStatus.UNAVAILABLE)))
+          if (paused) opened.pause()
+        },
+        onCallEnded,
+      )
+    }
+
+    open()
+    return () => {
+      closed = true
+      pausing.unsubscribe()
+      if (reopenTimer !== undefined) clearTimeout(reopenTimer)
+      const current = call
+      call = undefined
+      current?.cancel()
+    }
+  })
+}

@@ -1,0 +1,22 @@
+/**
+ * How long to wait before retrying a send that failed with a transient error. Pure: attempt and policy in, ms out.
+ */
+export interface RetryDelayPolicy {
+  /** `resilience:transientErrorDelay`: the wait the user asked for between attempts. */
+  readonly transientErrorDelayMs: number
+  /** Cap of the backoff floor, `resilience:reconnectBackoffMaxMs`. */
+  readonly backoffMaxMs: number
+}
+
+const backoffInitialMs = 100
+
+/**
+ * The user's delay, but never less than a jittered exponential floor (100 ms doubling up to the cap): with the
+ * default delay of 0, an engine that fails fast (connection refused) would otherwise retry in a hot loop, and many
+ * connectors recovering at once would hit the brokers in lockstep.
+ */
+export function retryDelay(attempt: number, policy: RetryDelayPolicy, random: () => number = Math.random): number {
+  const ceiling = Math.min(policy.backoffMaxMs, backoffInitialMs * 2 ** Math.max(0, attempt - 1))
+  const floor = ceiling / 2 + (random() * ceiling) / 2
+  return Math.round(Math.max(policy.transientErrorDelayMs, floor))
+}

@@ -1,0 +1,262 @@
+/**
+ * The running connector: assembles source → filter/map → batch → deliver → track → commit into one Observable.
+ *
+ *   KurrentDB ─subscribe─▶ work items (numbered; filtered-out events stay as position-only markers)
+ *     ▶ batchWork (count, bytes, linger) ▶ deliverBatch (retry transient failures; 1 in flight with broker acks,
+ *       several without) ▶ checkpoint tracker (contiguous confirmed position) ▶ commit (interval, threshold,
+ *       caught-up, stop)
+ *
+ * The source pauses while the credit window is exhausted, so memory stays bounded when Kafka is slow or down.
+ * It emits `running` once KurrentDB confirmed the subscription, completes after a requested stop has flushed and
+ * committed, and errors with the typed cause when the connector cannot go on (the last confirmed position is
+ * committed first, so a restart resumes right before the failing record).
+ */
+import { concat, defer, filter, ignoreElements, map, mergeMap, Observable, ReplaySubject, take, takeUntil, tap, type Observable as ObservableType } from 'rxjs'
+import type { Logger } from '../observability/logger.ts'
+import type { ConnectorMetrics } from '../observability/metrics.ts'
+import type { KafkaSinkSettings } from '../settings/kafka-sink-settings.ts'
+import type { KafkaSendError } from '../sink/kafka/errors.ts'
+import type { KafkaPort, KafkaProducerConfig, KafkaMessage } from '../sink/kafka/port.ts'
+import { toProducerConfig } from '../sink/kafka/producer-config.ts'
+import { createPartitionKeyExtractor } from '../sink/partition-key.ts'
+import { createRecordMapper } from '../sink/record-mapping.ts'
+import type { KurrentDbConnection } from '../source/kurrentdb-connection.ts'
+import type { StartPoint } from '../source/positions.ts'
+import { createEventPredicate, planRead } from '../source/read-plan.ts'
+import { subscribeToSource, type SourceItem } from '../source/subscribe.ts'
+import { batchWork } from './batch-work.ts'
+import { confirmRange, hasUncommitted, initialTrackerState, markCommitted, rangeOfBatch, shouldCommit } from './checkpoint-tracker.ts'
+import { createCreditWindow } from './credit-window.ts'
+import { DeliveryAbortedError, deliverBatch, type DeliveryPolicy } from './deliver-batch.ts'
+import { messageSize, type ResumePoint, type WorkBatch, type WorkItem } from './work-item.ts'
+
+export interface ConnectorDependencies {
+  readonly connection: KurrentDbConnection
+  readonly openKafka: (config: KafkaProducerConfig, logger: Logger) => KafkaPort
+  /** Appends a checkpoint to the connector's checkpoint stream. */
+  readonly commitCheckpoint: (resume: ResumePoint) => Promise<void>
+  readonly logger: Logger
+  readonly metrics: ConnectorMetrics
+}
+
+/** Internal limits, not settings: they bound memory and shape batches, whatever the connector's settings. */
+export interface PipelineTuning {
+  readonly maxBatchMessages: number
+  readonly maxBatchBytes: number
+  readonly lingerMs: number
+  readonly maxInFlightItems: number
+  readonly maxInFlightBytes: number
+  /** Batches in flight at once when `waitForBrokerAck` is false (true always means one). */
+  readonly pipelinedBatches: number
+  /** After a stop request, how long in-flight deliveries may keep retrying before they are abandoned. */
+  readonly stopGraceMs: number
+}
+
+export const defaultPipelineTuning: PipelineTuning = {
+  maxBatchMessages: 2_000,
+  maxBatchBytes: 1024 * 1024,
+  lingerMs: 5,
+  maxInFlightItems: 20_000,
+  maxInFlightBytes: 64 * 1024 * 1024,
+  pipelinedBatches: 5,
+  stopGraceMs: 10_000,
+}
+
+export interface ConnectorRun {
+  readonly connectorId: string
+  readonly settings: KafkaSinkSettings
+  readonly start: StartPoint
+  /** Emits when the connector should stop gracefully: stop reading, flush, commit. */
+  readonly stop$: ObservableType<unknown>
+  readonly tuning?: Partial<PipelineTuning>
+}
+
+export type ConnectorSignal =
+  | { readonly kind: 'running' }
+  | { readonly kind: 'caughtUp' }
+  | { readonly kind: 'committed'; readonly resume: ResumePoint }
+
+export function runConnector(dependencies: ConnectorDependencies, run: ConnectorRun): ObservableType<ConnectorSignal> {
+  return new Observable<ConnectorSignal>((subscriber) => {
+    const { settings, connectorId } = run
+    const { logger, metrics } = dependencies
+    const tuning: PipelineTuning = { ...defaultPipelineTuning, ...run.tuning }
+    const plan = planRead(settings.subscription.filter)
+    const forward = createEventPredicate(plan)
+    const toRecord = createRecordMapper({
+      connectorId,
+      defaultHeaders: settings.defaultHeaders,
+      ignoreSystemHeaders: settings.headers.ignoreSystem,
+      partitionKey: createPartitionKeyExtractor(settings.partitionKeyExtraction),
+    })
+    const window = createCreditWindow({ maxItems: tuning.maxInFlightItems, maxBytes: tuning.maxInFlightBytes })
+    const port = dependencies.openKafka(toProducerConfig(settings, connectorId), logger)
+    const deliveryPolicy: DeliveryPolicy = {
+      retriesEnabled: settings.resilience.enabled,
+      maxRetries: settings.resilience.maxRetries,
+      delay: { transientErrorDelayMs: settings.resilience.transientErrorDelayMs, backoffMaxMs: settings.resilience.reconnectBackoffMaxMs },
+    }
+    const commitPolicy = { enabled: settings.autocommit.enabled, intervalMs: settings.autocommit.intervalMs, recordsThreshold: settings.autocommit.recordsThreshold }
+    const abort$ = new ReplaySubject<void>(1)
+
+    let tracker = initialTrackerState()
+    let lastCommitAt = performance.now()
+    let commitInProgress: Promise<void> | undefined
+    let sequence = 0
+    let running = false
+    let stopRequested = false
+    let graceTimer: ReturnType<typeof setTimeout> | undefined
+
+    const commitNow = async (): Promise<void> => {
+      if (!hasUncommitted(tracker)) return
+      const resume = tracker.committable!
+      const started = performance.now()
+      try {
+        await dependencies.commitCheckpoint(resume)
+        tracker = markCommitted(tracker, resume)
+        lastCommitAt = performance.now()
+        metrics.commitLatency((lastCommitAt - started) / 1000)
+        if (!subscriber.closed) subscriber.next({ kind: 'committed', resume })
+      } catch (error) {
+        // The position stays uncommitted and the next trigger tries again; a restart would only replay more.
+        logger.warn('checkpoint commit failed; will retry', { error })
+      }
+    }
+    const commitIfDue = () => {
+      if (commitInProgress !== undefined) return
+      if (!shouldCommit(tracker, commitPolicy, performance.now() - lastCommitAt)) return
+      commitInProgress = commitNow().finally(() => {
+        commitInProgress = undefined
+      })
+    }
+    const commitTimer = setInterval(commitIfDue, Math.min(commitPolicy.intervalMs, 1_000))
+
+    const toWorkItem = (item: SourceItem): WorkItem | undefined => {
+      let work: WorkItem
+      switch (item.kind) {
+        case 'subscribed':
+          if (!running) {
+            running = true
+            subscriber.next({ kind: 'running' })
+          }
+          return undefined
+        case 'caughtUp':
+          subscriber.next({ kind: 'caughtUp' })
+          work = { sequence: sequence++, resume: undefined, message: undefined, bytes: 0, caughtUp: true }
+          break
+        case 'checkpoint':
+          work = { sequence: sequence++, resume: { position: item.position, revision: undefined }, message: undefined, bytes: 0, caughtUp: false }
+          break
+        case 'event': {
+          const { event } = item
+          const message = forward(event) ? toRecord(event) : undefined
+          work = {
+            sequence: sequence++,
+            resume: { position: event.position, revision: plan.target.kind === 'stream' ? event.revision : undefined },
+            message,
+            bytes: message === undefined ? 0 : messageSize(message),
+            caughtUp: false,
+          }
+          break
+        }
+      }
+      window.take(1, work.bytes)
+      return work
+    }
+
+    const send = async (messages: readonly KafkaMessage[]) => {
+      const started = performance.now()
+      const outcomes = await port.send(settings.topic, messages)
+      metrics.produceDuration((performance.now() - started) / 1000)
+      return outcomes
+    }
+    const onRetry = (error: KafkaSendError, attempt: number, delayMs: number) => {
+      metrics.sinkError()
+      logger.warn('Kafka delivery failed; retrying', { error, attempt, delayMs })
+    }
+
+    const confirm = (batch: WorkBatch) => {
+      tracker = confirmRange(tracker, rangeOfBatch(batch))
+      let bytes = 0
+      let sent = 0
+      const nowMillis = Date.now()
+      for (const item of batch) {
+        bytes += item.bytes
+        if (item.message === undefined) continue
+        sent++
+        metrics.writeLatency(Math.max(0, nowMillis - Number(item.message.timestamp)) / 1000)
+      }
+      window.give(batch.length, bytes)
+      if (sent > 0) {
+        metrics.recordsWritten(sent)
+        metrics.messagesProduced(sent)
+      }
+      metrics.producerQueueLength(window.inFlight().items)
+      commitIfDue()
+    }
+
+    const connectKafka = defer(async () => {
+      try {
+        await port.connect()
+      } catch (error) {
+        if ((error as KafkaSendError).transient !== true) throw error
+        // Brokers down at start is not a reason to refuse: sends will retry until they are back.
+        logger.warn('Kafka is not reachable yet; records will be retried until it is', { error })
+      }
+    })
+
+    const work$ = subscribeToSource(dependencies.connection, {
+      target: plan.target,
+      start: run.start,
+      checkpointEvery: settings.autocommit.recordsThreshold,
+      paused$: window.exhausted$,
+      logger,
+    }).pipe(
+      takeUntil(run.stop$),
+      tap((item) => item.kind === 'event' && metrics.messagesConsumed(1)),
+      map(toWorkItem),
+      filter((work): work is WorkItem => work !== undefined),
+    )
+
+    const concurrency = settings.waitForBrokerAck ? 1 : tuning.pipelinedBatches
+    const pipeline = concat(connectKafka.pipe(ignoreElements()), work$).pipe(
+      batchWork({ maxMessages: tuning.maxBatchMessages, maxBytes: tuning.maxBatchBytes, lingerMs: tuning.lingerMs }),
+      mergeMap((batch) => deliverBatch(batch, send, deliveryPolicy, { abort$, onRetry }), concurrency),
+      tap(confirm),
+    )
+
+    const stopping = run.stop$.pipe(take(1)).subscribe(() => {
+      stopRequested = true
+      graceTimer = setTimeout(() => {
+        logger.warn('stop grace period over; abandoning undelivered records (they will be re-read on restart)', { graceMs: tuning.stopGraceMs })
+        abort$.next()
+        // Closing the client makes a send that is still waiting on the broker settle now.
+        void port.close({ flush: false })
+      }, tuning.stopGraceMs)
+    })
+
+    const finish = async (error: unknown) => {
+      clearInterval(commitTimer)
+      if (graceTimer !== undefined) clearTimeout(graceTimer)
+      await commitInProgress
+      await commitNow()
+      await port.close({ flush: false }).catch((closeError: unknown) => logger.warn('closing the Kafka client failed', { error: closeError }))
+      if (error === undefined || (stopRequested && error instanceof DeliveryAbortedError)) subscriber.complete()
+      else {
+        metrics.processorError()
+        subscriber.error(error)
+      }
+    }
+
+    const subscription = pipeline.subscribe({ error: (error: unknown) => void finish(error), complete: () => void finish(undefined) })
+
+    return () => {
+      subscription.unsubscribe()
+      stopping.unsubscribe()
+      clearInterval(commitTimer)
+      if (graceTimer !== undefined) clearTimeout(graceTimer)
+      void port.close({ flush: false })
+    }
+  })
+}
+

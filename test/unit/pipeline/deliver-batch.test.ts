@@ -1,0 +1,89 @@
+import { beforeEach, describe, expect, test } from 'bun:test'
+import { NEVER, type Observable } from 'rxjs'
+import { TestScheduler } from 'rxjs/testing'
+import { DeliveryAbortedError, DeliveryFailedError, deliverBatch, RetriesExhaustedError, type DeliveryPolicy } from '../../../src/pipeline/deliver-batch.ts'
+import type { WorkItem } from '../../../src/pipeline/work-item.ts'
+import { KafkaSendError } from '../../../src/sink/kafka/errors.ts'
+import type { KafkaMessage, MessageOutcome } from '../../../src/sink/kafka/port.ts'
+
+function messageOf(text: string): KafkaMessage {
+  return { key: Buffer.from(text.slice(0, 1)), value: Buffer.from(text), headers: new Map(), timestamp: 0n }
+}
+const batch: WorkItem[] = ['a1', 'b1', 'a2'].map((text, sequence) => ({ sequence, resume: undefined, message: messageOf(text), bytes: 2, caughtUp: false }))
+
+const transient = new KafkaSendError({ code: 'RETRIABLE_BROKER_ERROR', transient: true, kafkaName: 'NOT_LEADER_OR_FOLLOWER', message: 'not leader' })
+const fatal = new KafkaSendError({ code: 'MESSAGE_TOO_LARGE', transient: false, kafkaName: 'MESSAGE_TOO_LARGE', message: 'too large' })
+const delivered: MessageOutcome = { delivered: true }
+const failedWith = (error: KafkaSendError): MessageOutcome => ({ delivered: false, error })
+
+// The delay floor is 100 ms doubling (jittered between half and all of it); a fixed transientErrorDelay above the
+// floor makes the virtual timeline exact.
+const policy = (maxRetries: number): DeliveryPolicy => ({ retriesEnabled: true, maxRetries, delay: { transientErrorDelayMs: 1_000, backoffMaxMs: 500 } })
+
+describe('deliverBatch', () => {
+  let scheduler: TestScheduler
+  beforeEach(() => {
+    scheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected))
+  })
+
+  test('emits the batch once every message is delivered', () => {
+    scheduler.run(({ cold, expectObservable }) => {
+      const send = () => cold('-(r|)', { r: [delivered, delivered, delivered] })
+      expectObservable(deliverBatch(batch, send, policy(3), { abort$: NEVER })).toBe('-(b|)', { b: batch })
+    })
+  })
+
+  test('re-sends only the messages that failed transiently, in batch order, after the delay', () => {
+    const sent: string[][] = []
+    scheduler.run(({ cold, expectObservable }) => {
+      const responses = [[delivered, failedWith(transient), failedWith(transient)], [delivered, delivered]]
+      const send = (messages: readonly KafkaMessage[]) => {
+        sent.push(messages.map((message) => message.value.toString()))
+        return cold('-(r|)', { r: responses[sent.length - 1]! })
+      }
+      expectObservable(deliverBatch(batch, send, policy(3), { abort$: NEVER })).toBe('- 1000ms -(b|)', { b: batch })
+    })
+    expect(sent).toEqual([['a1', 'b1', 'a2'], ['b1', 'a2']])
+  })
+
+  test('a non-transient failure ends delivery at once with the Kafka error kept', () => {
+    scheduler.run(({ cold, expectObservable }) => {
+      const send = () => cold('-(r|)', { r: [delivered, failedWith(fatal), delivered] })
+      expectObservable(deliverBatch(batch, send, policy(-1), { abort$: NEVER })).toBe('-#', undefined, new DeliveryFailedError(fatal))
+    })
+  })
+
+  test('gives up after maxRetries retries and reports every attempt', () => {
+    let error: unknown
+    scheduler.run(({ cold }) => {
+      const send = () => cold('-(r|)', { r: [failedWith(transient), delivered, delivered] })
+      deliverBatch(batch, send, policy(2), { abort$: NEVER }).subscribe({ error: (caught) => (error = caught) })
+    })
+    expect(error).toBeInstanceOf(RetriesExhaustedError)
+    expect((error as RetriesExhaustedError).attempts).toHaveLength(3)
+  })
+
+  test('resilience disabled: no retry at this layer', () => {
+    let error: unknown
+    scheduler.run(({ cold }) => {
+      const send = () => cold('-(r|)', { r: [failedWith(transient), delivered, delivered] })
+      deliverBatch(batch, send, { ...policy(-1), retriesEnabled: false }, { abort$: NEVER }).subscribe({ error: (caught) => (error = caught) })
+    })
+    expect((error as RetriesExhaustedError).attempts).toHaveLength(1)
+  })
+
+  test('a stop request abandons the wait between retries instead of completing as if delivered', () => {
+    scheduler.run(({ cold, hot, expectObservable }) => {
+      const send = () => cold('-(r|)', { r: [failedWith(transient), delivered, delivered] })
+      const abort$: Observable<string> = hot('---s')
+      expectObservable(deliverBatch(batch, send, policy(-1), { abort$ })).toBe('---#', undefined, new DeliveryAbortedError())
+    })
+  })
+
+  test('a batch of markers only needs no send', () => {
+    const markers: WorkItem[] = [{ sequence: 0, resume: undefined, message: undefined, bytes: 0, caughtUp: true }]
+    scheduler.run(({ expectObservable }) => {
+      expectObservable(deliverBatch(markers, () => { throw new Error('must not send') }, policy(0), { abort$: NEVER })).toBe('(b|)', { b: markers })
+    })
+  })
+})

@@ -1,0 +1,29 @@
+/**
+ * Rules for connector ids and names, shared by the HTTP schemas and the service (KurrentDB's exact messages).
+ */
+import type { FieldViolation } from './connector-errors.ts'
+
+export const connectorIdPattern = '^[a-zA-Z0-9_-]+$'
+export const connectorIdMinLength = 5
+export const connectorIdMaxLength = 50
+export const connectorNameMinLength = 3
+export const connectorNameMaxLength = 50
+
+export function connectorIdViolations(connectorId: string): FieldViolation[] {
+  if (connectorId === '') return [{ field: 'ConnectorId', description: 'ConnectorId must not be empty' }]
+  const violations: FieldViolation[] = []
+  if (connectorId.length < connectorIdMinLength || connectorId.length > connectorIdMaxLength) {
+    violations.push({ field: 'ConnectorId', description: `ConnectorId must be between ${connectorIdMinLength} and ${connectorIdMaxLength} characters long` })
+  }
+  if (!new RegExp(connectorIdPattern).test(connectorId)) {
+    violations.push({ field: 'ConnectorId', description: 'ConnectorId can only contain alphanumeric characters, hyphens, and underscores' })
+  }
+  return violations
+}
+
+export function connectorNameViolations(name: string): FieldViolation[] {
+  const length = name.trim().length
+  return length < connectorNameMinLength || length > connectorNameMaxLength
+    ? [{ field: 'Name', description: `name must be between ${connectorNameMinLength} and ${connectorNameMaxLength} characters long` }]
+    : []
+}

@@ -1,0 +1,162 @@
+/**
+ * Persistence of connectors in KurrentDB, the only database: history streams, the index of ids, and checkpoint
+ * streams. All I/O of `connectors/` goes through here; the fold over the events is `connector-history.ts`.
+ */
+import { ANY, BACKWARDS, END, FORWARDS, jsonEvent, NO_STREAM, StreamNotFoundError, WrongExpectedVersionError, type ResolvedEvent, type JSONType } from '@kurrent/kurrentdb-client'
+import type { KurrentDbConnection } from '../source/kurrentdb-connection.ts'
+import { parseUint64, type LogPosition } from '../source/positions.ts'
+import {
+  applyHistoryEvent,
+  checkpointEventType,
+  checkpointStreamName,
+  connectorIndexStreamName,
+  connectorRegisteredEventType,
+  historyEventTypeOf,
+  historyStreamName,
+  storedEventType,
+  type ConnectorRecord,
+  type HistoryEvent,
+} from './connector-history.ts'
+
+/** Where a connector resumes: after a position (and stream revision, for single-stream reads), or from the start. */
+export type StoredCheckpoint =
+  | { readonly kind: 'fromStart' }
+  | { readonly kind: 'after'; readonly position: LogPosition | undefined; readonly revision: bigint | undefined }
+
+export interface RevisionedEvent {
+  readonly event: HistoryEvent
+  readonly revision: bigint
+}
+
+/** Someone else appended to the connector's stream first. */
+export class ConcurrentChangeError extends Error {
+  override readonly name = 'ConcurrentChangeError'
+}
+
+export interface ConnectorStore {
+  /** Every connector ever registered, folded from its history; deleted ones included. */
+  loadAll(): Promise<Map<string, ConnectorRecord>>
+  /** The history of one connector after `afterRevision` (all of it when undefined). */
+  readHistory(connectorId: string, afterRevision?: bigint): Promise<RevisionedEvent[]>
+  /** Appends one event; `expectedRevision` undefined means the stream must not exist yet. Returns the new revision. */
+  append(connectorId: string, event: HistoryEvent, expectedRevision: bigint | undefined): Promise<bigint>
+  /** Idempotent: adds the id to the index before its stream is written, so a crash in between loses nothing. */
+  register(connectorId: string): Promise<void>
+  readCheckpoint(connectorId: string): Promise<StoredCheckpoint | undefined>
+  writeCheckpoint(connectorId: string, checkpoint: StoredCheckpoint): Promise<void>
+  /** Keeps only the last 10 checkpoints, as KurrentDB's connectors do. */
+  prepareCheckpointStream(connectorId: string): Promise<void>
+  deleteCheckpoints(connectorId: string): Promise<void>
+}
+
+const checkpointsKept = 10
+
+interface StoredCheckpointData {
+  readonly fromStart?: boolean
+  readonly commitPosition?: string
+  readonly preparePosition?: string
+  readonly streamRevision?: string
+}
+
+export function createConnectorStore(connection: KurrentDbConnection): ConnectorStore {
+  const { client } = connection
+
+  const readAll = async function* (streamName: string, fromRevision?: bigint): AsyncGenerator<ResolvedEvent> {
+    try {
+      yield* client.readStream(streamName, { direction: FORWARDS, fromRevision: fromRevision ?? 'start' })
+    } catch (error) {
+      if (error instanceof StreamNotFoundError) return
+      throw error
+    }
+  }
+
+  const readHistory = async (connectorId: string, afterRevision?: bigint): Promise<RevisionedEvent[]> => {
+    const events: RevisionedEvent[] = []
+    for await (const resolved of readAll(historyStreamName(connectorId), afterRevision === undefined ? undefined : afterRevision + 1n)) {
+      const recorded = resolved.event
+      if (recorded === undefined) continue
+      const type = historyEventTypeOf(recorded.type)
+      if (type === undefined) continue
+      events.push({ event: { ...(recorded.data as object), type } as HistoryEvent, revision: recorded.revision })
+    }
+    return events
+  }
+
+  return {
+    readHistory,
+    loadAll: async () => {
+      const ids = new Set<string>()
+      for await (const resolved of readAll(connectorIndexStreamName)) {
+        const data = resolved.event?.data as { connectorId?: unknown } | undefined
+        if (typeof data?.connectorId === 'string') ids.add(data.connectorId)
+      }
+      const records = new Map<string, ConnectorRecord>()
+      for (const connectorId of ids) {
+        let record: ConnectorRecord | undefined
+        for (const { event, revision } of await readHistory(connectorId)) record = applyHistoryEvent(record, connectorId, event, revision)
+        if (record !== undefined) records.set(connectorId, record)
+      }
+      return records
+    },
+    append: async (connectorId, event, expectedRevision) => {
+      const { type, ...data } = event
+      try {
+        const result = await client.appendToStream(
+          historyStreamName(connectorId),
+          jsonEvent({ type: storedEventType(type), data: { connectorId, ...data } as JSONType }),
+          { streamState: expectedRevision ?? NO_STREAM },
+        )
+        return result.nextExpectedRevision
+      } catch (error) {
+        if (error instanceof WrongExpectedVersionError) throw new ConcurrentChangeError(`connector ${connectorId} changed concurrently`, { cause: error })
+        throw error
+      }
+    },
+    register: async (connectorId) => {
+      await client.appendToStream(connectorIndexStreamName, jsonEvent({ type: connectorRegisteredEventType, data: { connectorId } }), { streamState: ANY })
+    },
+    readCheckpoint: async (connectorId) => {
+      try {
+        for await (const resolved of client.readStream(checkpointStreamName(connectorId), { direction: BACKWARDS, fromRevision: END, maxCount: 1 })) {
+          if (resolved.event?.type !== checkpointEventType) continue
+          return decodeCheckpoint(resolved.event.data as StoredCheckpointData)
+        }
+      } catch (error) {
+        if (error instanceof StreamNotFoundError) return undefined
+        throw error
+      }
+      return undefined
+    },
+    writeCheckpoint: async (connectorId, checkpoint) => {
+      await client.appendToStream(checkpointStreamName(connectorId), jsonEvent({ type: checkpointEventType, data: encodeCheckpoint(checkpoint) as JSONType }), { streamState: ANY })
+    },
+    prepareCheckpointStream: async (connectorId) => {
+      await client.setStreamMetadata(checkpointStreamName(connectorId), { maxCount: checkpointsKept })
+    },
+    deleteCheckpoints: async (connectorId) => {
+      try {
+        await client.deleteStream(checkpointStreamName(connectorId))
+      } catch (error) {
+        if (!(error instanceof StreamNotFoundError)) throw error
+      }
+    },
+  }
+}
+
+function encodeCheckpoint(checkpoint: StoredCheckpoint): StoredCheckpointData {
+  if (checkpoint.kind === 'fromStart') return { fromStart: true }
+  return {
+    ...(checkpoint.position === undefined ? {} : { commitPosition: checkpoint.position.commit.toString(), preparePosition: checkpoint.position.prepare.toString() }),
+    ...(checkpoint.revision === undefined ? {} : { streamRevision: checkpoint.revision.toString() }),
+  }
+}
+
+function decodeCheckpoint(data: StoredCheckpointData): StoredCheckpoint | undefined {
+  if (data.fromStart === true) return { kind: 'fromStart' }
+  const commit = data.commitPosition === undefined ? undefined : parseUint64(data.commitPosition)
+  const prepare = data.preparePosition === undefined ? commit : parseUint64(data.preparePosition)
+  const revision = data.streamRevision === undefined ? undefined : parseUint64(data.streamRevision)
+  const position = commit === undefined || prepare === undefined ? undefined : { commit, prepare }
+  if (position === undefined && revision === undefined) return undefined
+  return { kind: 'after', position, revision }
+}

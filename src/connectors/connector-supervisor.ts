@@ -1,0 +1,173 @@
+/**
+ * Runs connectors: one pipeline per active connector, each isolated (a failure stops only its own connector).
+ * It turns a stored connector into a running pipeline (decrypt and validate its settings, find its start point)
+ * and reports what happens to the run through callbacks; recording those facts is the service's job.
+ */
+import { Subject } from 'rxjs'
+import type { Logger } from '../observability/logger.ts'
+import type { SinkMetrics } from '../observability/metrics.ts'
+import { parseSinkSettings } from '../settings/parse-sink-settings.ts'
+import { isSecretSettingKey } from '../settings/secrets.ts'
+import type { KafkaSinkSettings } from '../settings/kafka-sink-settings.ts'
+import { runConnector, type PipelineTuning } from '../pipeline/run-connector.ts'
+import type { ResumePoint } from '../pipeline/work-item.ts'
+import type { KafkaPort, KafkaProducerConfig } from '../sink/kafka/port.ts'
+import type { KurrentDbConnection } from '../source/kurrentdb-connection.ts'
+import { planRead } from '../source/read-plan.ts'
+import type { ErrorDetails, StoredSettings } from './connector-history.ts'
+import type { ConnectorStore, StoredCheckpoint } from './connector-store.ts'
+import { describeFailure } from './failure-details.ts'
+import { isSealed, type SecretBox } from './secret-box.ts'
+import { resolveStart } from './start-point.ts'
+
+export interface RunReport {
+  onRunning(): void
+  onCommitted(resume: ResumePoint): void
+  /** The run ended; `failure` is set when it ended by itself with an error, `requested` when it was asked to stop. */
+  onEnded(outcome: { readonly failure: ErrorDetails | undefined; readonly requested: boolean }): void
+}
+
+export interface ActivationRequest {
+  readonly connectorId: string
+  readonly settings: StoredSettings
+  /** Written as the checkpoint before the run starts (explicit start position, or reset). */
+  readonly explicitStart: StoredCheckpoint | undefined
+  readonly report: RunReport
+}
+
+export interface ConnectorSupervisor {
+  activate(request: ActivationRequest): void
+  /** Asks the run to stop gracefully; resolves when it has ended. */
+  deactivate(connectorId: string): Promise<void>
+  isActive(connectorId: string): boolean
+  /** Stops every run for a process shutdown: flushed and committed, but recorded as still running. */
+  shutdown(): Promise<void>
+}
+
+export interface SupervisorDependencies {
+  readonly connection: KurrentDbConnection
+  readonly store: ConnectorStore
+  readonly secretBox: SecretBox | undefined
+  readonly openKafka: (config: KafkaProducerConfig, logger: Logger) => KafkaPort
+  readonly logger: Logger
+  readonly metrics: SinkMetrics
+  readonly tuning?: Partial<PipelineTuning>
+}
+
+interface ActiveRun {
+  readonly stop$: Subject<void>
+  readonly ended: Promise<void>
+  stopRequested: boolean
+  shuttingDown: boolean
+}
+
+export function createConnectorSupervisor(dependencies: SupervisorDependencies): ConnectorSupervisor {
+  const runs = new Map<string, ActiveRun>()
+  const { logger, metrics } = dependencies
+
+  const decryptSettings = async (settings: StoredSettings): Promise<Record<string, string>> => {
+    const plain: Record<string, string> = {}
+    for (const [key, value] of Object.entries(settings)) {
+      if (!isSecretSettingKey(key) || !isSealed(value)) {
+        plain[key] = value
+        continue
+      }
+      if (dependencies.secretBox === undefined) throw new MissingTokenError(`${key} is stored encrypted but no data-protection token is configured (--data-protection-token or --data-protection-token-file)`)
+      plain[key] = await dependencies.secretBox.open(value, key)
+    }
+    return plain
+  }
+
+  const prepare = async (request: ActivationRequest): Promise<{ settings: KafkaSinkSettings; start: Awaited<ReturnType<typeof resolveStart>> }> => {
+    // Validated again: settings stored by an older version may not satisfy today's rules.
+    const parsed = parseSinkSettings(await decryptSettings(request.settings))
+    if (!parsed.ok) throw new InvalidStoredSettingsError(parsed.violations.map((violation) => `${violation.field}: ${violation.description}`).join('; '))
+    if (request.explicitStart !== undefined) await dependencies.store.writeCheckpoint(request.connectorId, request.explicitStart)
+    const checkpoint = await dependencies.store.readCheckpoint(request.connectorId)
+    const target = planRead(parsed.settings.subscription.filter).target
+    return { settings: parsed.settings, start: await resolveStart(dependencies.connection, checkpoint, parsed.settings.subscription.initialPosition, target) }
+  }
+
+  const updateActiveGauge = () => metrics.setActiveConnectors(runs.size)
+
+  return {
+    activate: (request) => {
+      const { connectorId, report } = request
+      const previous = runs.get(connectorId)
+      const stop$ = new Subject<void>()
+      let resolveEnded!: () => void
+      const run: ActiveRun = { stop$, ended: new Promise<void>((resolve) => (resolveEnded = resolve)), stopRequested: false, shuttingDown: false }
+      runs.set(connectorId, run)
+      updateActiveGauge()
+      const runLogger = logger.child({ connectorId })
+
+      const end = (failure: ErrorDetails | undefined) => {
+        if (runs.get(connectorId) === run) runs.delete(connectorId)
+        updateActiveGauge()
+        if (failure !== undefined) runLogger.error('connector failed', { code: failure.code, reason: failure.message })
+        else runLogger.info('connector stopped')
+        if (!run.shuttingDown) report.onEnded({ failure, requested: run.stopRequested })
+        resolveEnded()
+      }
+
+      void (async () => {
+        // A new run waits for the previous one of the same connector to flush and commit: never two at once.
+        await previous?.ended
+        if (run.stopRequested) return end(undefined)
+        let prepared
+        try {
+          prepared = await prepare(request)
+        } catch (error) {
+          return end(describeFailure(error))
+        }
+        if (run.stopRequested) return end(undefined)
+        runLogger.info('connector starting', { start: prepared.start, topic: prepared.settings.topic })
+        runConnector(
+          {
+            connection: dependencies.connection,
+            openKafka: dependencies.openKafka,
+            commitCheckpoint: (resume) => dependencies.store.writeCheckpoint(connectorId, { kind: 'after', position: resume.position, revision: resume.revision }),
+            logger: runLogger,
+            metrics: metrics.forConnector(connectorId),
+          },
+          { connectorId, settings: prepared.settings, start: prepared.start, stop$, ...(dependencies.tuning ? { tuning: dependencies.tuning } : {}) },
+        ).subscribe({
+          next: (signal) => {
+            if (signal.kind === 'running') {
+              runLogger.info('connector running')
+              report.onRunning()
+            } else if (signal.kind === 'committed') report.onCommitted(signal.resume)
+            else if (signal.kind === 'caughtUp') runLogger.info('connector caught up; now live')
+          },
+          error: (error: unknown) => end(describeFailure(error)),
+          complete: () => end(undefined),
+        })
+      })()
+    },
+    deactivate: async (connectorId) => {
+      const run = runs.get(connectorId)
+      if (run === undefined) return
+      run.stopRequested = true
+      run.stop$.next()
+      await run.ended
+    },
+    isActive: (connectorId) => runs.has(connectorId),
+    shutdown: async () => {
+      const ending = [...runs.values()].map((run) => {
+        run.shuttingDown = true
+        run.stopRequested = true
+        run.stop$.next()
+        return run.ended
+      })
+      await Promise.all(ending)
+    },
+  }
+}
+
+export class MissingTokenError extends Error {
+  override readonly name = 'MissingDataProtectionToken'
+}
+
+export class InvalidStoredSettingsError extends Error {
+  override readonly name = 'InvalidSettings'
+}

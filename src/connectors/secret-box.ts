@@ -1,0 +1,61 @@
+/**
+ * Encryption at rest for secret settings (today `authentication:password`): AES-256-GCM through WebCrypto, with a
+ * key derived from the data-protection token by PBKDF2. A stored secret reads `enc:v1:<base64url(iv|ciphertext)>`;
+ * the setting key is bound in as additional data, so a ciphertext moved to another key does not decrypt.
+ */
+const sealedPrefix = 'enc:v1:'
+// A fixed, public salt: the token is the secret; the salt only makes the derived key specific to this product.
+const keyDerivationSalt = new TextEncoder().encode('kafka-sink data protection v1')
+const keyDerivationIterations = 200_000
+const ivBytes = 12
+
+export interface SecretBox {
+  seal(plaintext: string, settingKey: string): Promise<string>
+  open(sealed: string, settingKey: string): Promise<string>
+}
+
+export class SecretUnreadableError extends Error {
+  override readonly name = 'SecretUnreadableError'
+}
+
+export function isSealed(value: string): boolean {
+  return value.startsWith(sealedPrefix)
+}
+
+export async function createSecretBox(token: string): Promise<SecretBox> {
+  const material = await crypto.subtle.importKey('raw', new TextEncoder().encode(token), 'PBKDF2', false, ['deriveKey'])
+  const key = await crypto.subtle.deriveKey(
+    { name: 'PBKDF2', hash: 'SHA-256', salt: keyDerivationSalt, iterations: keyDerivationIterations },
+    material,
+    { name: 'AES-GCM', length: 256 },
+    false,
+    ['encrypt', 'decrypt'],
+  )
+  const additionalData = (settingKey: string) => new TextEncoder().encode(settingKey.toLowerCase())
+  return {
+    seal: async (plaintext, settingKey) => {
+      const iv = crypto.getRandomValues(new Uint8Array(ivBytes))
+      const ciphertext = new Uint8Array(
+        await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: additionalData(settingKey) }, key, new TextEncoder().encode(plaintext)),
+      )
+      const sealed = new Uint8Array(ivBytes + ciphertext.length)
+      sealed.set(iv)
+      sealed.set(ciphertext, ivBytes)
+      return sealedPrefix + Buffer.from(sealed).toString('base64url')
+    },
+    open: async (sealed, settingKey) => {
+      if (!isSealed(sealed)) throw new SecretUnreadableError(`the stored value of ${settingKey} is not encrypted`)
+      const bytes = Buffer.from(sealed.slice(sealedPrefix.length), 'base64url')
+      try {
+        const plaintext = await crypto.subtle.decrypt(
+          { name: 'AES-GCM', iv: bytes.subarray(0, ivBytes), additionalData: additionalData(settingKey) },
+          key,
+          bytes.subarray(ivBytes),
+        )
+        return new TextDecoder().decode(plaintext)
+      } catch (error) {
+        throw new SecretUnreadableError(`cannot decrypt ${settingKey}: the data-protection token differs from the one it was stored with`, { cause: error })
+      }
+    },
+  }
+}

@@ -190,10 +190,11 @@ export const waitForBrokerAckSetting = booleanSetting({
   group: 'resilience',
   defaultValue: true,
   description:
-    'When true, a message counts as delivered once every in-sync replica has stored it (Kafka `acks=all`): the most ' +
-    'durable choice. When false, the partition leader\'s acknowledgement is enough (`acks=1`): lower latency, but a ' +
-    'message can be lost if the leader fails before replicating it. Either way checkpoints move only past messages ' +
-    'Kafka has confirmed.',
+    'When true, each batch waits for the brokers\' acknowledgement before the next one is sent: strict per-key order ' +
+    'even across failures. When false, several batches are in flight at once: more throughput on distant brokers, but ' +
+    'after a failure that outlasts the client\'s own retries a later batch can land before the re-sent earlier one. ' +
+    'Either way the producer is idempotent with `acks=all` (Kafka allows idempotence only with `acks=all`), and ' +
+    'checkpoints move only past messages Kafka has confirmed.',
   examples: ['true', true, 'false'],
 })
 

@@ -21,8 +21,10 @@ export function toProducerConfig(settings: KafkaSinkSettings, connectorId: strin
     sasl: usesSasl
       ? { mechanism: authentication.saslMechanism, username: authentication.username ?? '', password: authentication.password ?? '' }
       : undefined,
-    // Never acks=0: a checkpoint may only pass a record the broker confirmed.
-    acks: settings.waitForBrokerAck ? 'all' : 'leader',
+    // Always all: Kafka allows an idempotent producer only with acks=all, and idempotence is what keeps the engine's
+    // own retries from reordering or duplicating. `waitForBrokerAck` decides pipelining instead (run-connector.ts),
+    // as it does in KurrentDB's own connector, where it picks blocking versus callback delivery, not acks.
+    acks: 'all',
     compression: { type: settings.compression.type, level: settings.compression.level },
     brokerAddressFamily: settings.brokerAddressFamily,
     reconnectBackoffMaxMs: settings.resilience.reconnectBackoffMaxMs,

@@ -1,0 +1,89 @@
+/**
+ * Compression levels for the platformatic engine. @platformatic/kafka compresses with fixed settings
+ * (protocol/compression.js: `gzipSync(data)`, `zstdCompressSync(data)`, i.e. zlib's and zstd's defaults) and
+ * has no level option. Its records writer looks codecs up by name in the exported `compressionsAlgorithms`
+ * table (protocol/records.js), so we add one entry per (codec, level) under a name of our own, with the
+ * codec's standard bitmask: the batch on the wire is ordinary gzip/zstd, readable by every consumer. The
+ * client's own entries are left untouched.
+ */
+import { compressionsAlgorithms } from '@platformatic/kafka'
+import zlib from 'node:zlib'
+import type { CompressionType } from './port.ts'
+
+/** The codec name handed to the client: one of its own, or one we registered. */
+export type CompressionChoice = { readonly codec: string; readonly warning: string | undefined }
+
+/** librdkafka's convention, which the sink's settings follow: -1 means the codec's default level. */
+const codecDefaultLevel = -1
+
+const gzipBitmask = 1
+const zstdBitmask = 4
+const gzipLevels = { min: 0, max: 9 }
+const zstdLevels = { min: 1, max: 22 }
+
+interface CompressionEntry {
+  compressSync(data: Buffer): Buffer
+  decompressSync(data: Buffer): Buffer
+  bitmask: number
+  available: boolean
+}
+
+// The table is typed as a closed object literal; adding a key is the extension point described above.
+const registry = compressionsAlgorithms as unknown as Record<string, CompressionEntry | undefined>
+
+export function chooseCompression(type: CompressionType, level: number): CompressionChoice {
+  switch (type) {
+    case 'none':
+      return { codec: 'none', warning: undefined }
+    case 'snappy':
+      // Snappy has no levels in Kafka's protocol nor in any client (librdkafka: "only 0 for snappy").
+      return { codec: 'snappy', warning: undefined }
+    case 'lz4':
+      return {
+        codec: 'lz4',
+        warning:
+          level === codecDefaultLevel
+            ? undefined
+            : `compression level ${level} is not supported for lz4 by the @platformatic/kafka engine ` +
+              '(its lz4 codec has a fixed level)',
+      }
+    case 'gzip':
+      return leveled('gzip', level, gzipLevels, gzipBitmask, (data, clamped) => zlib.gzipSync(data, { level: clamped }))
+    case 'zstd':
+      return leveled('zstd', level, zstdLevels, zstdBitmask, (data, clamped) =>
+        zlib.zstdCompressSync(data, { params: { [zlib.constants.ZSTD_c_compressionLevel]: clamped } }),
+      )
+  }
+}
+
+function leveled(
+  codec: 'gzip' | 'zstd',
+  level: number,
+  range: { min: number; max: number },
+  bitmask: number,
+  compress: (data: Buffer, level: number) => Buffer,
+): CompressionChoice {
+  if (level === codecDefaultLevel) return { codec, warning: undefined }
+  const clamped = Math.min(range.max, Math.max(range.min, Math.trunc(level)))
+  const warning =
+    clamped === level
+      ? undefined
+      : `compression level ${level} is outside ${codec}'s ${range.min}..${range.max}; using ${clamped}`
+  const name = `kafka-sink-${codec}-${clamped}`
+  if (registry[name] === undefined) {
+    const builtIn = registry[codec]
+    if (builtIn === undefined) throw new Error(`@platformatic/kafka has no ${codec} codec`)
+    registry[name] = {
+      compressSync: (data) => compress(toBuffer(data), clamped),
+      decompressSync: (data) => builtIn.decompressSync(data),
+      bitmask,
+      available: builtIn.available,
+    }
+  }
+  return { codec: name, warning }
+}
+
+/** The writer passes a Buffer (records.js: `compressSync(prepared.buffer.buffer)`); a DynamicBuffer has `.buffer`. */
+function toBuffer(data: Buffer | { readonly buffer: Buffer }): Buffer {
+  return Buffer.isBuffer(data) ? data : data.buffer
+}

@@ -1,0 +1,181 @@
+// How each KafkaProducerConfig knob reaches @platformatic/kafka, checked without a broker: TLS and SASL
+// cannot be exercised against the test broker (librdkafka's mock cluster speaks neither).
+import { describe, expect, test } from 'bun:test'
+import { compressionsAlgorithms } from '@platformatic/kafka'
+import zlib from 'node:zlib'
+import { chooseCompression } from '../../../../src/sink/kafka/platformatic-compression.ts'
+import {
+  parseBootstrapServer,
+  planPlatformaticProducer,
+  retryDelayMs,
+} from '../../../../src/sink/kafka/platformatic-engine.ts'
+import type { KafkaProducerConfig } from '../../../../src/sink/kafka/port.ts'
+
+const baseConfig: KafkaProducerConfig = {
+  clientId: 'kafka-sink-unit',
+  bootstrapServers: ['localhost:9092'],
+  securityProtocol: 'plaintext',
+  sasl: undefined,
+  acks: 'all',
+  compression: { type: 'zstd', level: 6 },
+  brokerAddressFamily: 'any',
+  reconnectBackoffMaxMs: 20_000,
+  messageSendMaxRetries: 2_147_483_647,
+  requestTimeoutMs: 3_000,
+  deliveryTimeoutMs: 30_000,
+}
+
+const plan = (overrides: Partial<KafkaProducerConfig>) => planPlatformaticProducer({ ...baseConfig, ...overrides })
+
+describe('planPlatformaticProducer', () => {
+  test('acks=all: idempotent, acks -1, first InitProducerId with producerId -1 / epoch -1', () => {
+    const { options, idempotent, warnings } = plan({})
+    expect(idempotent).toBe(true)
+    expect(options.idempotent).toBe(true)
+    expect(options.acks).toBe(-1)
+    expect(options.producerId).toBe(-1n)
+    expect(options.producerEpoch).toBe(-1)
+    expect(options.autocreateTopics).toBe(false)
+    expect(warnings).toEqual([])
+  })
+
+  test('acks=leader: acks 1, not idempotent (Kafka forbids it), one request in flight, with a warning', () => {
+    const { options, idempotent, warnings } = plan({ acks: 'leader' })
+    expect(idempotent).toBe(false)
+    expect(options.acks).toBe(1)
+    expect(options.maxInflights).toBe(1)
+    expect(warnings.join('\n')).toContain('acks=leader')
+  })
+
+  test('timeouts: Produce timeout = requestTimeoutMs, the client waits a little longer', () => {
+    const { options } = plan({ requestTimeoutMs: 7_000 })
+    expect(options.timeout).toBe(7_000)
+    expect(options.requestTimeout).toBeGreaterThan(7_000)
+    expect(options.connectTimeout).toBe(7_000)
+  })
+
+  test('messageSendMaxRetries maps to retries, working around the client turning 0 and 1 into unlimited', () => {
+    expect(plan({ messageSendMaxRetries: 5 }).options.retries).toBe(5)
+    expect(plan({ messageSendMaxRetries: 0 }).options.retries).toBe(false)
+    const one = plan({ messageSendMaxRetries: 1 })
+    expect(one.options.retries).toBe(2)
+    expect(one.warnings.join('\n')).toContain('messageSendMaxRetries=1')
+    expect(plan({ messageSendMaxRetries: 1, acks: 'leader' }).options.retries).toBe(1)
+  })
+
+  test('plaintext: no TLS, no SASL', () => {
+    const { options } = plan({})
+    expect(options.tls).toBeUndefined()
+    expect(options.sasl).toBeUndefined()
+  })
+
+  test('ssl: TLS with the default and system trust stores, no SASL', () => {
+    const { options } = plan({ securityProtocol: 'ssl' })
+    expect(options.tls).toBeDefined()
+    expect(options.sasl).toBeUndefined()
+    const ca = options.tls?.ca
+    if (ca !== undefined) expect(Array.isArray(ca) && ca.length).toBeGreaterThan(0)
+  })
+
+  test.each([
+    ['plain', 'PLAIN'],
+    ['scramSha256', 'SCRAM-SHA-256'],
+    ['scramSha512', 'SCRAM-SHA-512'],
+  ] as const)('saslSsl with %s: TLS and SASL %s with username and password', (mechanism, expected) => {
+    const { options } = plan({ securityProtocol: 'saslSsl', sasl: { mechanism, username: 'user', password: 'secret' } })
+    expect(options.tls).toBeDefined()
+    expect(options.sasl).toEqual({ mechanism: expected, username: 'user', password: 'secret' })
+  })
+
+  test('saslPlaintext: SASL without TLS', () => {
+    const { options } = plan({
+      securityProtocol: 'saslPlaintext',
+      sasl: { mechanism: 'plain', username: 'user', password: 'secret' },
+    })
+    expect(options.tls).toBeUndefined()
+    expect(options.sasl?.mechanism).toBe('PLAIN')
+  })
+
+  test('brokerAddressFamily: TLS sockets get the family; plaintext resolves bootstrap names, with a warning', () => {
+    const tls = plan({ securityProtocol: 'ssl', brokerAddressFamily: 'v4' })
+    expect((tls.options.tls as { family?: number }).family).toBe(4)
+    expect(tls.resolveBootstrapFamily).toBeUndefined()
+    expect(tls.warnings).toEqual([])
+    const plaintext = plan({ brokerAddressFamily: 'v6' })
+    expect(plaintext.resolveBootstrapFamily).toBe(6)
+    expect(plaintext.warnings.join('\n')).toContain('brokerAddressFamily=v6')
+    expect(plan({ brokerAddressFamily: 'any' }).resolveBootstrapFamily).toBeUndefined()
+  })
+
+  test('compression: leveled codecs get our registered codec; lz4 levels are reported as unsupported', () => {
+    expect(plan({ compression: { type: 'zstd', level: 6 } }).options.compression).toBe('kafka-sink-zstd-6' as never)
+    expect(plan({ compression: { type: 'zstd', level: -1 } }).options.compression).toBe('zstd')
+    expect(plan({ compression: { type: 'none', level: 6 } }).options.compression).toBe('none')
+    expect(plan({ compression: { type: 'snappy', level: 6 } }).warnings).toEqual([])
+    const lz4 = plan({ compression: { type: 'lz4', level: 6 } })
+    expect(lz4.options.compression).toBe('lz4')
+    expect(lz4.warnings.join('\n')).toContain('lz4')
+  })
+})
+
+describe('chooseCompression', () => {
+  const sample = Buffer.from(JSON.stringify(Array.from({ length: 500 }, (_, id) => ({ id, name: `customer-${id}` }))))
+  const registry = compressionsAlgorithms as unknown as Record<string, { compressSync(data: Buffer): Buffer; bitmask: number }>
+
+  test('zstd levels compress with that level, as standard zstd with the zstd bitmask', () => {
+    const fast = registry[chooseCompression('zstd', 1).codec]!
+    const strong = registry[chooseCompression('zstd', 19).codec]!
+    expect(fast.bitmask).toBe(4)
+    const fastBytes = fast.compressSync(sample)
+    const strongBytes = strong.compressSync(sample)
+    expect(zlib.zstdDecompressSync(fastBytes).equals(sample)).toBe(true)
+    expect(zlib.zstdDecompressSync(strongBytes).equals(sample)).toBe(true)
+    expect(fastBytes.equals(strongBytes)).toBe(false)
+  })
+
+  test('gzip levels are standard gzip with the gzip bitmask; out-of-range levels are clamped with a warning', () => {
+    const choice = chooseCompression('gzip', 1)
+    const codec = registry[choice.codec]!
+    expect(codec.bitmask).toBe(1)
+    expect(zlib.gunzipSync(codec.compressSync(sample)).equals(sample)).toBe(true)
+    const clamped = chooseCompression('gzip', 12)
+    expect(clamped.codec).toBe('kafka-sink-gzip-9')
+    expect(clamped.warning).toContain('12')
+  })
+
+  test("the client's own codecs are left untouched", () => {
+    chooseCompression('zstd', 3)
+    expect(registry.zstd!.compressSync(sample).equals(zlib.zstdCompressSync(sample))).toBe(true)
+  })
+})
+
+describe('retryDelayMs', () => {
+  test('starts near 100 ms, doubles, and never exceeds the maximum', () => {
+    const middle = () => 0.5
+    expect(retryDelayMs(1, 20_000, middle)).toBe(100)
+    expect(retryDelayMs(2, 20_000, middle)).toBe(200)
+    expect(retryDelayMs(5, 20_000, middle)).toBe(1_600)
+    expect(retryDelayMs(40, 20_000, middle)).toBe(20_000)
+    for (let attempt = 1; attempt < 60; attempt++) {
+      expect(retryDelayMs(attempt, 1_000, () => 1)).toBeLessThanOrEqual(1_000)
+      expect(retryDelayMs(attempt, 1_000, () => 0)).toBeGreaterThanOrEqual(0)
+    }
+  })
+
+  test('jitter spreads delays by ±20%', () => {
+    expect(retryDelayMs(3, 20_000, () => 0)).toBe(320)
+    expect(retryDelayMs(3, 20_000, () => 1)).toBe(480)
+  })
+})
+
+describe('parseBootstrapServer', () => {
+  test.each([
+    ['broker:9093', { host: 'broker', port: 9093 }],
+    ['broker', { host: 'broker', port: 9092 }],
+    ['[::1]:9094', { host: '::1', port: 9094 }],
+    ['[::1]', { host: '::1', port: 9092 }],
+    ['::1', { host: '::1', port: 9092 }],
+  ])('%s', (server, expected) => {
+    expect(parseBootstrapServer(server)).toEqual(expected)
+  })
+})

@@ -1,0 +1,82 @@
+/**
+ * KurrentDB gRPC emulator: an in-memory server for the v1 client protocol, built on the service
+ * definitions `@kurrent/kurrentdb-client` ships, so the official client (and its Rust read bridge) can run
+ * against it where no KurrentDB server can be installed.
+ *
+ * Covers: ServerFeatures.GetSupportedMethods (advertises BatchAppend); Streams.Append and BatchAppend with
+ * expected-revision checks; Streams.Read for streams and `$all` (both directions, start/end/revision or
+ * position, count), the filtered `$all` subscription (stream or event-type filter by prefixes or regex,
+ * checkpoints every window × multiplier scanned events, caught-up, live) and the stream subscription;
+ * Streams.Delete (soft) and Tombstone; `$maxCount` / `$tb` stream metadata on reads. Positions are uint64
+ * (commit = prepare), strictly increasing by each record's size from `positionBase`.
+ *
+ * Does not cover: TLS, authentication and ACLs, gossip/cluster discovery, persistent subscriptions,
+ * projections, the v2 (multi-stream) append API, link events and resolveLinkTos, `$maxAge`, idempotent
+ * retries (appending the same event ids twice writes them twice), scavenging, `fell_behind`, structured
+ * UUIDs in responses, and durability (data lives in memory for the life of the process; `down`/`up` keep it).
+ *
+ * In a test: `const emulator = await startKurrentDbEmulator()`, then
+ * `KurrentDBClient.connectionString(emulator.connectionString)`. As a process:
+ * `bun test/support/kurrentdb-emulator.ts --port 2113`, driven by stdin commands (command-line.ts), or
+ * through `spawnKurrentDbEmulator` in kurrentdb-emulator-process.ts.
+ */
+import { createEventLog, type EventLogStats } from './kurrentdb-emulator/event-log.ts'
+import { startGrpcHost } from './kurrentdb-emulator/grpc-host.ts'
+import { runCommandLine } from './kurrentdb-emulator/command-line.ts'
+import { emulatorConnectionString, emulatorHost } from './kurrentdb-emulator/connection-string.ts'
+
+export { emulatorConnectionString } from './kurrentdb-emulator/connection-string.ts'
+
+export type KurrentDbEmulatorOptions = {
+  /** Port to listen on; 0 (the default) picks a free one. */
+  port?: number
+  /** Position of the first event (default 4096): e.g. 2n ** 60n to prove positions above 2^53 survive. */
+  positionBase?: bigint
+}
+
+export type KurrentDbEmulatorStats = EventLogStats & { serving: boolean; openCalls: number }
+
+export type KurrentDbEmulator = {
+  /** For `KurrentDBClient.connectionString(...)`. */
+  readonly connectionString: string
+  readonly port: number
+  /** Stop serving: the port closes and open calls end with UNAVAILABLE. The data is kept. */
+  down(): Promise<void>
+  /** Serve again on the same port. */
+  up(): Promise<void>
+  /** `down()` then `up()`. */
+  restart(): Promise<void>
+  stats(): KurrentDbEmulatorStats
+  /** Stop serving for good and drop the data. */
+  close(): Promise<void>
+}
+
+export const defaultPositionBase = 4096n
+
+export async function startKurrentDbEmulator(options: KurrentDbEmulatorOptions = {}): Promise<KurrentDbEmulator> {
+  const log = createEventLog({ positionBase: options.positionBase ?? defaultPositionBase })
+  const host = await startGrpcHost({ log, host: emulatorHost, port: options.port ?? 0 })
+  const port = host.port
+  let closed = false
+  const up = async (): Promise<void> => {
+    if (closed) throw new Error('the KurrentDB emulator is closed')
+    await host.up()
+  }
+  return {
+    connectionString: emulatorConnectionString(port),
+    port,
+    down: host.down,
+    up,
+    async restart() {
+      await host.down()
+      await up()
+    },
+    stats: () => ({ ...log.stats(), serving: host.serving, openCalls: host.openCalls }),
+    async close() {
+      closed = true
+      await host.down()
+    },
+  }
+}
+
+if (import.meta.main) await runCommandLine(startKurrentDbEmulator, process.argv.slice(2))

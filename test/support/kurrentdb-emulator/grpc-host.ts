@@ -1,0 +1,92 @@
+/**
+ * The gRPC server around the log, with the lifecycle tests need: `down` closes the port and ends every open
+ * call with UNAVAILABLE (what a client sees when KurrentDB goes away) while the log stays in memory; `up`
+ * serves again on the same port. A grpc-js server cannot bind again once shut down, so `up` builds a new one.
+ */
+import * as grpc from '@grpc/grpc-js'
+import { handleAppend, handleBatchAppend } from './appends.ts'
+import { handleDelete, handleTombstone } from './deletes.ts'
+import type { EventLog } from './event-log.ts'
+import { serverFeaturesServiceDefinition, streamsServiceDefinition } from './protocol.ts'
+import { handleRead } from './read-service.ts'
+import { unavailableError } from './responses.ts'
+import { handleGetSupportedMethods } from './server-features.ts'
+
+/** Registers an open call with the way to end it; returns the function that forgets it. */
+export type TrackCall = (abort: (error: grpc.ServiceError) => void) => () => void
+
+export type GrpcHost = {
+  readonly port: number
+  readonly serving: boolean
+  readonly openCalls: number
+  up(): Promise<void>
+  down(): Promise<void>
+}
+
+/** How long `down` lets ended calls flush their status before it drops the connections. */
+const shutdownGraceMs = 500
+
+/** The client accepts messages up to 17 MiB (KurrentDB's largest event); accept as much. */
+const maxMessageBytes = 17 * 1024 * 1024
+
+export async function startGrpcHost(options: { log: EventLog; host: string; port: number }): Promise<GrpcHost> {
+  const { log, host } = options
+  const calls = new Set<(error: grpc.ServiceError) => void>()
+  const track: TrackCall = (abort) => {
+    calls.add(abort)
+    return () => calls.delete(abort)
+  }
+  let server: grpc.Server | undefined
+  let port = options.port
+
+  async function up(): Promise<void> {
+    if (server) return
+    const next = new grpc.Server({ 'grpc.max_receive_message_length': maxMessageBytes, 'grpc.max_send_message_length': -1 })
+    next.addService(streamsServiceDefinition, {
+      read: handleRead(log, track),
+      append: handleAppend(log, track),
+      batchAppend: handleBatchAppend(log, track),
+      delete: handleDelete(log),
+      tombstone: handleTombstone(log),
+    })
+    next.addService(serverFeaturesServiceDefinition, { getSupportedMethods: handleGetSupportedMethods() })
+    port = await new Promise<number>((resolve, reject) =>
+      next.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (error, boundPort) => (error ? reject(error) : resolve(boundPort))),
+    )
+    server = next
+  }
+
+  async function down(): Promise<void> {
+    const current = server
+    if (!current) return
+    server = undefined
+    const error = unavailableError('the KurrentDB emulator is down')
+    for (const abort of [...calls]) abort(error)
+    calls.clear()
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        current.forceShutdown()
+        resolve()
+      }, shutdownGraceMs)
+      current.tryShutdown(() => {
+        clearTimeout(timer)
+        resolve()
+      })
+    })
+  }
+
+  await up()
+  return {
+    get port() {
+      return port
+    },
+    get serving() {
+      return server !== undefined
+    },
+    get openCalls() {
+      return calls.size
+    },
+    up,
+    down,
+  }
+}

@@ -44,16 +44,17 @@ export async function readTopicWithKcat(options: {
   /** Keep reading until at least this many records are there (or the timeout passes). */
   readonly expectedCount?: number
   readonly timeoutMs: number
+  /** librdkafka properties (kcat -X), e.g. security.protocol and sasl.* to read through a secured listener. */
+  readonly config?: Readonly<Record<string, string>>
 }): Promise<KcatRecord[]> {
   const deadline = Date.now() + options.timeoutMs
   let lastFailure: string | undefined
   let lastRecords: KcatRecord[] | undefined
+  const args = ['-C', '-b', options.bootstrapServers, '-t', options.topic, '-o', 'beginning', '-e', '-J', '-q']
+  for (const [name, value] of Object.entries(options.config ?? {})) args.push('-X', `${name}=${value}`)
   for (;;) {
     const remaining = deadline - Date.now()
-    const run = await runKcat(
-      ['-C', '-b', options.bootstrapServers, '-t', options.topic, '-o', 'beginning', '-e', '-J', '-q'],
-      { timeoutMs: Math.max(1_000, remaining) },
-    )
+    const run = await runKcat(args, { timeoutMs: Math.max(1_000, remaining) })
     if (run.exitCode === 0 && !run.timedOut) {
       lastRecords = parseKcatJson(run.stdout)
       if (options.expectedCount === undefined || lastRecords.length >= options.expectedCount) return lastRecords

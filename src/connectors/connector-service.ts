@@ -318,7 +318,8 @@ export async function createConnectorService(dependencies: ConnectorServiceDepen
 
   const service: RunningConnectorService = {
     create: async (connectorId, request) => {
-      const violations = [...connectorIdViolations(connectorId), ...(request.name === undefined ? [] : connectorNameViolations(request.name))]
+      // A missing or blank name means the id, as in KurrentDB; a name that is given must fit the rules.
+      const violations = [...connectorIdViolations(connectorId), ...(request.name === undefined || request.name.trim() === '' ? [] : connectorNameViolations(request.name))]
       if (violations.length > 0) throw invalidArgument(violations)
       const previous = records.get(connectorId)
       if (previous !== undefined && previous.deleteTime === undefined) throw new ConnectorError('ALREADY_EXISTS', `Connector ${connectorId} already exists`, { connectorId })

@@ -11,7 +11,7 @@
  * committed, and errors with the typed cause when the connector cannot go on (the last confirmed position is
  * committed first, so a restart resumes right before the failing record).
  */
-import { concat, defer, filter, ignoreElements, map, mergeMap, Observable, ReplaySubject, take, takeUntil, tap, type Observable as ObservableType } from 'rxjs'
+import { concat, defer, EMPTY, filter, ignoreElements, map, mergeMap, Observable, ReplaySubject, take, takeUntil, tap, type Observable as ObservableType } from 'rxjs'
 import type { Logger } from '../observability/logger.ts'
 import type { ConnectorMetrics } from '../observability/metrics.ts'
 import type { KafkaSinkSettings } from '../settings/kafka-sink-settings.ts'
@@ -98,6 +98,9 @@ export function runConnector(dependencies: ConnectorDependencies, run: Connector
     }
     const commitPolicy = { enabled: settings.autocommit.enabled, intervalMs: settings.autocommit.intervalMs, recordsThreshold: settings.autocommit.recordsThreshold }
     const abort$ = new ReplaySubject<void>(1)
+    // The stop request is remembered: parts of the pipeline subscribe later (the source only after Kafka connected),
+    // and a stop that came before they subscribed must still end them.
+    const stopRequested$ = new ReplaySubject<void>(1)
 
     let tracker = initialTrackerState()
     let lastCommitAt = performance.now()
@@ -212,14 +215,15 @@ export function runConnector(dependencies: ConnectorDependencies, run: Connector
       paused$: window.exhausted$,
       logger,
     }).pipe(
-      takeUntil(run.stop$),
+      takeUntil(stopRequested$),
       tap((item) => item.kind === 'event' && metrics.messagesConsumed(1)),
       map(toWorkItem),
       filter((work): work is WorkItem => work !== undefined),
     )
 
     const concurrency = settings.waitForBrokerAck ? 1 : tuning.pipelinedBatches
-    const pipeline = concat(connectKafka.pipe(ignoreElements()), work$).pipe(
+    // A stop while still connecting (brokers unreachable, a TLS handshake that hangs) ends the run without reading.
+    const pipeline = concat(connectKafka.pipe(ignoreElements(), takeUntil(stopRequested$)), defer(() => (stopRequested ? EMPTY : work$))).pipe(
       batchWork({ maxMessages: tuning.maxBatchMessages, maxBytes: tuning.maxBatchBytes, lingerMs: tuning.lingerMs }),
       mergeMap((batch) => deliverBatch(batch, send, deliveryPolicy, { abort$, onRetry }), concurrency),
       tap(confirm),
@@ -227,6 +231,7 @@ export function runConnector(dependencies: ConnectorDependencies, run: Connector
 
     const stopping = run.stop$.pipe(take(1)).subscribe(() => {
       stopRequested = true
+      stopRequested$.next()
       graceTimer = setTimeout(() => {
         logger.warn('stop grace period over; abandoning undelivered records (they will be re-read on restart)', { graceMs: tuning.stopGraceMs })
         abort$.next()

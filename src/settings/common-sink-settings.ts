@@ -67,7 +67,10 @@ export const filterTypeSetting = enumSetting({
     regex:
       'A regular expression matched against the stream id (scope `stream`) or the event type (scope `record`). ' +
       'KurrentDB evaluates it on the server; kafka-sink checks beforehand that it compiles as a JavaScript regular expression.',
-    jsonPath: 'An RFC 9535 JSONPath query run on each JSON event; events it selects nothing from are skipped, e.g. `$[?@.amount > 100]`. Scope `record` only.',
+    jsonPath:
+      'An RFC 9535 JSONPath query run on each JSON event: the event is forwarded when the query selects something from it ' +
+      '(`$.customer.tier`, `$.lines[?@.sku == \'A1\']`) or when the event itself passes a root filter (`$[?@.amount > 100]`, ' +
+      'where `@` is the event). Non-JSON events are skipped. Scope `record` only.',
   },
   defaultValue: 'unspecified',
   description:

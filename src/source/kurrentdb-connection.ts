@@ -7,9 +7,10 @@
  * `GRPCStreamCreator` and `callArguments` are protected members of the client's `Client` class; the client
  * version is pinned, and the source's tests run against the emulator through this exact path.
  */
-import { KurrentDBClient, BACKWARDS, END } from '@kurrent/kurrentdb-client'
+import { KurrentDBClient } from '@kurrent/kurrentdb-client'
 import { StreamsClient } from '@kurrent/kurrentdb-client/generated/kurrentdb/protocols/v1/streams_grpc_pb'
 import type { ReadReq } from '@kurrent/kurrentdb-client/generated/kurrentdb/protocols/v1/streams_pb'
+import { buildReadLastEventRequest } from './read-request.ts'
 import type { CallOptions, Client as GrpcClient, ClientReadableStream, Metadata } from '@grpc/grpc-js'
 
 export interface KurrentDbConnection {
@@ -48,8 +49,18 @@ export function connectToKurrentDb(connectionString: string): KurrentDbConnectio
       return create()
     },
     checkReachable: async () => {
-      // The cheapest read that needs a live server: the last event of $all (none on an empty database is fine).
-      for await (const _event of client.readAll({ fromPosition: END, direction: BACKWARDS, maxCount: 1 })) break
+      // Over gRPC rather than the client's bridge: the bridge never recovers when its first connection failed
+      // (measured: reads stay UNAVAILABLE after the server is back), while gRPC channels reconnect.
+      const [metadata, callOptions] = internals.callArguments({}, { deadline: Date.now() + 5_000 })
+      const create = internals.GRPCStreamCreator(StreamsClient, 'kafka-sink readiness', (grpcClient: GrpcClient) =>
+        grpcClient.makeServerStreamRequest(readMethodPath, serializeReadRequest, keepResponseBytes, buildReadLastEventRequest(), metadata, callOptions),
+      )
+      const call = await create()
+      await new Promise<void>((resolve, reject) => {
+        call.on('data', () => {})
+        call.on('end', resolve)
+        call.on('error', reject)
+      })
     },
     dispose: () => client.dispose(),
   }

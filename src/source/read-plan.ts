@@ -22,7 +22,7 @@ export type ReadTarget =
 
 export interface ReadPlan {
   readonly target: ReadTarget
-  /** RFC 9535 JSONPath evaluated on JSON events; an event is forwarded when the query selects at least one node. */
+  /** RFC 9535 JSONPath evaluated on JSON events; see `createEventPredicate` for when an event matches. */
   readonly jsonPath: string | undefined
 }
 
@@ -77,6 +77,11 @@ const utf8 = new TextDecoder('utf-8', { fatal: true })
 
 /**
  * The client-side part of the filter: drops our own bookkeeping always, and applies the JSONPath if there is one.
+ *
+ * An event matches when the query selects at least one node from the event, or from a one-element list holding
+ * the event. The second reading exists because under RFC 9535 a filter on the root (`$[?@.amount > 100]`) tests
+ * the root's member values, not the root itself, so the form most users write would never match an event; with
+ * the list, `@` is the event. Path queries (`$.customer.tier`, `$.lines[?@.sku == 'A1']`) work as the RFC says.
  * JSONPath applies to JSON events only: other events and bodies that do not parse are not forwarded.
  */
 export function createEventPredicate(plan: ReadPlan): EventPredicate {
@@ -90,6 +95,7 @@ export function createEventPredicate(plan: ReadPlan): EventPredicate {
     } catch {
       return false
     }
-    return query.query(document as Parameters<typeof query.query>[0]).length > 0
+    const value = document as Parameters<typeof query.query>[0]
+    return query.query(value).length > 0 || query.query([value]).length > 0
   }
 }

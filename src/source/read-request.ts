@@ -67,3 +67,21 @@ export function buildSubscriptionRequest(options: SubscriptionRequestOptions): R
   request.setOptions(readOptions)
   return request
 }
+
+/** A one-event read of the end of `$all`: the cheapest request that proves the server answers reads. */
+export function buildReadLastEventRequest(): ReadReq {
+  const readOptions = new ReadReq.Options()
+  const uuidOption = new ReadReq.Options.UUIDOption()
+  uuidOption.setString(new Empty())
+  readOptions.setUuidOption(uuidOption)
+  readOptions.setResolveLinks(false)
+  readOptions.setReadDirection(ReadReq.Options.ReadDirection.BACKWARDS)
+  const allOptions = new ReadReq.Options.AllOptions()
+  allOptions.setEnd(new Empty())
+  readOptions.setAll(allOptions)
+  readOptions.setCount('1')
+  readOptions.setNoFilter(new Empty())
+  const request = new ReadReq()
+  request.setOptions(readOptions)
+  return request
+}

@@ -81,4 +81,10 @@ describe('createEventPredicate', () => {
     expect(forward(eventOf({ data: Buffer.from('not json') }))).toBe(false)
     expect(forward(eventOf({ contentType: 'application/octet-stream' }))).toBe(false)
   })
+
+  test('a root filter tests the event itself, which plain RFC 9535 would not (it tests the root\'s member values)', () => {
+    const forward = createEventPredicate(planRead({ scope: 'record', filterType: 'jsonPath', expression: '$[?@.amount > 5000 && @.customer.tier == "gold"]' }))
+    expect(forward(eventOf({}))).toBe(true)
+    expect(forward(eventOf({ data: Buffer.from('{"amount":10,"customer":{"tier":"gold"}}') }))).toBe(false)
+  })
 })

@@ -1,0 +1,169 @@
+/**
+ * The app: builds the KurrentDB connection, the connectors service and the HTTP server, and runs them until a
+ * signal. The server listens first (liveness answers at once); connectors load from KurrentDB in the background,
+ * retrying until it is reachable, and the API answers 503 until they have.
+ */
+import { readFile } from 'node:fs/promises'
+import { createHttpApi } from './api/http-api.ts'
+import type { ServeOptions } from './cli.ts'
+import { ConnectorError } from './connectors/connector-errors.ts'
+import { createConnectorService, type ConnectorService, type RunningConnectorService } from './connectors/connector-service.ts'
+import { applyConnectorsFile, ConnectorsFileError } from './connectors/connectors-file.ts'
+import { createLogger, type Logger } from './observability/logger.ts'
+import { createSinkMetrics } from './observability/metrics.ts'
+import { connectToKurrentDb, type KurrentDbConnection } from './source/kurrentdb-connection.ts'
+
+/** Exit codes: 0 after a clean shutdown, 2 for a configuration the process cannot start with. */
+const exitBadConfiguration = 2
+
+export async function runApp(options: ServeOptions, version: string): Promise<number> {
+  const logger = createLogger({ level: options.logLevel })
+  const token = await readDataProtectionToken(options)
+  if (token instanceof Error) {
+    process.stderr.write(`kafka-sink: ${token.message}\n`)
+    return exitBadConfiguration
+  }
+  if (options.insecure) logger.warn('the management API accepts requests without credentials (--insecure); use it only on a trusted machine')
+
+  const metrics = createSinkMetrics()
+  let loaded: LoadedConnectors | undefined
+  let startupFailure: Error | undefined
+
+  const api = createHttpApi({
+    service: whenLoaded(() => loaded?.service),
+    credentials: options.apiCredentials,
+    checkReady: async () => {
+      if (loaded === undefined) return { ready: false, reason: 'loading connectors from KurrentDB' }
+      try {
+        await withTimeout(loaded.connection.checkReachable(), 2_000)
+        return { ready: true }
+      } catch (error) {
+        return { ready: false, reason: `KurrentDB is not reachable: ${(error as Error).message}` }
+      }
+    },
+    metrics: metrics.registry,
+    logger,
+    version,
+  })
+  let server
+  try {
+    server = api.listen({ hostname: options.host, port: options.port })
+  } catch (error) {
+    process.stderr.write(`kafka-sink: cannot listen on ${options.host}:${options.port}: ${(error as Error).message}\n`)
+    return exitBadConfiguration
+  }
+  logger.info('kafka-sink listening', { version, host: options.host, port: server.server?.port, kurrentdb: redactConnectionString(options.kurrentdb) })
+
+  let stopping = false
+  const stopped = new Promise<number>((resolve) => {
+    const shutdown = async (signal: string) => {
+      if (stopping) {
+        logger.warn('second signal; exiting without waiting for connectors', { signal })
+        resolve(1)
+        return
+      }
+      stopping = true
+      logger.info('shutting down: flushing connectors and committing checkpoints', { signal })
+      await server.stop()
+      await loaded?.service.shutdown()
+      await loaded?.connection.dispose().catch(() => {})
+      logger.info('stopped')
+      resolve(startupFailure === undefined ? 0 : exitBadConfiguration)
+    }
+    process.on('SIGTERM', () => void shutdown('SIGTERM'))
+    process.on('SIGINT', () => void shutdown('SIGINT'))
+    void loadConnectors(token, options, logger, metrics, () => stopping).then(
+      (result) => {
+        loaded = result
+      },
+      (error: unknown) => {
+        startupFailure = error as Error
+        process.stderr.write(`kafka-sink: ${(error as Error).message}\n`)
+        void shutdown('startup failure')
+      },
+    )
+  })
+  return stopped
+}
+
+async function readDataProtectionToken(options: ServeOptions): Promise<string | undefined | Error> {
+  if (options.dataProtection === undefined) return undefined
+  if ('token' in options.dataProtection) return options.dataProtection.token
+  const file = options.dataProtection.tokenFile
+  try {
+    const token = (await readFile(file, 'utf8')).trim()
+    return token === '' ? new Error(`the data-protection token file ${file} is empty`) : token
+  } catch (error) {
+    return new Error(`cannot read the data-protection token file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`)
+  }
+}
+
+interface LoadedConnectors {
+  readonly connection: KurrentDbConnection
+  readonly service: RunningConnectorService
+}
+
+/**
+ * Loads the connectors, retrying while KurrentDB is unreachable; then applies the connectors file, if any. Each
+ * attempt uses a new client: one whose first connection failed never recovers its stream reads (measured with the
+ * emulator going up after the client was created), so retrying on it would wait forever.
+ */
+async function loadConnectors(
+  token: string | undefined,
+  options: ServeOptions,
+  logger: Logger,
+  metrics: ReturnType<typeof createSinkMetrics>,
+  isStopping: () => boolean,
+): Promise<LoadedConnectors | undefined> {
+  for (let attempt = 1; !isStopping(); attempt++) {
+    const connection = connectToKurrentDb(options.kurrentdb)
+    let service: RunningConnectorService | undefined
+    try {
+      service = await createConnectorService({ connection, dataProtectionToken: token, logger, metrics })
+      logger.info('connectors loaded from KurrentDB')
+      if (options.connectorsFile !== undefined) await applyConnectorsFile(service, options.connectorsFile, logger)
+      if (!isStopping()) return { connection, service }
+      await service.shutdown()
+      await connection.dispose().catch(() => {})
+      return undefined
+    } catch (error) {
+      await service?.shutdown()
+      await connection.dispose().catch(() => {})
+      if (error instanceof ConnectorsFileError) throw error
+      const delayMs = Math.min(10_000, 250 * 2 ** Math.min(attempt, 6))
+      logger.warn('cannot load connectors from KurrentDB yet; retrying', { error, attempt, delayMs })
+      await Bun.sleep(delayMs)
+    }
+  }
+  return undefined
+}
+
+/** The API's view of the service: until connectors are loaded, every call answers UNAVAILABLE at once. */
+function whenLoaded(current: () => ConnectorService | undefined): ConnectorService {
+  const loaded = (): ConnectorService => {
+    const service = current()
+    if (service === undefined) throw new ConnectorError('UNAVAILABLE', 'kafka-sink is still loading connectors from KurrentDB; try again shortly')
+    return service
+  }
+  return {
+    create: (...args) => loaded().create(...args),
+    reconfigure: (...args) => loaded().reconfigure(...args),
+    rename: (...args) => loaded().rename(...args),
+    start: (...args) => loaded().start(...args),
+    reset: (...args) => loaded().reset(...args),
+    stop: (...args) => loaded().stop(...args),
+    delete: (...args) => loaded().delete(...args),
+    list: (...args) => loaded().list(...args),
+    getSettings: (...args) => loaded().getSettings(...args),
+    getConfiguration: (...args) => loaded().getConfiguration(...args),
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, milliseconds: number): Promise<T> {
+  return Promise.race([promise, Bun.sleep(milliseconds).then(() => Promise.reject(new Error(`no answer within ${milliseconds} ms`)))])
+}
+
+/** Connection strings may carry `user:password@`; logs never show it. */
+function redactConnectionString(connectionString: string): string {
+  return connectionString.replace(/\/\/[^@/]*@/, '//***@')
+}

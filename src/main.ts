@@ -1,0 +1,26 @@
+/**
+ * CLI entry: parse flags and env, then lazily import and start the app. Importing the KurrentDB client alone costs
+ * ~200 ms (measured), so `--version` and `--help` must answer before any of it is loaded.
+ */
+import { helpText, parseCommandLine } from './cli.ts'
+import { version } from '../package.json'
+
+const commandLine = parseCommandLine(process.argv.slice(2), process.env)
+
+switch (commandLine.command) {
+  case 'version':
+    process.stdout.write(`kafka-sink ${version}\n`)
+    break
+  case 'help':
+    process.stdout.write(helpText(version))
+    break
+  case 'invalid':
+    process.stderr.write(`kafka-sink: ${commandLine.message} (see kafka-sink --help)\n`)
+    process.exit(2)
+    break
+  case 'serve': {
+    const { runApp } = await import('./app.ts')
+    const exitCode = await runApp(commandLine.options, version)
+    process.exit(exitCode)
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * The single binary as users run it: from an empty directory, its CLI contract (exit codes, one-line errors, help),
+ * health endpoints, JSON logs, and graceful shutdown on SIGTERM/SIGINT.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { spawnKurrentDbEmulator, type KurrentDbEmulatorProcess } from '../support/kurrentdb-emulator-process.ts'
+import { sinkBinary, startSinkProcess } from '../support/sink-process.ts'
+
+let emptyDirectory: string
+let emulator: KurrentDbEmulatorProcess
+
+beforeAll(async () => {
+  emptyDirectory = await mkdtemp(join(tmpdir(), 'kafka-sink-empty-'))
+  emulator = await spawnKurrentDbEmulator()
+})
+afterAll(async () => {
+  await emulator?.stop()
+  await rm(emptyDirectory, { recursive: true, force: true })
+})
+
+async function run(args: string[], env: Record<string, string> = {}) {
+  // No inherited KAFKA_SINK_* variables: the test decides every input.
+  const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('KAFKA_SINK_')))
+  const child = Bun.spawn([sinkBinary, ...args], { cwd: emptyDirectory, env: { ...cleanEnv, ...env }, stdout: 'pipe', stderr: 'pipe' })
+  const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited])
+  return { stdout, stderr, exitCode }
+}
+
+describe('the CLI', () => {
+  test('--version runs from an empty directory, without node_modules', async () => {
+    const { stdout, exitCode } = await run(['--version'])
+    expect(exitCode).toBe(0)
+    expect(stdout).toMatch(/^kafka-sink \d+\.\d+\.\d+\n$/)
+  })
+
+  test('--help lists every flag with its environment twin', async () => {
+    const { stdout, exitCode } = await run(['--help'])
+    expect(exitCode).toBe(0)
+    for (const flag of ['--host', '--port', '--kurrentdb', '--api-user', '--api-password', '--insecure', '--data-protection-token', '--data-protection-token-file', '--connectors', '--log-level', '--version', '--help']) {
+      expect(stdout).toContain(flag)
+    }
+    expect(stdout).toContain('KAFKA_SINK_API_PASSWORD')
+  })
+
+  const refusals: Array<{ name: string; args: string[]; env?: Record<string, string>; contains: string }> = [
+    { name: 'no credentials and no --insecure', args: [], contains: 'needs credentials' },
+    { name: 'an unknown flag', args: ['--insecure', '--bogus'], contains: "unknown flag '--bogus'" },
+    { name: 'a bad port', args: ['--insecure', '--port', 'abc'], contains: 'port number' },
+    { name: 'a bad value from the environment', args: ['--insecure'], env: { KAFKA_SINK_LOG_LEVEL: 'loud' }, contains: 'KAFKA_SINK_LOG_LEVEL' },
+    { name: 'a token file that does not exist', args: ['--insecure', '--data-protection-token-file', '/nonexistent/token'], contains: 'cannot read the data-protection token file' },
+  ]
+  for (const refusal of refusals) {
+    test(`refuses to start with ${refusal.name}: exit 2, one line, no stack trace`, async () => {
+      const { stderr, stdout, exitCode } = await run(refusal.args, refusal.env)
+      expect(exitCode).toBe(2)
+      expect(stderr).toContain(refusal.contains)
+      expect(stderr.trim().split('\n')).toHaveLength(1)
+      expect(stderr + stdout).not.toMatch(/\n\s+at /)
+    })
+  }
+})
+
+describe('the server', () => {
+  test('liveness answers while KurrentDB is down; readiness says why it is not ready, then recovers', async () => {
+    await emulator.down()
+    const sink = await startSinkProcess({ kurrentdb: emulator.connectionString, waitForReady: false })
+    try {
+      expect((await fetch(`${sink.baseUrl}/health/live`)).status).toBe(200)
+      const notReady = await fetch(`${sink.baseUrl}/health/ready`)
+      expect(notReady.status).toBe(503)
+      expect(await notReady.text()).toMatch(/KurrentDB|loading/)
+      await emulator.up()
+      let status = 0
+      for (let attempt = 0; attempt < 300 && status !== 200; attempt++) {
+        status = (await fetch(`${sink.baseUrl}/health/ready`)).status
+        if (status !== 200) await Bun.sleep(100)
+      }
+      expect(status).toBe(200)
+    } finally {
+      await emulator.up().catch(() => {})
+      await sink.stop('SIGKILL')
+    }
+  }, 60_000)
+
+  test('logs are JSON lines on stdout, and the API password never appears in them', async () => {
+    const sink = await startSinkProcess({ kurrentdb: emulator.connectionString })
+    const exitCode = await sink.stop('SIGTERM')
+    expect(exitCode).toBe(0)
+    const stdoutLines = sink.lines().filter((line) => !line.startsWith('stderr: '))
+    expect(stdoutLines.length).toBeGreaterThan(0)
+    for (const line of stdoutLines) {
+      const entry = JSON.parse(line) as { time: string; level: string; message: string }
+      expect(entry.level).toMatch(/^(debug|info|warn|error)$/)
+      expect(Date.parse(entry.time)).not.toBeNaN()
+      expect(line).not.toContain('changeit')
+    }
+    expect(stdoutLines.some((line) => line.includes('"stopped"'))).toBe(true)
+  })
+
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    test(`${signal} shuts down gracefully with exit code 0`, async () => {
+      const sink = await startSinkProcess({ kurrentdb: emulator.connectionString })
+      expect(await sink.stop(signal)).toBe(0)
+    })
+  }
+
+  test('--insecure serves without credentials and warns about it', async () => {
+    const sink = await startSinkProcess({ kurrentdb: emulator.connectionString, withCredentials: false, args: ['--insecure'] })
+    try {
+      expect((await fetch(`${sink.baseUrl}/connectors`)).status).toBe(200)
+      expect(sink.lines().some((line) => line.includes('"level":"warn"') && line.includes('--insecure'))).toBe(true)
+    } finally {
+      await sink.stop()
+    }
+  })
+
+  test('a token given by file is read from the file', async () => {
+    const tokenFile = join(emptyDirectory, 'token')
+    await writeFile(tokenFile, 'a-token-from-a-file\n')
+    const sink = await startSinkProcess({ kurrentdb: emulator.connectionString, args: ['--data-protection-token-file', tokenFile] })
+    try {
+      const created = await fetch(`${sink.baseUrl}/connectors/token-file-check`, {
+        method: 'POST',
+        headers: { authorization: `Basic ${Buffer.from('admin:changeit').toString('base64')}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ settings: { instanceTypeName: 'kafka-sink', topic: 't', 'authentication:securityProtocol': 'SaslPlaintext', 'authentication:username': 'u', 'authentication:password': 'p' } }),
+      })
+      expect(created.status).toBe(200)
+    } finally {
+      await sink.stop()
+    }
+  })
+})
+
+describe('start-up stays lazy', () => {
+  test('the entry point imports no client statically: --version and --help never load KurrentDB or Kafka code', async () => {
+    const source = await Bun.file(join(import.meta.dir, '..', '..', 'src', 'main.ts')).text()
+    const staticImports = [...source.matchAll(/^import .* from '([^']+)'/gm)].map((match) => match[1])
+    expect(staticImports.sort()).toEqual(['../package.json', './cli.ts'])
+    expect(source).toContain("await import('./app.ts')")
+  })
+})

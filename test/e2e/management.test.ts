@@ -1,0 +1,214 @@
+/**
+ * Connector management against the binary: state that survives a process restart, concurrent commands, secrets,
+ * stopping a connector whose Kafka cannot be reached, and the declarative connectors file.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { FORWARDS } from '@kurrent/kurrentdb-client'
+import { randomUUID } from 'node:crypto'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { baseSettings, payloadOf, startRig, type Rig } from '../support/rig.ts'
+import { sinkBinary } from '../support/sink-process.ts'
+
+let rig: Rig
+let workDirectory: string
+const token = ['--data-protection-token', 'management-e2e-token']
+
+beforeAll(async () => {
+  rig = await startRig()
+  workDirectory = await mkdtemp(join(tmpdir(), 'kafka-sink-management-'))
+})
+afterAll(async () => {
+  await rig?.close()
+  await rm(workDirectory, { recursive: true, force: true })
+})
+
+const unique = (prefix: string) => `${prefix}${randomUUID().slice(0, 8)}`
+
+async function historyOf(connectorId: string): Promise<Array<{ type: string; data: unknown }>> {
+  const events: Array<{ type: string; data: unknown }> = []
+  for await (const resolved of rig.client.readStream(`$kafka-sink/${connectorId}`, { direction: FORWARDS, fromRevision: 'start' })) {
+    events.push({ type: resolved.event!.type, data: resolved.event!.data })
+  }
+  return events
+}
+
+describe('state kept in KurrentDB', () => {
+  test('after a restart the same states come back and the running connector resumes from its checkpoint', async () => {
+    const first = await rig.startSink({ args: token })
+    const topic = await rig.createTopic()
+    const stream = unique('Restart-')
+    const running = unique('running-')
+    const stopped = unique('stopped-')
+    const settings = baseSettings(topic, rig.broker.bootstrapServers, { 'subscription:filter:scope': 'stream', 'subscription:filter:filterType': 'streamId', 'subscription:filter:expression': stream })
+    for (const connectorId of [running, stopped]) expect((await first.api.request('POST', `/connectors/${connectorId}`, { settings })).status).toBe(200)
+    await first.api.request('POST', `/connectors/${running}/start`)
+    await first.api.waitForState(running, 'CONNECTOR_STATE_RUNNING')
+    await rig.appendEvents(stream, 50)
+    await rig.readTopic(topic, 50)
+    expect(await first.stop('SIGTERM')).toBe(0)
+    const checkpoint = (await rig.client.readStream(`$kafka-sink/${running}/checkpoints`, { direction: FORWARDS, fromRevision: 'start' }).next()).value
+
+    const second = await rig.startSink({ args: token })
+    expect((await second.api.waitForState(running, 'CONNECTOR_STATE_RUNNING')).position).toBeDefined()
+    expect((await second.api.connector(stopped))?.state).toBe('CONNECTOR_STATE_STOPPED')
+    await rig.appendEvents(stream, 10, { firstSeq: 50 })
+    const records = await rig.readTopic(topic, 60)
+    await Bun.sleep(500)
+    // The shutdown committed everything, so the restart re-sends nothing.
+    expect((await rig.readTopic(topic)).map((record) => payloadOf(record).seq)).toEqual(Array.from({ length: 60 }, (_, seq) => seq))
+    expect(records.length).toBe(60)
+    expect(checkpoint).toBeDefined()
+    await second.stop()
+  }, 120_000)
+
+  test('of concurrent reconfigurations of one connector exactly one wins; the others get 409', async () => {
+    const sink = await rig.startSink({ args: token })
+    const connectorId = unique('concurrent-')
+    const settings = baseSettings('orders', rig.broker.bootstrapServers)
+    expect((await sink.api.request('POST', `/connectors/${connectorId}`, { settings })).status).toBe(200)
+    const attempts = await Promise.all(
+      Array.from({ length: 6 }, (_, index) => sink.api.request('PUT', `/connectors/${connectorId}/settings`, { ...settings, topic: `orders-${index}` })),
+    )
+    const statuses = attempts.map((attempt) => attempt.status).sort()
+    expect(statuses.filter((status) => status === 200)).toHaveLength(1)
+    expect(statuses.filter((status) => status === 409)).toHaveLength(5)
+    for (const loser of attempts.filter((attempt) => attempt.status === 409)) expect((loser.body as { code: number }).code).toBe(10)
+    const winner = attempts.findIndex((attempt) => attempt.status === 200)
+    const stored = await sink.api.request('GET', `/connectors/${connectorId}/settings`)
+    expect((stored.body as { settings: Record<string, string> }).settings.topic).toBe(`orders-${winner}`)
+    expect((await historyOf(connectorId)).filter((event) => event.type === '$kafka-sink-connector-reconfigured')).toHaveLength(1)
+    await sink.stop()
+  })
+})
+
+describe('secrets', () => {
+  test('a password never appears in a response or a log line, and is stored encrypted', async () => {
+    const sink = await rig.startSink({ args: token })
+    const connectorId = unique('secret-')
+    const password = `s3cret-${randomUUID()}`
+    const settings = {
+      ...baseSettings('orders', rig.broker.bootstrapServers),
+      'authentication:securityProtocol': 'SaslPlaintext',
+      'authentication:username': 'user',
+      'authentication:password': password,
+    }
+    const responses = [
+      await sink.api.request('POST', `/connectors/${connectorId}`, { settings }),
+      await sink.api.request('GET', `/connectors/${connectorId}/settings`),
+      await sink.api.request('GET', `/connectors/${connectorId}/configuration`),
+      await sink.api.request('GET', `/connectors?includeSettings=true`),
+      await sink.api.request('GET', `/connectors?includeConfiguration=true`),
+      // "***" keeps the stored password; the topic change proves the PUT was applied.
+      await sink.api.request('PUT', `/connectors/${connectorId}/settings`, { ...settings, 'authentication:password': '***', topic: 'orders-2' }),
+      await sink.api.request('GET', `/connectors/${connectorId}/settings`),
+      await sink.api.request('POST', `/connectors/${unique('bad-')}`, { settings: { ...settings, topic: '' } }),
+      await sink.api.request('GET', '/metrics'),
+    ]
+    for (const response of responses) expect(response.text).not.toContain(password)
+    const shown = (responses[6]!.body as { settings: Record<string, string> }).settings
+    expect(shown['authentication:password']).toBe('***')
+    expect(shown.topic).toBe('orders-2')
+
+    const stored = JSON.stringify(await historyOf(connectorId))
+    expect(stored).not.toContain(password)
+    expect(stored).toMatch(/"authentication:password":"enc:v1:[A-Za-z0-9_-]+"/)
+    await sink.stop()
+    expect(sink.lines().some((line) => line.includes(password))).toBe(false)
+  })
+
+  test('a secret without a data-protection token is refused with how to set one', async () => {
+    const sink = await rig.startSink()
+    const response = await sink.api.request('POST', `/connectors/${unique('no-token-')}`, {
+      settings: { ...baseSettings('orders', rig.broker.bootstrapServers), 'authentication:securityProtocol': 'SaslPlaintext', 'authentication:username': 'u', 'authentication:password': 'p' },
+    })
+    expect(response.status).toBe(400)
+    expect(response.text).toContain('--data-protection-token')
+    await sink.stop()
+  })
+})
+
+describe('stopping', () => {
+  test('a connector whose Kafka never answers stops promptly, and SIGTERM still exits cleanly', async () => {
+    const sink = await rig.startSink({ args: token })
+    const connectorId = unique('unreachable-')
+    // TLS against the plaintext broker: the handshake never completes.
+    const settings = {
+      ...baseSettings('orders', rig.broker.bootstrapServers),
+      'authentication:securityProtocol': 'SaslSsl',
+      'authentication:username': 'user',
+      'authentication:password': 'password',
+    }
+    expect((await sink.api.request('POST', `/connectors/${connectorId}`, { settings })).status).toBe(200)
+    expect((await sink.api.request('POST', `/connectors/${connectorId}/start`)).status).toBe(200)
+    await Bun.sleep(200)
+    expect((await sink.api.request('POST', `/connectors/${connectorId}/stop`)).status).toBe(200)
+    await sink.api.waitForState(connectorId, 'CONNECTOR_STATE_STOPPED', 60_000)
+    expect(await sink.stop('SIGTERM')).toBe(0)
+    const types = (await historyOf(connectorId)).map((event) => event.type)
+    expect(types.at(-1)).toBe('$kafka-sink-connector-stopped')
+    expect(types).not.toContain('$kafka-sink-connector-running')
+  }, 90_000)
+})
+
+describe('the connectors file', () => {
+  test('creates and starts what it declares at start-up; applying it again changes nothing', async () => {
+    const topic = await rig.createTopic()
+    const stream = unique('Declared-')
+    const connectorId = unique('declared-')
+    const file = join(workDirectory, `${connectorId}.yaml`)
+    await writeFile(
+      file,
+      [
+        `${connectorId}:`,
+        '  name: Declared connector',
+        '  settings:',
+        '    instanceTypeName: kafka-sink',
+        `    topic: ${topic}`,
+        `    bootstrapServers: "${rig.broker.bootstrapServers}"`,
+        '    subscription:filter:scope: stream',
+        '    subscription:filter:filterType: streamId',
+        `    subscription:filter:expression: ${stream}`,
+        '    subscription:initialPosition: earliest',
+        '    waitForBrokerAck: true',
+      ].join('\n'),
+    )
+    await rig.appendEvents(stream, 5)
+    const first = await rig.startSink({ args: [...token, '--connectors', file] })
+    const running = await first.api.waitForState(connectorId, 'CONNECTOR_STATE_RUNNING')
+    expect(running.name).toBe('Declared connector')
+    expect(await rig.readTopic(topic, 5)).toHaveLength(5)
+    expect(await first.stop()).toBe(0)
+    const historyBefore = (await historyOf(connectorId)).map((event) => event.type)
+
+    const second = await rig.startSink({ args: [...token, '--connectors', file] })
+    await second.api.waitForState(connectorId, 'CONNECTOR_STATE_RUNNING')
+    await second.stop()
+    const declaredAgain = (await historyOf(connectorId)).map((event) => event.type)
+    // Only the runtime's own facts were added (running again); no create, reconfigure, rename or start.
+    expect(declaredAgain.slice(historyBefore.length).every((type) => type === '$kafka-sink-connector-running')).toBe(true)
+  }, 90_000)
+
+  test('a file with invalid settings stops the start-up with one line naming the problem', async () => {
+    const file = join(workDirectory, 'invalid.json')
+    await writeFile(file, JSON.stringify({ 'broken-connector': { settings: { instanceTypeName: 'kafka-sink', topic: '', bootstrapServer: 'x:1' } } }))
+    const child = Bun.spawn([sinkBinary, '--insecure', '--port', '0', '--kurrentdb', rig.emulator.connectionString, '--connectors', file], { stdout: 'pipe', stderr: 'pipe' })
+    const [stderr, exitCode] = await Promise.all([new Response(child.stderr).text(), child.exited])
+    expect(exitCode).toBe(2)
+    expect(stderr).toContain('broken-connector')
+    expect(stderr).toContain('topic')
+    expect(stderr).toContain('bootstrapServers')
+    expect(stderr.trim().split('\n')).toHaveLength(1)
+  }, 60_000)
+})
+
+describe('identity rules', () => {
+  test('a blank name means the connector id, as in KurrentDB', async () => {
+    const sink = await rig.startSink()
+    const connectorId = unique('blank-')
+    expect((await sink.api.request('POST', `/connectors/${connectorId}`, { name: '  ', settings: baseSettings('orders', rig.broker.bootstrapServers) })).status).toBe(200)
+    expect((await sink.api.connector(connectorId))?.name).toBe(connectorId)
+    await sink.stop()
+  })
+})

@@ -1,0 +1,164 @@
+/**
+ * At-least-once under failure, checked with kcat: brokers going away, errors injected into Produce, the sink killed
+ * with -9, and a fatal error that must stop the connector without the checkpoint passing the failed record.
+ * Duplicates are allowed; a missing event or a key out of order is a failure.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { BACKWARDS, END, StreamNotFoundError } from '@kurrent/kurrentdb-client'
+import { randomUUID } from 'node:crypto'
+import { expectNoGaps, expectPerKeyOrder, type KcatRecord } from '../support/kcat.ts'
+import { baseSettings, payloadOf, startRig, type Rig } from '../support/rig.ts'
+
+let rig: Rig
+
+beforeAll(async () => {
+  rig = await startRig()
+})
+afterAll(async () => {
+  await rig?.close()
+})
+
+const unique = (prefix: string) => `${prefix}${randomUUID().slice(0, 8)}`
+const idOf = (record: KcatRecord) => `${payloadOf(record).stream}/${payloadOf(record).seq}`
+const expectedIds = (streams: readonly string[], perStream: number) => streams.flatMap((stream) => Array.from({ length: perStream }, (_, seq) => `${stream}/${seq}`))
+
+async function createAndStart(api: Awaited<ReturnType<Rig['startSink']>>['api'], settings: Record<string, unknown>): Promise<string> {
+  const connectorId = unique('resilience-')
+  expect((await api.request('POST', `/connectors/${connectorId}`, { settings })).status).toBe(200)
+  expect((await api.request('POST', `/connectors/${connectorId}/start`)).status).toBe(200)
+  await api.waitForState(connectorId, 'CONNECTOR_STATE_RUNNING')
+  return connectorId
+}
+
+async function lastCheckpoint(connectorId: string): Promise<bigint | undefined> {
+  try {
+    for await (const resolved of rig.client.readStream(`$kafka-sink/${connectorId}/checkpoints`, { direction: BACKWARDS, fromRevision: END, maxCount: 1 })) {
+      const data = resolved.event?.data as { commitPosition?: string } | undefined
+      return data?.commitPosition === undefined ? undefined : BigInt(data.commitPosition)
+    }
+  } catch (error) {
+    if (!(error instanceof StreamNotFoundError)) throw error
+  }
+  return undefined
+}
+
+/** Appends `perStream` events to each stream in rounds, so an outage falls in the middle of the flow. */
+async function appendInRounds(streams: readonly string[], perStream: number, rounds: number, betweenRounds: (round: number) => Promise<void>) {
+  const perRound = perStream / rounds
+  for (let round = 0; round < rounds; round++) {
+    await Promise.all(streams.map((stream) => rig.appendEvents(stream, perRound, { firstSeq: round * perRound })))
+    await betweenRounds(round)
+  }
+}
+
+describe('transient Kafka failures', () => {
+  test('all brokers down for 10 s mid-stream: every event arrives afterwards, per-key order kept', async () => {
+    const sink = await rig.startSink()
+    const topic = await rig.createTopic()
+    const prefix = unique('Outage-')
+    const streams = Array.from({ length: 5 }, (_, index) => `${prefix}-${index}`)
+    await createAndStart(sink.api, baseSettings(topic, rig.broker.bootstrapServers, { 'subscription:filter:scope': 'stream', 'subscription:filter:filterType': 'prefix', 'subscription:filter:expression': prefix }))
+    await appendInRounds(streams, 600, 3, async (round) => {
+      if (round !== 0) return
+      await rig.readTopic(topic, 1)
+      await rig.broker.setAllBrokersDown()
+      await Bun.sleep(10_000)
+      await rig.broker.setAllBrokersUp()
+    })
+    const records = await rig.readTopic(topic, 3_000, 90_000)
+    expectNoGaps(records, expectedIds(streams, 600), idOf)
+    expectPerKeyOrder(records, (record) => payloadOf(record).seq)
+    await sink.stop()
+  }, 180_000)
+
+  test('UNKNOWN_PRODUCER_ID and OUT_OF_ORDER_SEQUENCE_NUMBER on Produce are retried; nothing is lost', async () => {
+    const sink = await rig.startSink()
+    const topic = await rig.createTopic()
+    const prefix = unique('Injected-')
+    const streams = Array.from({ length: 4 }, (_, index) => `${prefix}-${index}`)
+    await createAndStart(sink.api, baseSettings(topic, rig.broker.bootstrapServers, { 'subscription:filter:scope': 'stream', 'subscription:filter:filterType': 'prefix', 'subscription:filter:expression': prefix }))
+    await appendInRounds(streams, 400, 4, async () => {
+      await rig.broker.pushRequestErrors('Produce', ['UNKNOWN_PRODUCER_ID', 'OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID'])
+      await Bun.sleep(300)
+    })
+    const records = await rig.readTopic(topic, 1_600, 60_000)
+    expectNoGaps(records, expectedIds(streams, 400), idOf)
+    expectPerKeyOrder(records, (record) => payloadOf(record).seq)
+    const metrics = await sink.api.request('GET', '/metrics')
+    expect(metrics.text).toMatch(/kurrent_sink_errors_total\{connector_id="[^"]+"\} [1-9]/)
+    await sink.stop()
+  }, 120_000)
+})
+
+describe('crashes', () => {
+  test('kill -9 mid-stream, restart: nothing lost, duplicates only after the last checkpoint', async () => {
+    const first = await rig.startSink()
+    const topic = await rig.createTopic()
+    const prefix = unique('Crash-')
+    const streams = Array.from({ length: 4 }, (_, index) => `${prefix}-${index}`)
+    const connectorId = await createAndStart(first.api, baseSettings(topic, rig.broker.bootstrapServers, {
+      'subscription:filter:scope': 'stream',
+      'subscription:filter:filterType': 'prefix',
+      'subscription:filter:expression': prefix,
+      'autocommit:recordsThreshold': '200',
+    }))
+    await Promise.all(streams.map((stream) => rig.appendEvents(stream, 2_500)))
+    await rig.readTopic(topic, 2_000, 60_000)
+    expect(await first.stop('SIGKILL')).toBeNull()
+    const checkpoint = await lastCheckpoint(connectorId)
+    expect(checkpoint).toBeDefined()
+
+    const second = await rig.startSink()
+    await second.api.waitForState(connectorId, 'CONNECTOR_STATE_RUNNING')
+    const records = await rig.readTopic(topic, 10_000, 90_000)
+    const { duplicates } = expectNoGaps(records, expectedIds(streams, 2_500), idOf)
+    expectPerKeyOrder(records, (record) => payloadOf(record).seq)
+    // Only what the checkpoint did not cover may come twice.
+    const positionOf = (record: KcatRecord) => BigInt(record.headers.find(([name]) => name === 'esdb-record-log-position')![1])
+    const counts = new Map<string, number>()
+    for (const record of records) counts.set(idOf(record), (counts.get(idOf(record)) ?? 0) + 1)
+    const duplicated = records.filter((record) => counts.get(idOf(record))! > 1)
+    expect(duplicated.every((record) => positionOf(record) > checkpoint!)).toBe(true)
+    expect(duplicates).toBe(duplicated.length / 2)
+    await second.stop()
+  }, 180_000)
+})
+
+describe('fatal errors', () => {
+  test('MESSAGE_TOO_LARGE stops the connector with the error visible; the checkpoint stays before the failed record', async () => {
+    const sink = await rig.startSink()
+    const topic = await rig.createTopic({ partitions: 1, replicationFactor: 1 })
+    const stream = unique('Fatal-')
+    await rig.appendEvents(stream, 20)
+    const connectorId = await createAndStart(sink.api, baseSettings(topic, rig.broker.bootstrapServers, {
+      'subscription:filter:scope': 'stream',
+      'subscription:filter:filterType': 'streamId',
+      'subscription:filter:expression': stream,
+      'autocommit:interval': '100',
+    }))
+    await rig.readTopic(topic, 20)
+    let checkpoint: bigint | undefined
+    for (let attempt = 0; attempt < 50 && checkpoint === undefined; attempt++) {
+      checkpoint = await lastCheckpoint(connectorId)
+      if (checkpoint === undefined) await Bun.sleep(100)
+    }
+    await rig.broker.pushRequestErrors('Produce', ['MESSAGE_TOO_LARGE'])
+    await rig.appendEvents(stream, 1, { firstSeq: 20 })
+
+    const stopped = await sink.api.waitForState(connectorId, 'CONNECTOR_STATE_STOPPED')
+    const errorDetails = stopped.errorDetails as { code: string; message: string }
+    expect(errorDetails.code).toBe('MESSAGE_TOO_LARGE')
+    expect(errorDetails.message.length).toBeGreaterThan(0)
+    const records = await rig.readTopic(topic)
+    expect(records.map((record) => payloadOf(record).seq)).toEqual(Array.from({ length: 20 }, (_, seq) => seq))
+    const lastDelivered = BigInt(records.at(-1)!.headers.find(([name]) => name === 'esdb-record-log-position')![1])
+    expect(await lastCheckpoint(connectorId)).toBe(lastDelivered)
+    expect(stopped.position).toBe(lastDelivered.toString())
+
+    // Nothing was skipped: once the cause is gone, a plain start delivers the record that failed.
+    expect((await sink.api.request('POST', `/connectors/${connectorId}/start`)).status).toBe(200)
+    const after = await rig.readTopic(topic, 21)
+    expect(after.map((record) => payloadOf(record).seq)).toEqual(Array.from({ length: 21 }, (_, seq) => seq))
+    await sink.stop()
+  }, 120_000)
+})

@@ -1,0 +1,159 @@
+/**
+ * The compiled binary `dist/kafka-sink` in a child process, for end-to-end tests: starts it, learns its port from
+ * the `kafka-sink listening` log line, keeps its JSON log lines, and stops it with a signal (or SIGKILL).
+ * Plus a small client for its management API.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+
+export const sinkBinary = join(import.meta.dir, '..', '..', 'dist', 'kafka-sink')
+export const testCredentials = { user: 'admin', password: 'changeit' } as const
+
+export interface SinkProcess {
+  readonly baseUrl: string
+  readonly port: number
+  readonly pid: number
+  /** Every stdout line so far (JSON log lines), and stderr lines prefixed with `stderr: `. */
+  readonly lines: () => readonly string[]
+  waitForLine(predicate: (line: string) => boolean, timeoutMs?: number): Promise<string>
+  /** Sends the signal and resolves with the exit code (SIGKILL resolves with null). */
+  stop(signal?: NodeJS.Signals): Promise<number | null>
+}
+
+export interface StartSinkOptions {
+  readonly kurrentdb: string
+  readonly args?: readonly string[]
+  readonly env?: Readonly<Record<string, string>>
+  readonly cwd?: string
+  /** false to start without --api-user/--api-password (then pass --insecure or nothing in args). */
+  readonly withCredentials?: boolean
+  /** false to return as soon as the server listens, before `/health/ready` answers 200. */
+  readonly waitForReady?: boolean
+}
+
+export async function startSinkProcess(options: StartSinkOptions): Promise<SinkProcess> {
+  if (!existsSync(sinkBinary)) throw new Error(`${sinkBinary} is missing: run 'bun run build' (./scripts/test does)`)
+  const credentials = options.withCredentials === false ? [] : ['--api-user', testCredentials.user, '--api-password', testCredentials.password]
+  const child = spawn(sinkBinary, ['--port', '0', '--host', '127.0.0.1', '--kurrentdb', options.kurrentdb, ...credentials, ...(options.args ?? [])], {
+    cwd: options.cwd,
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const lines: string[] = []
+  const waiters: Array<{ predicate: (line: string) => boolean; resolve: (line: string) => void }> = []
+  const onLine = (line: string) => {
+    lines.push(line)
+    for (const waiter of [...waiters]) {
+      if (!waiter.predicate(line)) continue
+      waiters.splice(waiters.indexOf(waiter), 1)
+      waiter.resolve(line)
+    }
+  }
+  createInterface({ input: child.stdout! }).on('line', onLine)
+  createInterface({ input: child.stderr! }).on('line', (line) => onLine(`stderr: ${line}`))
+  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>
+
+  const waitForLine = (predicate: (line: string) => boolean, timeoutMs = 30_000): Promise<string> => {
+    const seen = lines.find(predicate)
+    if (seen !== undefined) return Promise.resolve(seen)
+    return new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no matching line from kafka-sink within ${timeoutMs} ms; last lines:\n${lines.slice(-15).join('\n')}`)), timeoutMs)
+      waiters.push({
+        predicate,
+        resolve: (line) => {
+          clearTimeout(timer)
+          resolve(line)
+        },
+      })
+      void exited.then(() => {
+        clearTimeout(timer)
+        reject(new Error(`kafka-sink exited before the expected line; last lines:\n${lines.slice(-15).join('\n')}`))
+      })
+    })
+  }
+
+  const listening = await waitForLine((line) => line.includes('"kafka-sink listening"'))
+  const port = (JSON.parse(listening) as { port: number }).port
+  if (options.waitForReady !== false) await waitUntilReady(`http://127.0.0.1:${port}`, () => lines)
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    port,
+    pid: child.pid!,
+    lines: () => lines,
+    waitForLine,
+    stop: (signal = 'SIGTERM') => stopChild(child, exited, signal),
+  }
+}
+
+/** Polls `/health/ready` as an orchestrator would: connectors are loaded and KurrentDB answers. */
+async function waitUntilReady(baseUrl: string, lines: () => readonly string[], timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    const status = await fetch(`${baseUrl}/health/ready`).then((response) => response.status, () => 0)
+    if (status === 200) return
+    await Bun.sleep(50)
+  }
+  throw new Error(`kafka-sink was not ready within ${timeoutMs} ms; last lines:\n${lines().slice(-15).join('\n')}`)
+}
+
+async function stopChild(child: ChildProcess, exited: Promise<[number | null, NodeJS.Signals | null]>, signal: NodeJS.Signals): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode
+  child.kill(signal)
+  const timeout = Bun.sleep(30_000).then(() => 'timeout' as const)
+  const result = await Promise.race([exited, timeout])
+  if (result === 'timeout') {
+    child.kill('SIGKILL')
+    await exited
+    throw new Error(`kafka-sink did not exit within 30 s of ${signal}`)
+  }
+  return result[0]
+}
+
+export interface ApiResponse {
+  readonly status: number
+  readonly headers: Headers
+  readonly body: unknown
+  readonly text: string
+}
+
+/** A management API client with basic auth, answering parsed JSON bodies. */
+export function sinkApi(baseUrl: string, credentials: { user: string; password: string } | undefined = testCredentials) {
+  const authorization = credentials === undefined ? undefined : `Basic ${Buffer.from(`${credentials.user}:${credentials.password}`).toString('base64')}`
+  const request = async (method: string, path: string, body?: unknown): Promise<ApiResponse> => {
+    const response = await fetch(baseUrl + path, {
+      method,
+      headers: { ...(authorization ? { authorization } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+    })
+    const text = await response.text()
+    let parsed: unknown = text
+    try {
+      parsed = JSON.parse(text)
+    } catch {
+      // not JSON (metrics, docs): keep the text
+    }
+    return { status: response.status, headers: response.headers, body: parsed, text }
+  }
+  const connector = async (connectorId: string): Promise<Record<string, unknown> | undefined> => {
+    const response = await request('GET', `/connectors?connectorId=${encodeURIComponent(connectorId)}&showDeleted=true`)
+    return (response.body as { items?: Record<string, unknown>[] }).items?.[0]
+  }
+  return {
+    request,
+    connector,
+    /** Polls `GET /connectors` until the connector is in `state` (e.g. CONNECTOR_STATE_RUNNING). */
+    waitForState: async (connectorId: string, state: string, timeoutMs = 30_000): Promise<Record<string, unknown>> => {
+      const deadline = Date.now() + timeoutMs
+      let last: Record<string, unknown> | undefined
+      while (Date.now() < deadline) {
+        last = await connector(connectorId).catch(() => undefined)
+        if (last?.state === state) return last
+        await Bun.sleep(100)
+      }
+      throw new Error(`connector ${connectorId} did not reach ${state} within ${timeoutMs} ms; last seen: ${JSON.stringify(last)}`)
+    },
+  }
+}

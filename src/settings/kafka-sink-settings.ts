@@ -1,6 +1,6 @@
 /**
  * settings/ owns the connector's settings: the TypeBox schemas that are the single source of truth for their types,
- * defaults, validation and documentation (OpenAPI and docs/settings.md); the one parser of the flat, case-insensitive
+ * defaults, validation and documentation (OpenAPI and the README's settings reference); the one parser of the flat, case-insensitive
  * `a:b:c` settings map (parse-sink-settings.ts); flattening of nested `configuration` bodies; and secrets handling.
  * It uses the keys, defaults and spellings of KurrentDB's Kafka sink connector, and imports nothing else of ours.
  *

@@ -1,6 +1,6 @@
 /**
- * Renders the settings reference (docs/settings.md) from the setting definitions, so no prose about a setting is
- * written twice. Pure: scripts/render-settings-table.ts writes or checks the file.
+ * Renders the settings reference of the README from the setting definitions, so no prose about a setting is
+ * written twice. Pure: scripts/render-settings-table.ts writes it into README.md, or checks that it is there.
  */
 import { enumSpellingNote } from './setting-kinds.ts'
 import { settingDefinitions, settingKeys, unsupportedSettings } from './kafka-sink-settings.ts'
@@ -46,32 +46,23 @@ function groupTable(definitions: readonly SettingDefinition[]): string[] {
   ]
 }
 
-/** The whole docs/settings.md. */
-export function renderSettingsDocument(): string {
+/** The README's settings reference: one table per group, then the KurrentDB keys that are refused. */
+export function renderSettingsReference(): string {
   const lines: string[] = [
-    '<!-- Generated from src/settings by `bun scripts/render-settings-table.ts`; do not edit by hand. -->',
-    '',
-    '# Settings',
-    '',
-    'A connector is configured with a flat map of `a:b:c` keys, the keys and defaults of KurrentDB\'s Kafka sink ' +
-      'connector. Keys are matched without letter case. Values are strings (`"true"`, `"5000"`, `"00:00:05"`); JSON ' +
-      'booleans and numbers are accepted too, and a nested `configuration` object is flattened to the same keys ' +
-      `(\`{"subscription": {"filter": {"scope": "stream"}}}\` sets \`${settingKeys.filterScope}\`).`,
-    '',
     `- Enumerated values are accepted in ${enumSpellingNote}; they are listed here in their canonical spelling.`,
     '- Durations are whole milliseconds or .NET TimeSpan strings (`hh:mm:ss[.fff]`, `d.hh:mm:ss`). A bare number is ' +
       'always milliseconds (.NET would read a bare TimeSpan number as days).',
-    '- Every problem is reported at once, before the connector connects anywhere. Unknown keys are refused with the ' +
-      'closest known key, so a typo never goes unnoticed.',
+    '- A nested `configuration` object is flattened to the same keys ' +
+      `(\`{"subscription": {"filter": {"scope": "stream"}}}\` sets \`${settingKeys.filterScope}\`).`,
     '',
   ]
   for (const group of settingGroups) {
     const definitions = settingDefinitions.filter((definition) => definition.group === group.id)
     if (definitions.length === 0) continue
-    lines.push(`## ${group.title}`, '', ...groupTable(definitions), '')
+    lines.push(`### ${group.title}`, '', ...groupTable(definitions), '')
   }
   lines.push(
-    '## KurrentDB settings kafka-sink does not support',
+    '### KurrentDB settings kafka-sink does not support',
     '',
     'These keys belong to features of KurrentDB\'s connectors that kafka-sink does not have. They are refused with ' +
       'the reason below rather than ignored.',

@@ -29,6 +29,8 @@ export type KurrentDbEmulatorProcess = {
   up(): Promise<void>
   /** The counts line, e.g. `events=3 streams=1 bytes=… last-position=… open-calls=0 serving=true`. */
   stats(): Promise<string>
+  /** Appends a synthetic backlog inside the emulator (benchmarks); resolves with the last event's position. */
+  seed(request: { events: number; streams: number; prefix: string; dataBytes: number }): Promise<bigint | undefined>
   /** End the process (stdin EOF), killing it if it does not exit in time. */
   stop(): Promise<void>
 }
@@ -100,6 +102,11 @@ export async function spawnKurrentDbEmulator(options: SpawnKurrentDbEmulatorOpti
       await command('up')
     },
     stats: () => command('stats'),
+    seed: async (request) => {
+      const reply = await command(`seed ${request.events} ${request.streams} ${request.prefix} ${request.dataBytes}`)
+      const position = /last-position=(\d+)/.exec(reply)?.[1]
+      return position === undefined ? undefined : BigInt(position)
+    },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return
       child.stdin!.end()

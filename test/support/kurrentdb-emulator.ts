@@ -24,6 +24,7 @@ import { createEventLog, type EventLogStats } from './kurrentdb-emulator/event-l
 import { startGrpcHost } from './kurrentdb-emulator/grpc-host.ts'
 import { runCommandLine } from './kurrentdb-emulator/command-line.ts'
 import { emulatorConnectionString, emulatorHost } from './kurrentdb-emulator/connection-string.ts'
+import { seedEvents, type SeedRequest } from './kurrentdb-emulator/seed.ts'
 
 export { emulatorConnectionString } from './kurrentdb-emulator/connection-string.ts'
 
@@ -47,6 +48,8 @@ export type KurrentDbEmulator = {
   /** `down()` then `up()`. */
   restart(): Promise<void>
   stats(): KurrentDbEmulatorStats
+  /** Appends a synthetic backlog directly into the log (benchmarks); returns the last event's position. */
+  seed(request: SeedRequest): bigint | undefined
   /** Stop serving for good and drop the data. */
   close(): Promise<void>
 }
@@ -72,6 +75,7 @@ export async function startKurrentDbEmulator(options: KurrentDbEmulatorOptions =
       await up()
     },
     stats: () => ({ ...log.stats(), serving: host.serving, openCalls: host.openCalls }),
+    seed: (request) => seedEvents(log, request),
     async close() {
       closed = true
       await host.down()

@@ -45,6 +45,20 @@ describe('the emulator process', () => {
     expect(await emulator.stats()).toMatch(/^events=2 streams=1 bytes=\d+ last-position=\d+ open-calls=\d+ serving=true$/)
   })
 
+  test('seed appends a synthetic backlog the client reads back in order, spread over the streams', async () => {
+    const client = connect()
+    const last = await emulator.seed({ events: 250, streams: 3, prefix: 'seeded', dataBytes: 150 })
+    const events = (await collect(client.readAll({ fromPosition: START }))).filter((resolved) => resolved.event?.streamId.startsWith('seeded-'))
+    expect(events).toHaveLength(250)
+    expect(events.at(-1)!.event!.position!.commit).toBe(last!)
+    const first = events[0]!.event!
+    expect(first.type).toBe('BenchmarkEvent')
+    expect(JSON.stringify(first.data).length).toBeGreaterThanOrEqual(140)
+    expect(new Set(events.map((resolved) => resolved.event!.streamId))).toEqual(new Set(['seeded-0', 'seeded-1', 'seeded-2']))
+    const stream1 = events.filter((resolved) => resolved.event!.streamId === 'seeded-1').map((resolved) => (resolved.event!.data as { seq: number }).seq)
+    expect(stream1).toEqual(Array.from({ length: stream1.length }, (_, seq) => seq))
+  })
+
   test('down fails an open subscription with UNAVAILABLE; up serves the same data on the same port', async () => {
     const client = connect()
     const subscription = client.subscribeToAll({ fromPosition: START })

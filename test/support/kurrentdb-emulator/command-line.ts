@@ -5,6 +5,7 @@
  *   up      → serve again on the same port → `ok`
  *   restart → down, then up → `ok`
  *   stats   → `ok events=N streams=N bytes=N last-position=N|none open-calls=N serving=true|false`
+ *   seed EVENTS STREAMS PREFIX BYTES → appends a synthetic backlog (benchmarks) → `ok last-position=N|none`
  * Anything else → `error unknown command: …`. stdin EOF, SIGTERM or SIGINT end the process cleanly, so it
  * dies with the parent that holds its stdin.
  */
@@ -30,6 +31,11 @@ export function parseArguments(args: string[]): KurrentDbEmulatorOptions | strin
 }
 
 async function answer(emulator: KurrentDbEmulator, command: string): Promise<string> {
+  const seed = /^seed (\d+) (\d+) (\S+) (\d+)$/.exec(command)
+  if (seed !== null) {
+    const position = emulator.seed({ events: Number(seed[1]), streams: Math.max(1, Number(seed[2])), prefix: seed[3]!, dataBytes: Number(seed[4]) })
+    return `ok last-position=${position ?? 'none'}`
+  }
   switch (command) {
     case 'down':
       await emulator.down()

@@ -5,7 +5,7 @@ import { parseSinkSettings } from '../../../src/settings/parse-sink-settings.ts'
 import { findSettingKey, readRawSetting } from '../../../src/settings/settings-lookup.ts'
 import { flatSettingsJsonSchema, kafkaSinkSettingsSchema, settingDefinitions, settingKeys } from '../../../src/settings/kafka-sink-settings.ts'
 import { settingKeyAnnotation } from '../../../src/settings/setting-definition.ts'
-import { renderSettingsDocument } from '../../../src/settings/settings-table.ts'
+import { renderSettingsReference } from '../../../src/settings/settings-table.ts'
 
 function leafKeys(schema: TSchema): string[] {
   const key: unknown = schema[settingKeyAnnotation]
@@ -69,11 +69,11 @@ describe('settings schema', () => {
   })
 
   test('the docs list every setting', () => {
-    const document = renderSettingsDocument()
+    const document = renderSettingsReference()
     for (const definition of settingDefinitions) expect(document).toContain(`\`${definition.key}`)
   })
 
-  test('docs/settings.md is what the schemas render (render-settings-table --check)', () => {
+  test("the README's settings reference is what the schemas render (render-settings-table --check)", () => {
     const check = Bun.spawnSync(['bun', 'scripts/render-settings-table.ts', '--check'], { cwd: new URL('../../../', import.meta.url).pathname })
     expect(check.stderr.toString()).toBe('')
     expect(check.exitCode).toBe(0)

@@ -1,0 +1,122 @@
+/**
+ * The benchmark: how close the sink runs to its limits on this machine, every figure measured side by side in one
+ * run against the rig (KurrentDB emulator in its own process, Kafka test broker with 3 brokers, 6 partitions,
+ * replication 3, zstd, idempotent). Prints one table and writes bench/results/latest.json. Options:
+ *   --events N           backlog size (default 1,000,000)
+ *   --save-reference F   also write the results to bench/results/F.json (committed reference runs)
+ */
+import { KurrentDBClient } from '@kurrent/kurrentdb-client'
+import { cpus, hostname, totalmem } from 'node:os'
+import { startKafkaTestBroker, uniqueTopicName } from '../test/support/kafka-test-broker.ts'
+import { spawnKurrentDbEmulator } from '../test/support/kurrentdb-emulator-process.ts'
+import { round } from './benchmark/measure.ts'
+import { benchmarkMessages, measureEngineProduce, measureKcatProduce } from './benchmark/produce-phase.ts'
+import { measureClientBatchedReads, measureClientSubscription, measureSinkReadPath } from './benchmark/read-phase.ts'
+import { measureEndToEnd, measureLatency, measureMemoryWhileKafkaDown, measureStartup } from './benchmark/sink-phases.ts'
+
+const argument = (name: string) => {
+  const index = process.argv.indexOf(name)
+  return index < 0 ? undefined : process.argv[index + 1]
+}
+const events = Number(argument('--events') ?? 1_000_000)
+const reference = argument('--save-reference')
+const shape = { prefix: 'bench', streams: 1_000, dataBytes: 150 }
+// The official client reads ~20–60k events/s: a sample is enough to know its rate, the whole backlog is not needed.
+const clientSample = Math.min(events, 200_000)
+
+const phase = (title: string) => process.stderr.write(`\n▶ ${title}\n`)
+const started = performance.now()
+
+phase('Starting the rig and seeding the backlog')
+const emulator = await spawnKurrentDbEmulator()
+const broker = await startKafkaTestBroker({ brokers: 3 })
+const client = KurrentDBClient.connectionString(emulator.connectionString)
+const createTopic = async () => {
+  const topic = uniqueTopicName('bench')
+  await broker.createTopic(topic, { partitions: 6, replicationFactor: 3 })
+  return topic
+}
+try {
+  const lastPosition = await emulator.seed({ events, streams: shape.streams, prefix: shape.prefix, dataBytes: shape.dataBytes })
+  if (lastPosition === undefined) throw new Error('seeding the backlog failed')
+  process.stderr.write(`  ${events.toLocaleString('en')} events of ~${shape.dataBytes} B over ${shape.streams} streams\n`)
+
+  phase('1. Read-only: KurrentDB to an empty consumer')
+  const sinkRead = await measureSinkReadPath(emulator.connectionString, `${shape.prefix}-`, events)
+  const clientSubscription = await measureClientSubscription(emulator.connectionString, `${shape.prefix}-`, clientSample)
+  const clientReads = await measureClientBatchedReads(emulator.connectionString, `${shape.prefix}-`, clientSample)
+
+  phase('2. Produce-only: our Kafka engine with the sink\'s batching')
+  const pool = benchmarkMessages(shape, 20_000)
+  const produce = await measureEngineProduce(broker.bootstrapServers, await createTopic(), pool, Math.min(events, 500_000))
+
+  phase('3. Native reference: kcat -P (librdkafka) with the same messages')
+  const native = await measureKcatProduce(broker.bootstrapServers, await createTopic(), pool, events)
+
+  phase('4. End-to-end: the backlog through dist/kafka-sink until confirmed and checkpointed')
+  const context = { kurrentdb: emulator.connectionString, broker, client, createTopic }
+  const endToEnd = await measureEndToEnd(context, { prefix: shape.prefix, events, lastPosition, waitForBrokerAck: true })
+  const endToEndNoAckWait = await measureEndToEnd(context, { prefix: shape.prefix, events, lastPosition, waitForBrokerAck: false })
+
+  phase('5. Latency: append to Kafka at 1,000 events/s for 30 s')
+  const latency = await measureLatency(context, { eventsPerSecond: 1_000, seconds: 30 })
+
+  phase('6. Memory while Kafka is down for 30 s with the backlog waiting')
+  const kafkaDown = await measureMemoryWhileKafkaDown(context, { prefix: shape.prefix, seconds: 30 })
+
+  phase('7. Start-up')
+  const startup = await measureStartup(emulator.connectionString)
+
+  const minimumOfParts = Math.min(sinkRead.eventsPerSecond, produce.messagesPerSecond)
+  const results = {
+    date: new Date().toISOString(),
+    machine: { host: hostname(), cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGb: round(totalmem() / 1024 ** 3) },
+    backlog: { events, streams: shape.streams, eventBytes: shape.dataBytes },
+    read_only: {
+      events_per_s: sinkRead.eventsPerSecond,
+      sink_read_path_events_per_s: sinkRead.eventsPerSecond,
+      client_subscription_events_per_s: clientSubscription.eventsPerSecond,
+      client_batched_reads_events_per_s: clientReads.eventsPerSecond,
+    },
+    produce_only: { messages_per_s: produce.messagesPerSecond },
+    native: { messages_per_s: native.messagesPerSecond },
+    end_to_end: { events_per_s: endToEnd.eventsPerSecond, seconds: endToEnd.seconds },
+    end_to_end_no_ack_wait: { events_per_s: endToEndNoAckWait.eventsPerSecond, seconds: endToEndNoAckWait.seconds },
+    ratio_e2e_to_min: round(endToEnd.eventsPerSecond / minimumOfParts, 2),
+    ratio_e2e_to_native: round(endToEnd.eventsPerSecond / native.messagesPerSecond, 3),
+    latency_ms: { p50: latency.p50, p99: latency.p99, max: latency.max, events: latency.events },
+    rss_mb: { peak: Math.max(endToEnd.peakRssMb, endToEndNoAckWait.peakRssMb), kafka_down: kafkaDown.peakMb, kafka_down_early: kafkaDown.earlyMb, kafka_down_late: kafkaDown.lateMb },
+    startup_ms: startup.medianMs,
+    binary_mb: startup.binaryMb,
+    bench_seconds: round((performance.now() - started) / 1_000),
+  }
+
+  const format = (value: number) => value.toLocaleString('en')
+  const rows: Array<[string, string, string]> = [
+    ['read-only, sink read path', `${format(results.read_only.events_per_s)} events/s`, ''],
+    ['read-only, client subscription', `${format(results.read_only.client_subscription_events_per_s)} events/s`, `sample of ${format(clientSample)}`],
+    ['read-only, client batched reads', `${format(results.read_only.client_batched_reads_events_per_s)} events/s`, `sample of ${format(clientSample)}`],
+    ['produce-only (our engine)', `${format(results.produce_only.messages_per_s)} msgs/s`, ''],
+    ['native reference (kcat -P)', `${format(results.native.messages_per_s)} msgs/s`, ''],
+    ['end-to-end, waitForBrokerAck=true', `${format(results.end_to_end.events_per_s)} events/s`, 'target ≥ 100,000'],
+    ['end-to-end, waitForBrokerAck=false', `${format(results.end_to_end_no_ack_wait.events_per_s)} events/s`, ''],
+    ['end-to-end ÷ min(read, produce)', String(results.ratio_e2e_to_min), 'target ≥ 0.8'],
+    ['end-to-end ÷ native', String(results.ratio_e2e_to_native), ''],
+    ['latency p50 / p99 / max', `${latency.p50} / ${latency.p99} / ${latency.max} ms`, `p99 target ≤ 50 ms; ${format(latency.events)} of ${format(latency.expected)} events`],
+    ['peak RSS during end-to-end', `${results.rss_mb.peak} MB`, 'target ≤ 200 MB'],
+    ['RSS with Kafka down 30 s', `${kafkaDown.peakMb} MB peak`, `flat: ${kafkaDown.earlyMb} MB early → ${kafkaDown.lateMb} MB late`],
+    ['start-up to /health/live', `${startup.medianMs} ms`, `median of ${startup.runs}; target ≤ 200 ms`],
+    ['binary size', `${startup.binaryMb} MB`, ''],
+  ]
+  const widths = [0, 1, 2].map((column) => Math.max(...rows.map((row) => row[column]!.length)))
+  console.log(`\nkafka-sink benchmark, ${results.date}, ${results.machine.cpus} cores (${results.machine.cpuModel}), ${format(events)}-event backlog\n`)
+  for (const row of rows) console.log(`  ${row[0].padEnd(widths[0]!)}  ${row[1].padStart(widths[1]!)}  ${row[2]}`)
+  console.log(`\n  total ${results.bench_seconds} s`)
+
+  const json = JSON.stringify(results, null, 2) + '\n'
+  await Bun.write(new URL('../bench/results/latest.json', import.meta.url), json)
+  if (reference !== undefined) await Bun.write(new URL(`../bench/results/${reference}.json`, import.meta.url), json)
+} finally {
+  await client.dispose().catch(() => {})
+  await Promise.allSettled([emulator.stop(), broker.stop()])
+}

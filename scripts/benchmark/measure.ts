@@ -1,0 +1,63 @@
+/**
+ * Measuring helpers for the benchmark: a progress line while a phase runs, rates, percentiles, and the memory of
+ * another process read from /proc.
+ */
+import { readFile } from 'node:fs/promises'
+
+/** Prints `phase: count so far, current rate` about once a second, on stderr so stdout keeps only the report. */
+export function createProgress(phase: string, unit: string, total?: number) {
+  const started = performance.now()
+  let lastPrinted = started
+  let lastCount = 0
+  return {
+    update(count: number) {
+      const now = performance.now()
+      if (now - lastPrinted < 1_000) return
+      const rate = ((count - lastCount) * 1_000) / (now - lastPrinted)
+      const of = total === undefined ? '' : ` of ${total.toLocaleString('en')}`
+      process.stderr.write(`  [${phase}] ${count.toLocaleString('en')}${of} ${unit}, ${Math.round(rate).toLocaleString('en')} ${unit}/s now\n`)
+      lastPrinted = now
+      lastCount = count
+    },
+    elapsedSeconds: () => (performance.now() - started) / 1_000,
+  }
+}
+
+export function perSecond(count: number, seconds: number): number {
+  return seconds > 0 ? Math.round(count / seconds) : 0
+}
+
+export function percentile(sortedValues: readonly number[], fraction: number): number {
+  if (sortedValues.length === 0) return Number.NaN
+  const index = Math.min(sortedValues.length - 1, Math.max(0, Math.ceil(fraction * sortedValues.length) - 1))
+  return sortedValues[index]!
+}
+
+/** Current and peak resident memory of a process, in MB (`VmRSS`, `VmHWM` of /proc/PID/status). */
+export async function processMemory(pid: number): Promise<{ rssMb: number; peakMb: number }> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8')
+  const kilobytes = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN)
+  return { rssMb: kilobytes('VmRSS') / 1024, peakMb: kilobytes('VmHWM') / 1024 }
+}
+
+/** Samples a process's RSS every `everyMs` until stopped; returns the samples in MB. */
+export function sampleMemory(pid: number, everyMs = 250) {
+  const samples: number[] = []
+  const timer = setInterval(() => {
+    processMemory(pid).then(
+      (memory) => samples.push(memory.rssMb),
+      () => {},
+    )
+  }, everyMs)
+  return {
+    stop: () => {
+      clearInterval(timer)
+      return samples
+    },
+  }
+}
+
+export function round(value: number, digits = 1): number {
+  const factor = 10 ** digits
+  return Math.round(value * factor) / factor
+}

@@ -1,0 +1,178 @@
+/**
+ * The phases that run the real binary, driven by its REST API: draining a backlog end to end, latency at a steady
+ * rate, memory while Kafka is down, and start-up time.
+ */
+import { jsonEvent, type KurrentDBClient } from '@kurrent/kurrentdb-client'
+import { spawn } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import type { KafkaTestBroker } from '../../test/support/kafka-test-broker.ts'
+import { sinkApi, sinkBinary, startSinkProcess, type SinkProcess } from '../../test/support/sink-process.ts'
+import { createProgress, percentile, perSecond, processMemory, round, sampleMemory } from './measure.ts'
+
+export interface SinkBenchContext {
+  readonly kurrentdb: string
+  readonly broker: KafkaTestBroker
+  readonly client: KurrentDBClient
+  readonly createTopic: () => Promise<string>
+}
+
+async function startConnector(sink: SinkProcess, connectorId: string, settings: Record<string, unknown>): Promise<void> {
+  const api = sinkApi(sink.baseUrl)
+  const created = await api.request('POST', `/connectors/${connectorId}`, { settings })
+  if (created.status !== 200) throw new Error(`creating ${connectorId} failed: ${created.text}`)
+  const started = await api.request('POST', `/connectors/${connectorId}/start`)
+  if (started.status !== 200) throw new Error(`starting ${connectorId} failed: ${started.text}`)
+}
+
+async function producedSoFar(sink: SinkProcess): Promise<number> {
+  const metrics = await sinkApi(sink.baseUrl).request('GET', '/metrics')
+  const match = /^messaging_kurrent_producer_message_count\{[^}]*\} (\d+)/m.exec(metrics.text)
+  return match === null ? 0 : Number(match[1])
+}
+
+/**
+ * From the start command to every event confirmed by Kafka and covered by a committed checkpoint (the connector's
+ * position reaches the backlog's last position). Also the sink's peak RSS over the run.
+ */
+export async function measureEndToEnd(context: SinkBenchContext, options: { prefix: string; events: number; lastPosition: bigint; waitForBrokerAck: boolean }) {
+  const sink = await startSinkProcess({ kurrentdb: context.kurrentdb })
+  try {
+    const topic = await context.createTopic()
+    const connectorId = `bench-e2e-${options.waitForBrokerAck ? 'ack' : 'no-ack'}`
+    const progress = createProgress(`end-to-end${options.waitForBrokerAck ? '' : ' (no ack wait)'}`, 'events', options.events)
+    await startConnector(sink, connectorId, {
+      instanceTypeName: 'kafka-sink',
+      topic,
+      bootstrapServers: context.broker.bootstrapServers,
+      'subscription:filter:scope': 'stream',
+      'subscription:filter:filterType': 'prefix',
+      'subscription:filter:expression': `${options.prefix}-`,
+      'subscription:initialPosition': 'earliest',
+      waitForBrokerAck: String(options.waitForBrokerAck),
+    })
+    const api = sinkApi(sink.baseUrl)
+    for (;;) {
+      const connector = await api.connector(connectorId)
+      if (connector?.state === 'CONNECTOR_STATE_STOPPED') throw new Error(`the connector stopped: ${JSON.stringify(connector.errorDetails)}`)
+      if (connector?.position !== undefined && BigInt(connector.position as string) >= options.lastPosition) break
+      progress.update(await producedSoFar(sink))
+      await Bun.sleep(100)
+    }
+    const seconds = progress.elapsedSeconds()
+    const memory = await processMemory(sink.pid)
+    return { topic, events: options.events, seconds: round(seconds, 2), eventsPerSecond: perSecond(options.events, seconds), peakRssMb: round(memory.peakMb) }
+  } finally {
+    await sink.stop()
+  }
+}
+
+/**
+ * Append-to-Kafka latency at a steady rate: each event carries its append time; an independent consumer (kcat, with
+ * a 1 ms fetch wait so its own polling adds little) reads them as they land.
+ */
+export async function measureLatency(context: SinkBenchContext, options: { eventsPerSecond: number; seconds: number }) {
+  const sink = await startSinkProcess({ kurrentdb: context.kurrentdb })
+  const topic = await context.createTopic()
+  const consumer = spawn('kcat', ['-C', '-b', context.broker.bootstrapServers, '-t', topic, '-o', 'end', '-u', '-q', '-f', '%s\\n', '-X', 'fetch.wait.max.ms=1', '-X', 'fetch.error.backoff.ms=1'], { stdio: ['ignore', 'pipe', 'ignore'] })
+  try {
+    await startConnector(sink, 'bench-latency', {
+      instanceTypeName: 'kafka-sink',
+      topic,
+      bootstrapServers: context.broker.bootstrapServers,
+      'subscription:filter:scope': 'stream',
+      'subscription:filter:filterType': 'prefix',
+      'subscription:filter:expression': 'latency-',
+    })
+    await sinkApi(sink.baseUrl).waitForState('bench-latency', 'CONNECTOR_STATE_RUNNING')
+    await Bun.sleep(2_000) // let kcat's assignment settle at the end of the topic
+    const latencies: number[] = []
+    const lines = createInterface({ input: consumer.stdout! })
+    lines.on('line', (line) => {
+      const appendedAt = (JSON.parse(line) as { appendedAt?: number }).appendedAt
+      if (appendedAt !== undefined) latencies.push(performance.timeOrigin + performance.now() - appendedAt)
+    })
+    const total = options.eventsPerSecond * options.seconds
+    const perTick = Math.max(1, Math.round(options.eventsPerSecond / 100))
+    const progress = createProgress('latency', 'events', total)
+    const started = performance.now()
+    for (let appended = 0, tick = 0; appended < total; tick++) {
+      const due = started + tick * 10
+      if (due > performance.now()) await Bun.sleep(due - performance.now())
+      const events = []
+      for (let index = 0; index < perTick && appended < total; index++, appended++) {
+        events.push(jsonEvent({ type: 'LatencyProbe', data: { seq: appended, appendedAt: performance.timeOrigin + performance.now() } }))
+      }
+      await context.client.appendToStream(`latency-${tick % 100}`, events)
+      progress.update(latencies.length)
+    }
+    const deadline = performance.now() + 15_000
+    while (latencies.length < total && performance.now() < deadline) await Bun.sleep(100)
+    const sorted = [...latencies].sort((left, right) => left - right)
+    return {
+      events: sorted.length,
+      expected: total,
+      p50: round(percentile(sorted, 0.5)),
+      p99: round(percentile(sorted, 0.99)),
+      max: round(sorted.at(-1) ?? Number.NaN),
+    }
+  } finally {
+    consumer.kill()
+    await sink.stop()
+  }
+}
+
+/** RSS while Kafka is down and a backlog waits: the sink should fill its in-flight window and then stay flat. */
+export async function measureMemoryWhileKafkaDown(context: SinkBenchContext, options: { prefix: string; seconds: number }) {
+  const sink = await startSinkProcess({ kurrentdb: context.kurrentdb })
+  try {
+    const topic = await context.createTopic()
+    await context.broker.setAllBrokersDown()
+    await startConnector(sink, 'bench-kafka-down', {
+      instanceTypeName: 'kafka-sink',
+      topic,
+      bootstrapServers: context.broker.bootstrapServers,
+      'subscription:filter:scope': 'stream',
+      'subscription:filter:filterType': 'prefix',
+      'subscription:filter:expression': `${options.prefix}-`,
+      'subscription:initialPosition': 'earliest',
+    })
+    const sampler = sampleMemory(sink.pid)
+    const progress = createProgress('memory: Kafka down', 's', options.seconds)
+    while (progress.elapsedSeconds() < options.seconds) {
+      await Bun.sleep(500)
+      progress.update(Math.floor(progress.elapsedSeconds()))
+    }
+    const samples = sampler.stop()
+    const tenth = Math.max(1, Math.floor(samples.length / 10))
+    const average = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length
+    return {
+      peakMb: round(Math.max(...samples)),
+      // Flat means the last tenth of the window is no higher than the tenth after the first fill.
+      earlyMb: round(average(samples.slice(tenth, 2 * tenth))),
+      lateMb: round(average(samples.slice(-tenth))),
+    }
+  } finally {
+    await context.broker.setAllBrokersUp()
+    await sink.stop()
+  }
+}
+
+/** Exec of the binary to `/health/live` answering 200, the median of several starts. */
+export async function measureStartup(kurrentdb: string, runs = 7) {
+  const timings: number[] = []
+  for (let run = 0; run < runs; run++) {
+    const port = 20_000 + Math.floor(Math.random() * 20_000)
+    const started = performance.now()
+    const child = Bun.spawn([sinkBinary, '--insecure', '--host', '127.0.0.1', '--port', String(port), '--kurrentdb', kurrentdb, '--log-level', 'error'], { stdout: 'ignore', stderr: 'ignore' })
+    let live = false
+    while (!live && performance.now() - started < 10_000) {
+      live = await fetch(`http://127.0.0.1:${port}/health/live`).then((response) => response.status === 200, () => false)
+      if (!live) await Bun.sleep(2)
+    }
+    if (live) timings.push(performance.now() - started)
+    child.kill()
+    await child.exited
+  }
+  const sorted = timings.sort((left, right) => left - right)
+  return { medianMs: round(percentile(sorted, 0.5)), runs: sorted.length, binaryMb: round(Bun.file(sinkBinary).size / 1024 / 1024) }
+}

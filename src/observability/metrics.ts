@@ -23,14 +23,15 @@ interface MetricFamily {
   readonly series: Map<string, Series>
 }
 
+/** Handles bound to one label set, so the hot path does no label bookkeeping per observation. */
 export interface Counter {
-  increment(labels: Labels, by?: number): void
+  labelled(labels: Labels): { increment(by?: number): void }
 }
 export interface Gauge {
-  set(labels: Labels, value: number): void
+  labelled(labels: Labels): { set(value: number): void }
 }
 export interface Histogram {
-  observe(labels: Labels, value: number): void
+  labelled(labels: Labels): { observe(value: number): void }
 }
 
 export interface MetricsRegistry {
@@ -96,21 +97,35 @@ export function createMetricsRegistry(): MetricsRegistry {
   return {
     counter: (name, help) => {
       const metric = family(name, help, 'counter')
-      return { increment: (labels, by = 1) => void (seriesOf(metric, labels).value += by) }
+      return {
+        labelled: (labels) => {
+          const series = seriesOf(metric, labels)
+          return { increment: (by = 1) => void (series.value += by) }
+        },
+      }
     },
     gauge: (name, help) => {
       const metric = family(name, help, 'gauge')
-      return { set: (labels, value) => void (seriesOf(metric, labels).value = value) }
+      return {
+        labelled: (labels) => {
+          const series = seriesOf(metric, labels)
+          return { set: (value) => void (series.value = value) }
+        },
+      }
     },
     histogram: (name, help, bucketBounds) => {
       const metric = family(name, help, 'histogram', bucketBounds)
       return {
-        observe: (labels, value) => {
+        labelled: (labels) => {
           const series = seriesOf(metric, labels)
           const buckets = series.buckets!
-          for (let index = 0; index < bucketBounds.length; index++) if (value <= bucketBounds[index]!) buckets[index]!++
-          series.sum! += value
-          series.count!++
+          return {
+            observe: (value) => {
+              for (let index = 0; index < bucketBounds.length; index++) if (value <= bucketBounds[index]!) buckets[index]!++
+              series.sum! += value
+              series.count!++
+            },
+          }
         },
       }
     },
@@ -186,32 +201,45 @@ export function createSinkMetrics(registry: MetricsRegistry = createMetricsRegis
   const heapUsed = registry.gauge('process_heap_used_bytes', 'JavaScript heap in use, in bytes.')
   const cpuSeconds = registry.gauge('process_cpu_seconds_total', 'User and system CPU time spent, in seconds.')
   const startTime = registry.gauge('process_start_time_seconds', 'Start time of the process since the Unix epoch, in seconds.')
+  const processLabels = {}
   registry.onCollect(() => {
     const memory = process.memoryUsage()
-    residentMemory.set({}, memory.rss)
-    heapUsed.set({}, memory.heapUsed)
+    residentMemory.labelled(processLabels).set(memory.rss)
+    heapUsed.labelled(processLabels).set(memory.heapUsed)
     const cpu = process.cpuUsage()
-    cpuSeconds.set({}, (cpu.user + cpu.system) / 1e6)
-    startTime.set({}, startTimeSeconds)
+    cpuSeconds.labelled(processLabels).set((cpu.user + cpu.system) / 1e6)
+    startTime.labelled(processLabels).set(startTimeSeconds)
   })
 
   return {
     registry,
-    setActiveConnectors: (count) => active.set({}, count),
+    setActiveConnectors: (count) => active.labelled(processLabels).set(count),
     forget: (connectorId) => registry.forget('connector_id', connectorId),
     forConnector: (connectorId) => {
       const labels = { connector_id: connectorId }
+      const bound = {
+        written: written.labelled(labels),
+        writeLatency: writeLatency.labelled(labels),
+        errors: errors.labelled(labels),
+        consumed: consumed.labelled(labels),
+        commitLatency: commitLatency.labelled(labels),
+        lag: lag.labelled(labels),
+        queue: queue.labelled(labels),
+        produced: produced.labelled(labels),
+        produceDuration: produceDuration.labelled(labels),
+        processorErrors: processorErrors.labelled(labels),
+      }
       return {
-        recordsWritten: (count) => written.observe(labels, count),
-        writeLatency: (seconds) => writeLatency.observe(labels, seconds),
-        sinkError: () => errors.increment(labels),
-        messagesConsumed: (count) => consumed.increment(labels, count),
-        commitLatency: (seconds) => commitLatency.observe(labels, seconds),
-        consumerLag: (positions) => lag.set(labels, positions),
-        producerQueueLength: (records) => queue.set(labels, records),
-        messagesProduced: (count) => produced.increment(labels, count),
-        produceDuration: (seconds) => produceDuration.observe(labels, seconds),
-        processorError: () => processorErrors.increment(labels),
+        recordsWritten: (count) => bound.written.observe(count),
+        writeLatency: (seconds) => bound.writeLatency.observe(seconds),
+        sinkError: () => bound.errors.increment(),
+        messagesConsumed: (count) => bound.consumed.increment(count),
+        commitLatency: (seconds) => bound.commitLatency.observe(seconds),
+        consumerLag: (positions) => bound.lag.set(positions),
+        producerQueueLength: (records) => bound.queue.set(records),
+        messagesProduced: (count) => bound.produced.increment(count),
+        produceDuration: (seconds) => bound.produceDuration.observe(seconds),
+        processorError: () => bound.processorErrors.increment(),
       }
     },
   }

@@ -56,8 +56,8 @@ export const defaultPipelineTuning: PipelineTuning = {
   maxBatchMessages: 2_000,
   maxBatchBytes: 1024 * 1024,
   lingerMs: 5,
-  maxInFlightItems: 20_000,
-  maxInFlightBytes: 64 * 1024 * 1024,
+  maxInFlightItems: 8_000,
+  maxInFlightBytes: 16 * 1024 * 1024,
   pipelinedBatches: 5,
   stopGraceMs: 10_000,
 }
@@ -88,6 +88,7 @@ export function runConnector(dependencies: ConnectorDependencies, run: Connector
       defaultHeaders: settings.defaultHeaders,
       ignoreSystemHeaders: settings.headers.ignoreSystem,
       partitionKey: createPartitionKeyExtractor(settings.partitionKeyExtraction),
+      keyUsesMetadata: settings.partitionKeyExtraction.enabled && settings.partitionKeyExtraction.source === 'headers',
     })
     const window = createCreditWindow({ maxItems: tuning.maxInFlightItems, maxBytes: tuning.maxInFlightBytes })
     const port = dependencies.openKafka(toProducerConfig(settings, connectorId), logger)

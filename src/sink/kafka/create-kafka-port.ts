@@ -4,9 +4,17 @@
  * A librdkafka engine (running under Node only) would be chosen here, and nowhere else.
  */
 import type { Logger } from '../../observability/logger.ts'
-import { createPlatformaticKafkaPort } from './platformatic-engine.ts'
 import type { KafkaPort, KafkaProducerConfig } from './port.ts'
 
+/**
+ * The engine module is imported when the first connector opens a port, not when the process starts: evaluating the
+ * Kafka client is the largest part of start-up (measured), and the HTTP server should answer probes before that.
+ */
 export function createKafkaPort(config: KafkaProducerConfig, logger: Logger): KafkaPort {
-  return createPlatformaticKafkaPort(config, logger)
+  const engine = import('./platformatic-engine.ts').then(({ createPlatformaticKafkaPort }) => createPlatformaticKafkaPort(config, logger))
+  return {
+    connect: async () => (await engine).connect(),
+    send: async (topic, messages) => (await engine).send(topic, messages),
+    close: async (options) => (await engine).close(options),
+  }
 }

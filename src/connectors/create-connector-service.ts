@@ -1,0 +1,371 @@
+/**
+ * The connectors service: loads every connector from KurrentDB, resumes those that were running, and serves the
+ * commands and queries of connector-service.ts. Commands validate, check the connector's state, append one event to
+ * its history stream with the expected revision, and start or stop the runtime.
+ */
+import type { Logger } from '../observability/logger.ts'
+import type { SinkMetrics } from '../observability/metrics.ts'
+import type { PipelineTuning } from '../pipeline/run-connector.ts'
+import { nestSettings } from '../settings/flatten-configuration.ts'
+import { parseSinkSettings } from '../settings/parse-sink-settings.ts'
+import { isSecretSettingKey, redactedValue, redactSettings } from '../settings/secrets.ts'
+import { readRawSetting } from '../settings/settings-lookup.ts'
+import { createKafkaPort } from '../sink/kafka/create-kafka-port.ts'
+import type { KafkaPort, KafkaProducerConfig } from '../sink/kafka/port.ts'
+import type { KurrentDbConnection } from '../source/kurrentdb-connection.ts'
+import { ConnectorError, connectorNotFound, invalidArgument, type FieldViolation } from './connector-errors.ts'
+import { applyHistoryEvent, isCurrentRuntimeEvent, isRuntimeEvent, type ConnectorRecord, type HistoryEvent, type StoredSettings } from './connector-history.ts'
+import { connectorIdViolations, connectorNameViolations } from './connector-identity.ts'
+import { ConcurrentChangeError, createConnectorStore, type StoredCheckpoint } from './connector-store.ts'
+import { createConnectorSupervisor, type RunReport } from './connector-supervisor.ts'
+import { createSecretBox, isSealed } from './secret-box.ts'
+import type { ConnectorDeclaration, ConnectorService, ConnectorStateName, ConnectorView, DeclarationOutcome, ListQuery, RawSettings, RunningConnectorService } from './connector-service.ts'
+
+export interface ConnectorServiceDependencies {
+  readonly connection: KurrentDbConnection
+  readonly dataProtectionToken: string | undefined
+  readonly logger: Logger
+  readonly metrics: SinkMetrics
+  readonly openKafka?: (config: KafkaProducerConfig, logger: Logger) => KafkaPort
+  readonly tuning?: Partial<PipelineTuning>
+}
+
+const maxConflictRetries = 5
+const supportedStatesForStart = new Set<ConnectorStateName>(['CONNECTOR_STATE_STOPPED', 'CONNECTOR_STATE_DEACTIVATING'])
+const stateLabels: Record<ConnectorStateName, string> = {
+  CONNECTOR_STATE_ACTIVATING: 'Activating',
+  CONNECTOR_STATE_RUNNING: 'Running',
+  CONNECTOR_STATE_DEACTIVATING: 'Deactivating',
+  CONNECTOR_STATE_STOPPED: 'Stopped',
+}
+
+/**
+ * Loads every connector from KurrentDB, resumes those that were running, and serves commands. Commands use
+ * optimistic concurrency on the connector's stream: of two concurrent commands one wins and the other gets ABORTED,
+ * but an event the runtime recorded in between (running, stopped) does not count as a conflict.
+ */
+export async function createConnectorService(dependencies: ConnectorServiceDependencies): Promise<RunningConnectorService> {
+  const { logger, metrics } = dependencies
+  const store = createConnectorStore(dependencies.connection)
+  const secretBox = dependencies.dataProtectionToken === undefined ? undefined : await createSecretBox(dependencies.dataProtectionToken)
+  const supervisor = createConnectorSupervisor({
+    connection: dependencies.connection,
+    store,
+    secretBox,
+    openKafka: dependencies.openKafka ?? createKafkaPort,
+    logger,
+    metrics,
+    ...(dependencies.tuning ? { tuning: dependencies.tuning } : {}),
+  })
+  const records = await store.loadAll()
+  const positions = new Map<string, bigint | undefined>()
+  await Promise.all([...records.keys()].map(async (connectorId) => positions.set(connectorId, commitPositionOf(await store.readCheckpoint(connectorId)))))
+
+  const now = () => new Date().toISOString()
+
+  /** Folds events newer than what memory holds; appends can complete out of order, so memory never goes back. */
+  const remember = (connectorId: string, events: ReadonlyArray<{ event: HistoryEvent; revision: bigint }>): ConnectorRecord | undefined => {
+    let record = records.get(connectorId)
+    for (const { event, revision } of events) {
+      if (record !== undefined && revision <= record.revision) continue
+      record = applyHistoryEvent(record, connectorId, event, revision)
+    }
+    if (record !== undefined) records.set(connectorId, record)
+    return record
+  }
+
+  const existing = (connectorId: string): ConnectorRecord => {
+    const violations = connectorIdViolations(connectorId)
+    if (violations.length > 0) throw invalidArgument(violations)
+    const record = records.get(connectorId)
+    if (record === undefined) throw connectorNotFound(connectorId)
+    if (record.deleteTime !== undefined) throw new ConnectorError('NOT_FOUND', `Connector ${connectorId} deleted at ${record.deleteTime}`, { connectorId })
+    return record
+  }
+
+  /**
+   * Decides and appends one command's event against the connector's current revision. On a conflict it reads what
+   * was appended meanwhile: runtime facts only → decide again on the fresh state; another command → ABORTED.
+   */
+  const execute = async (connectorId: string, decide: (record: ConnectorRecord) => HistoryEvent | undefined): Promise<HistoryEvent | undefined> => {
+    let record = existing(connectorId)
+    for (let attempt = 0; ; attempt++) {
+      const event = decide(record)
+      if (event === undefined) return undefined
+      try {
+        const revision = await store.append(connectorId, event, record.revision)
+        remember(connectorId, [{ event, revision }])
+        return event
+      } catch (error) {
+        if (!(error instanceof ConcurrentChangeError)) throw unavailable(error)
+        const newer = await store.readHistory(connectorId, record.revision)
+        const refreshed = remember(connectorId, newer)
+        if (attempt >= maxConflictRetries || newer.some(({ event: other }) => !isRuntimeEvent(other)) || refreshed === undefined) {
+          throw new ConnectorError('ABORTED', `Connector ${connectorId} was changed by another request at the same time; read it again and retry`, { connectorId })
+        }
+        record = existing(connectorId)
+      }
+    }
+  }
+
+  /** Appends a runtime fact unless it is stale (an older run reporting late); retries conflicts and outages. */
+  const recordRuntime = async (connectorId: string, makeEvent: () => HistoryEvent): Promise<void> => {
+    for (let attempt = 1; attempt <= 10; attempt++) {
+      const record = records.get(connectorId)
+      const event = makeEvent()
+      if (record === undefined || !isCurrentRuntimeEvent(record, event)) return
+      try {
+        const revision = await store.append(connectorId, event, record.revision)
+        remember(connectorId, [{ event, revision }])
+        return
+      } catch (error) {
+        if (error instanceof ConcurrentChangeError) remember(connectorId, await store.readHistory(connectorId, record.revision).catch(() => []))
+        else {
+          logger.warn('recording the connector state failed; retrying', { connectorId, event: event.type, error })
+          await Bun.sleep(Math.min(5_000, 200 * 2 ** attempt))
+        }
+      }
+    }
+    logger.error('gave up recording the connector state', { connectorId })
+  }
+
+  const reportFor = (connectorId: string, activation: number): RunReport => ({
+    onRunning: () => void recordRuntime(connectorId, () => ({ type: 'running', activation, timestamp: now() })),
+    onCommitted: (resume) => positions.set(connectorId, resume.position?.commit),
+    onEnded: ({ failure }) =>
+      void recordRuntime(connectorId, () =>
+        failure === undefined ? { type: 'stopped', activation, timestamp: now() } : { type: 'failed', activation, errorDetails: failure, timestamp: now() },
+      ),
+  })
+
+  const activate = (record: ConnectorRecord, explicitStart: StoredCheckpoint | undefined) => {
+    if (explicitStart !== undefined) positions.set(record.connectorId, commitPositionOf(explicitStart))
+    supervisor.activate({ connectorId: record.connectorId, settings: record.settings, explicitStart, report: reportFor(record.connectorId, record.activation) })
+  }
+
+  /**
+   * Raw settings → what is stored: values as strings, secrets encrypted, `***` for a secret keeping the stored
+   * value. Everything is validated as one complete configuration before anything is written.
+   */
+  const prepareSettings = async (raw: RawSettings, previous: StoredSettings | undefined): Promise<StoredSettings> => {
+    const violations: FieldViolation[] = []
+    const stored: Record<string, string> = {}
+    const forValidation: Record<string, string> = {}
+    for (const [key, value] of Object.entries(raw)) {
+      let text: string
+      if (typeof value === 'string') text = value
+      else if (typeof value === 'number' || typeof value === 'boolean') text = String(value)
+      else if (value !== null && typeof value === 'object' && !Array.isArray(value) && key.toLowerCase() === 'defaultheaders') text = JSON.stringify(value)
+      else {
+        violations.push({ field: key, description: `'${key}' must be a string, a number or a boolean` })
+        continue
+      }
+      stored[key] = text
+      forValidation[key] = text
+      if (!isSecretSettingKey(key) || text === '') continue
+      if (text === redactedValue) {
+        const kept = previous === undefined ? undefined : Object.entries(previous).find(([previousKey]) => previousKey.toLowerCase() === key.toLowerCase())?.[1]
+        if (kept === undefined) violations.push({ field: key, description: `'${redactedValue}' stands for the stored secret, and there is none: send the real value` })
+        else {
+          stored[key] = kept
+          forValidation[key] = 'kept-secret'
+        }
+      } else if (secretBox === undefined) {
+        violations.push({
+          field: key,
+          description: `storing '${key}' needs a data-protection token to encrypt it: start kafka-sink with --data-protection-token-file FILE (or --data-protection-token / KAFKA_SINK_DATA_PROTECTION_TOKEN)`,
+        })
+      }
+    }
+    const parsed = parseSinkSettings(forValidation)
+    if (!parsed.ok) violations.push(...parsed.violations)
+    if (violations.length > 0) throw invalidArgument(violations)
+    for (const [key, value] of Object.entries(stored)) {
+      if (isSecretSettingKey(key) && value !== '' && !isSealed(value)) stored[key] = await secretBox!.seal(value, key)
+    }
+    return stored
+  }
+
+  const toView = (record: ConnectorRecord, query: Pick<ListQuery, 'includeSettings' | 'includeConfiguration'>): ConnectorView => {
+    const position = positions.get(record.connectorId)
+    const redacted = redactSettings(record.settings)
+    return {
+      connectorId: record.connectorId,
+      instanceTypeName: instanceTypeNameOf(record),
+      name: record.name,
+      state: record.state,
+      stateUpdateTime: record.stateUpdateTime,
+      ...(query.includeConfiguration
+        ? { configuration: nestSettings(redacted), configurationUpdateTime: record.settingsUpdateTime }
+        : { ...(query.includeSettings ? { settings: redacted } : {}), settingsUpdateTime: record.settingsUpdateTime }),
+      ...(position === undefined ? {} : { position: position.toString() }),
+      createTime: record.createTime,
+      updateTime: record.updateTime,
+      ...(record.deleteTime === undefined ? {} : { deleteTime: record.deleteTime }),
+      ...(record.errorDetails === undefined ? {} : { errorDetails: record.errorDetails }),
+    }
+  }
+
+  // Resume what was running when the process stopped; finish what was stopping.
+  for (const record of records.values()) {
+    if (record.deleteTime !== undefined) continue
+    if (record.state === 'CONNECTOR_STATE_ACTIVATING' || record.state === 'CONNECTOR_STATE_RUNNING') {
+      logger.info('resuming connector', { connectorId: record.connectorId })
+      activate(record, undefined)
+    } else if (record.state === 'CONNECTOR_STATE_DEACTIVATING') {
+      void recordRuntime(record.connectorId, () => ({ type: 'stopped', activation: record.activation, timestamp: now() }))
+    }
+  }
+
+  const startRun = async (connectorId: string, explicitStart: StoredCheckpoint | undefined, allowed: (record: ConnectorRecord) => void) => {
+    const event = await execute(connectorId, (record) => {
+      allowed(record)
+      return { type: 'activating', activation: record.activation + 1, timestamp: now() }
+    })
+    if (event !== undefined) activate(existing(connectorId), explicitStart)
+  }
+
+  /** Stored settings with secrets decrypted, as strings: what a declaration is compared with. */
+  const plainSettings = async (settings: StoredSettings): Promise<Record<string, string>> => {
+    const plain: Record<string, string> = {}
+    for (const [key, value] of Object.entries(settings)) plain[key] = isSealed(value) && secretBox !== undefined ? await secretBox.open(value, key).catch(() => value) : value
+    return plain
+  }
+
+  const service: RunningConnectorService = {
+    create: async (connectorId, request) => {
+      // A missing or blank name means the id, as in KurrentDB; a name that is given must fit the rules.
+      const violations = [...connectorIdViolations(connectorId), ...(request.name === undefined || request.name.trim() === '' ? [] : connectorNameViolations(request.name))]
+      if (violations.length > 0) throw invalidArgument(violations)
+      const previous = records.get(connectorId)
+      if (previous !== undefined && previous.deleteTime === undefined) throw new ConnectorError('ALREADY_EXISTS', `Connector ${connectorId} already exists`, { connectorId })
+      const settings = await prepareSettings(request.settings, undefined)
+      const name = request.name === undefined || request.name.trim() === '' ? connectorId : request.name.trim()
+      try {
+        if (previous === undefined) await store.register(connectorId)
+        await store.prepareCheckpointStream(connectorId)
+        const event: HistoryEvent = { type: 'created', name, settings, timestamp: now() }
+        const revision = await store.append(connectorId, event, previous?.revision)
+        remember(connectorId, [{ event, revision }])
+        positions.set(connectorId, undefined)
+      } catch (error) {
+        if (error instanceof ConcurrentChangeError) throw new ConnectorError('ALREADY_EXISTS', `Connector ${connectorId} already exists`, { connectorId })
+        throw unavailable(error)
+      }
+      logger.info('connector created', { connectorId, settings: redactSettings(settings) })
+    },
+    reconfigure: async (connectorId, raw) => {
+      const settings = await prepareSettings(raw, existing(connectorId).settings)
+      await execute(connectorId, () => ({ type: 'reconfigured', settings, timestamp: now() }))
+      logger.info('connector reconfigured', { connectorId, settings: redactSettings(settings) })
+    },
+    rename: async (connectorId, name) => {
+      const violations = connectorNameViolations(name)
+      if (violations.length > 0) throw invalidArgument(violations)
+      await execute(connectorId, (record) => (record.name === name.trim() ? undefined : { type: 'renamed', name: name.trim(), timestamp: now() }))
+    },
+    start: (connectorId, position) =>
+      startRun(connectorId, position === undefined ? undefined : { kind: 'after', position: { commit: position, prepare: position }, revision: undefined }, (record) => {
+        if (!supportedStatesForStart.has(record.state)) throw new ConnectorError('FAILED_PRECONDITION', `Connector ${connectorId} already running...`, { connectorId })
+      }),
+    reset: (connectorId, position) =>
+      startRun(connectorId, position === undefined ? { kind: 'fromStart' } : { kind: 'after', position: { commit: position, prepare: position }, revision: undefined }, (record) => {
+        if (record.state !== 'CONNECTOR_STATE_STOPPED') throw mustBeStopped(connectorId, record)
+      }),
+    stop: async (connectorId) => {
+      const event = await execute(connectorId, (record) =>
+        record.state === 'CONNECTOR_STATE_RUNNING' || record.state === 'CONNECTOR_STATE_ACTIVATING' ? { type: 'deactivating', timestamp: now() } : undefined,
+      )
+      if (event === undefined) return
+      const record = existing(connectorId)
+      if (supervisor.isActive(connectorId)) void supervisor.deactivate(connectorId)
+      else void recordRuntime(connectorId, () => ({ type: 'stopped', activation: record.activation, timestamp: now() }))
+    },
+    delete: async (connectorId) => {
+      await execute(connectorId, (record) => {
+        if (record.state !== 'CONNECTOR_STATE_STOPPED') throw mustBeStopped(connectorId, record)
+        return { type: 'deleted', timestamp: now() }
+      })
+      await store.deleteCheckpoints(connectorId).catch((error: unknown) => logger.warn('deleting the checkpoints failed', { connectorId, error }))
+      positions.delete(connectorId)
+      metrics.forget(connectorId)
+    },
+    list: async (query) => {
+      const matching = [...records.values()]
+        .filter((record) => query.showDeleted || record.deleteTime === undefined)
+        .filter((record) => query.states.length === 0 || query.states.includes(record.state))
+        .filter((record) => query.instanceTypeNames.length === 0 || query.instanceTypeNames.includes(instanceTypeNameOf(record)))
+        .filter((record) => query.connectorIds.length === 0 || query.connectorIds.includes(record.connectorId))
+        .sort((left, right) => left.createTime.localeCompare(right.createTime) || left.connectorId.localeCompare(right.connectorId))
+      const page = matching.slice((query.page - 1) * query.pageSize, query.page * query.pageSize)
+      return { items: page.map((record) => toView(record, query)), totalSize: matching.length }
+    },
+    getSettings: async (connectorId) => {
+      const record = existing(connectorId)
+      return { settings: redactSettings(record.settings), settingsUpdateTime: record.settingsUpdateTime }
+    },
+    getConfiguration: async (connectorId) => {
+      const record = existing(connectorId)
+      return { configuration: nestSettings(redactSettings(record.settings)), configurationUpdateTime: record.settingsUpdateTime }
+    },
+    declare: async (connectorId, declaration) => {
+      const record = records.get(connectorId)
+      let outcome: DeclarationOutcome = 'unchanged'
+      if (record === undefined || record.deleteTime !== undefined) {
+        await service.create(connectorId, { name: declaration.name, settings: declaration.settings })
+        outcome = 'created'
+      } else {
+        const declared = stringifySettings(declaration.settings)
+        if (!sameSettings(declared, await plainSettings(record.settings))) {
+          await service.reconfigure(connectorId, declaration.settings)
+          outcome = 'updated'
+        }
+        if (declaration.name !== undefined && declaration.name.trim() !== record.name) {
+          await service.rename(connectorId, declaration.name)
+          outcome = 'updated'
+        }
+      }
+      const state = existing(connectorId).state
+      const running = state === 'CONNECTOR_STATE_RUNNING' || state === 'CONNECTOR_STATE_ACTIVATING'
+      if (declaration.state === 'running' && !running) {
+        await service.start(connectorId)
+        if (outcome === 'unchanged') outcome = 'updated'
+      } else if (declaration.state === 'stopped' && running) {
+        await service.stop(connectorId)
+        if (outcome === 'unchanged') outcome = 'updated'
+      }
+      return outcome
+    },
+    shutdown: () => supervisor.shutdown(),
+  }
+  return service
+}
+
+function stringifySettings(raw: RawSettings): Record<string, string> {
+  const strings: Record<string, string> = {}
+  for (const [key, value] of Object.entries(raw)) strings[key] = typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value)
+  return strings
+}
+
+function sameSettings(left: Readonly<Record<string, string>>, right: Readonly<Record<string, string>>): boolean {
+  const leftKeys = Object.keys(left)
+  return leftKeys.length === Object.keys(right).length && leftKeys.every((key) => right[key] === left[key])
+}
+
+function instanceTypeNameOf(record: ConnectorRecord): string {
+  const value = readRawSetting(record.settings, 'instanceTypeName')
+  return typeof value === 'string' ? value : ''
+}
+
+function commitPositionOf(checkpoint: StoredCheckpoint | undefined): bigint | undefined {
+  return checkpoint?.kind === 'after' ? checkpoint.position?.commit : undefined
+}
+
+function mustBeStopped(connectorId: string, record: ConnectorRecord): ConnectorError {
+  return new ConnectorError('FAILED_PRECONDITION', `Connector ${connectorId} must be stopped. Current state: ${stateLabels[record.state]}`, { connectorId })
+}
+
+function unavailable(error: unknown): ConnectorError {
+  if (error instanceof ConnectorError) return error
+  return new ConnectorError('UNAVAILABLE', 'KurrentDB could not be reached; try again', { cause: error })
+}

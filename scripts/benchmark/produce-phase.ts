@@ -84,7 +84,8 @@ export async function measureKcatProduce(bootstrapServers: string, topic: string
     const headerArgs = [...pool[0]!.headers].flatMap(([name, value]) => ['-H', `${name}=${value.toString()}`])
     const started = performance.now()
     const child = Bun.spawn(
-      ['kcat', '-P', '-b', bootstrapServers, '-t', topic, '-K', '\t', '-z', 'zstd', '-X', 'enable.idempotence=true', '-X', 'acks=all', '-X', 'linger.ms=5', ...headerArgs, '-l', file],
+      // The sink's defaults: zstd at level 6, idempotent, acks=all.
+      ['kcat', '-P', '-b', bootstrapServers, '-t', topic, '-K', '\t', '-z', 'zstd', '-X', 'compression.level=6', '-X', 'enable.idempotence=true', '-X', 'acks=all', '-X', 'linger.ms=5', ...headerArgs, '-l', file],
       { stdout: 'ignore', stderr: 'pipe' },
     )
     const [exitCode, stderr] = await Promise.all([child.exited, new Response(child.stderr).text()])

@@ -8,6 +8,7 @@ import { jsonEvent, KurrentDBClient } from '@kurrent/kurrentdb-client'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { tutorialKafkaUser, tutorialSettings } from '../test/support/documentation-examples.ts'
 import { startKafkaSecurityFront } from '../test/support/kafka-security-front.ts'
 import { startKafkaTestBroker } from '../test/support/kafka-test-broker.ts'
 import { readTopicWithKcat } from '../test/support/kcat.ts'
@@ -15,7 +16,6 @@ import { spawnKurrentDbEmulator } from '../test/support/kurrentdb-emulator-proce
 import { sinkApi, startSinkProcess } from '../test/support/sink-process.ts'
 
 const connectorId = 'kafka-sink-quickstart'
-const kafkaUser = { name: 'UJ', password: 'Nh' } // the tutorial's credentials
 const apiUser = { user: 'admin', password: 'password' } // the tutorial's curl -u admin:password
 
 const cleanups: Array<() => Promise<unknown>> = []
@@ -45,7 +45,7 @@ async function main() {
   const broker = await startKafkaTestBroker({ brokers: 3 })
   cleanups.push(() => broker.stop())
   await broker.createTopic('loans', { partitions: 3, replicationFactor: 3 })
-  const front = await startKafkaSecurityFront({ broker, protocol: 'saslSsl', users: { [kafkaUser.name]: kafkaUser.password } })
+  const front = await startKafkaSecurityFront({ broker, protocol: 'saslSsl', users: { [tutorialKafkaUser.name]: tutorialKafkaUser.password } })
   cleanups.push(() => front.close())
   console.log(`KurrentDB: ${kurrentdb.connectionString}\nKafka (SASL_SSL): ${front.bootstrapServers}`)
 
@@ -64,27 +64,7 @@ async function main() {
 
   step('Step 1: create the connector with the tutorial\'s kafka-sink-config.json (only bootstrapServers changed)')
   const configFile = join(workDir, 'kafka-sink-config.json')
-  await writeFile(
-    configFile,
-    JSON.stringify(
-      {
-        settings: {
-          instanceTypeName: 'kafka-sink',
-          'subscription:filter:scope': 'stream',
-          'subscription:filter:filterType': 'prefix',
-          'subscription:filter:expression': 'LoanRequest',
-          topic: 'loans',
-          bootstrapServers: front.bootstrapServers,
-          'authentication:username': kafkaUser.name,
-          'authentication:password': kafkaUser.password,
-          'authentication:securityProtocol': 'SaslSsl',
-          waitForBrokerAck: 'true',
-        },
-      },
-      null,
-      2,
-    ),
-  )
+  await writeFile(configFile, JSON.stringify({ settings: tutorialSettings(front.bootstrapServers) }, null, 2))
   const credentials = `${apiUser.user}:${apiUser.password}`
   await curl(['-i', '-L', '-u', credentials, '-H', 'content-type: application/json', '-d', `@${configFile}`, '-X', 'POST', `${sink.baseUrl}/connectors/${connectorId}`])
   await curl(['-u', credentials, `${sink.baseUrl}/connectors/${connectorId}/settings`])

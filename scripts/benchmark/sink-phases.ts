@@ -16,6 +16,19 @@ export interface SinkBenchContext {
   readonly createTopic: () => Promise<string>
 }
 
+/** A connector reading the benchmark streams (`<prefix>-*`) into `topic`. */
+function benchmarkConnector(context: SinkBenchContext, topic: string, prefix: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    instanceTypeName: 'kafka-sink',
+    topic,
+    bootstrapServers: context.broker.bootstrapServers,
+    'subscription:filter:scope': 'stream',
+    'subscription:filter:filterType': 'prefix',
+    'subscription:filter:expression': prefix,
+    ...extra,
+  }
+}
+
 async function startConnector(sink: SinkProcess, connectorId: string, settings: Record<string, unknown>): Promise<void> {
   const api = sinkApi(sink.baseUrl)
   const created = await api.request('POST', `/connectors/${connectorId}`, { settings })
@@ -40,16 +53,7 @@ export async function measureEndToEnd(context: SinkBenchContext, options: { pref
     const topic = await context.createTopic()
     const connectorId = `bench-e2e-${options.waitForBrokerAck ? 'ack' : 'no-ack'}`
     const progress = createProgress(`end-to-end${options.waitForBrokerAck ? '' : ' (no ack wait)'}`, 'events', options.events)
-    await startConnector(sink, connectorId, {
-      instanceTypeName: 'kafka-sink',
-      topic,
-      bootstrapServers: context.broker.bootstrapServers,
-      'subscription:filter:scope': 'stream',
-      'subscription:filter:filterType': 'prefix',
-      'subscription:filter:expression': `${options.prefix}-`,
-      'subscription:initialPosition': 'earliest',
-      waitForBrokerAck: String(options.waitForBrokerAck),
-    })
+    await startConnector(sink, connectorId, benchmarkConnector(context, topic, `${options.prefix}-`, { 'subscription:initialPosition': 'earliest', waitForBrokerAck: String(options.waitForBrokerAck) }))
     const api = sinkApi(sink.baseUrl)
     for (;;) {
       const connector = await api.connector(connectorId)
@@ -75,14 +79,7 @@ export async function measureLatency(context: SinkBenchContext, options: { event
   const topic = await context.createTopic()
   const consumer = spawn('kcat', ['-C', '-b', context.broker.bootstrapServers, '-t', topic, '-o', 'end', '-u', '-q', '-f', '%s\\n', '-X', 'fetch.wait.max.ms=1', '-X', 'fetch.error.backoff.ms=1'], { stdio: ['ignore', 'pipe', 'ignore'] })
   try {
-    await startConnector(sink, 'bench-latency', {
-      instanceTypeName: 'kafka-sink',
-      topic,
-      bootstrapServers: context.broker.bootstrapServers,
-      'subscription:filter:scope': 'stream',
-      'subscription:filter:filterType': 'prefix',
-      'subscription:filter:expression': 'latency-',
-    })
+    await startConnector(sink, 'bench-latency', benchmarkConnector(context, topic, 'latency-'))
     await sinkApi(sink.baseUrl).waitForState('bench-latency', 'CONNECTOR_STATE_RUNNING')
     await Bun.sleep(2_000) // let kcat's assignment settle at the end of the topic
     const latencies: number[] = []
@@ -127,15 +124,7 @@ export async function measureMemoryWhileKafkaDown(context: SinkBenchContext, opt
   try {
     const topic = await context.createTopic()
     await context.broker.setAllBrokersDown()
-    await startConnector(sink, 'bench-kafka-down', {
-      instanceTypeName: 'kafka-sink',
-      topic,
-      bootstrapServers: context.broker.bootstrapServers,
-      'subscription:filter:scope': 'stream',
-      'subscription:filter:filterType': 'prefix',
-      'subscription:filter:expression': `${options.prefix}-`,
-      'subscription:initialPosition': 'earliest',
-    })
+    await startConnector(sink, 'bench-kafka-down', benchmarkConnector(context, topic, `${options.prefix}-`, { 'subscription:initialPosition': 'earliest' }))
     const sampler = sampleMemory(sink.pid)
     const progress = createProgress('memory: Kafka down', 's', options.seconds)
     while (progress.elapsedSeconds() < options.seconds) {

@@ -9,6 +9,7 @@ import { jsonEvent } from '@kurrent/kurrentdb-client'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { quickstartKafkaUser, quickstartSettings, tutorialKafkaUser, tutorialSettings } from '../support/documentation-examples.ts'
 import { startKafkaSecurityFront } from '../support/kafka-security-front.ts'
 import { startRig, type Rig } from '../support/rig.ts'
 import { sinkApi } from '../support/sink-process.ts'
@@ -20,7 +21,7 @@ let front: Awaited<ReturnType<typeof startKafkaSecurityFront>>
 beforeAll(async () => {
   rig = await startRig()
   workDirectory = await mkdtemp(join(tmpdir(), 'kafka-sink-docs-'))
-  front = await startKafkaSecurityFront({ broker: rig.broker, protocol: 'saslSsl', users: { UJ: 'Nh', 'your-username': 'your-password' } })
+  front = await startKafkaSecurityFront({ broker: rig.broker, protocol: 'saslSsl', users: { [tutorialKafkaUser.name]: tutorialKafkaUser.password, [quickstartKafkaUser.name]: quickstartKafkaUser.password } })
 })
 afterAll(async () => {
   await front?.close()
@@ -41,18 +42,7 @@ describe('the tutorial "Sink to Confluent Cloud"', () => {
   test('steps 1 to 4 as written: create from kafka-sink-config.json, view the settings, start, events reach the topic', async () => {
     const sink = await rig.startSink({ withCredentials: false, args: ['--api-user', 'admin', '--api-password', 'password', '--data-protection-token', 'docs'], env: trustFront() })
     await rig.broker.createTopic('loans', { partitions: 3, replicationFactor: 3 })
-    const settings = {
-      instanceTypeName: 'kafka-sink',
-      'subscription:filter:scope': 'stream',
-      'subscription:filter:filterType': 'prefix',
-      'subscription:filter:expression': 'LoanRequest',
-      topic: 'loans',
-      bootstrapServers: front.bootstrapServers,
-      'authentication:username': 'UJ',
-      'authentication:password': 'Nh',
-      'authentication:securityProtocol': 'SaslSsl',
-      waitForBrokerAck: 'true',
-    }
+    const settings = tutorialSettings(front.bootstrapServers)
     await writeFile(join(workDirectory, 'kafka-sink-config.json'), JSON.stringify({ settings }, null, 2))
     const url = `${sink.baseUrl}/connectors/kafka-sink-quickstart`
 
@@ -88,20 +78,7 @@ describe('the quickstart', () => {
       // The quickstart's curl sends no credentials: as against KurrentDB, that only works on an insecure node.
       const sink = await rig.startSink({ withCredentials: false, args: ['--insecure', '--data-protection-token', 'docs'], env: trustFront() })
       await rig.broker.createTopic(variant.topic, { partitions: 3, replicationFactor: 3 })
-      const json = JSON.stringify({
-        settings: {
-          instanceTypeName: 'kafka-sink',
-          topic: variant.topic,
-          bootstrapServers: front.bootstrapServers,
-          'subscription:filter:scope': 'stream',
-          'subscription:filter:filterType': 'streamId',
-          'subscription:filter:expression': 'example-stream',
-          'authentication:username': 'your-username',
-          'authentication:password': 'your-password',
-          'authentication:securityProtocol': 'SaslSsl',
-          waitForBrokerAck: 'true',
-        },
-      })
+      const json = JSON.stringify({ settings: quickstartSettings(variant.topic, front.bootstrapServers) })
       await curl(['-X', 'POST', '-H', 'Content-Type: application/json', '-d', json, `${sink.baseUrl}${variant.path}`])
       const connectorId = variant.path.split('/').at(-1)!
       const api = sinkApi(sink.baseUrl, undefined)

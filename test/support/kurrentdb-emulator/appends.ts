@@ -7,37 +7,19 @@
 import type * as grpc from '@grpc/grpc-js'
 import type { ProposedEvent } from './event-codec.ts'
 import type { AppendOutcome, EventLog } from './event-log.ts'
-import type { ExpectedRevision } from './expected-revision.ts'
+import { expectedRevisionOf, type ExpectedRevision } from './expected-revision.ts'
 import { Any, Code, Empty, shared, status, streams, type AppendRequest, type BatchAppendRequest } from './protocol.ts'
 import { invalidArgumentError, streamDeletedError, streamNameOf } from './responses.ts'
 import type { TrackCall } from './grpc-host.ts'
 
 function expectedFromAppendOptions(options: streams.AppendReq.Options): ExpectedRevision {
   const cases = streams.AppendReq.Options.ExpectedStreamRevisionCase
-  switch (options.getExpectedStreamRevisionCase()) {
-    case cases.REVISION:
-      return BigInt(options.getRevision())
-    case cases.NO_STREAM:
-      return 'no_stream'
-    case cases.STREAM_EXISTS:
-      return 'stream_exists'
-    default:
-      return 'any'
-  }
+  return expectedRevisionOf(options.getExpectedStreamRevisionCase(), { revision: cases.REVISION, noStream: cases.NO_STREAM, streamExists: cases.STREAM_EXISTS }, () => options.getRevision())
 }
 
 function expectedFromBatchOptions(options: streams.BatchAppendReq.Options): ExpectedRevision {
   const cases = streams.BatchAppendReq.Options.ExpectedStreamPositionCase
-  switch (options.getExpectedStreamPositionCase()) {
-    case cases.STREAM_POSITION:
-      return BigInt(options.getStreamPosition())
-    case cases.NO_STREAM:
-      return 'no_stream'
-    case cases.STREAM_EXISTS:
-      return 'stream_exists'
-    default:
-      return 'any'
-  }
+  return expectedRevisionOf(options.getExpectedStreamPositionCase(), { revision: cases.STREAM_POSITION, noStream: cases.NO_STREAM, streamExists: cases.STREAM_EXISTS }, () => options.getStreamPosition())
 }
 
 export function handleAppend(log: EventLog, track: TrackCall) {

@@ -5,7 +5,7 @@
  */
 import type * as grpc from '@grpc/grpc-js'
 import type { DeleteOutcome, EventLog } from './event-log.ts'
-import type { ExpectedRevision } from './expected-revision.ts'
+import { expectedRevisionOf, type ExpectedRevision } from './expected-revision.ts'
 import { streams } from './protocol.ts'
 import { streamDeletedError, streamNameOf, wrongExpectedVersionError } from './responses.ts'
 
@@ -14,16 +14,7 @@ type DeleteOptions = streams.DeleteReq.Options | streams.TombstoneReq.Options
 function expectedFromDeleteOptions(options: DeleteOptions): ExpectedRevision {
   // DeleteReq and TombstoneReq number their oneof cases alike (revision 2, no_stream 3, any 4, stream_exists 5).
   const cases = streams.DeleteReq.Options.ExpectedStreamRevisionCase
-  switch (options.getExpectedStreamRevisionCase() as number) {
-    case cases.REVISION:
-      return BigInt(options.getRevision())
-    case cases.NO_STREAM:
-      return 'no_stream'
-    case cases.STREAM_EXISTS:
-      return 'stream_exists'
-    default:
-      return 'any'
-  }
+  return expectedRevisionOf(options.getExpectedStreamRevisionCase() as number, { revision: cases.REVISION, noStream: cases.NO_STREAM, streamExists: cases.STREAM_EXISTS }, () => options.getRevision())
 }
 
 function settle(outcome: DeleteOutcome, streamName: string, expected: ExpectedRevision): { error: grpc.ServiceError } | { position: bigint } {

@@ -7,6 +7,27 @@
 /** What the client sent: `any`, `no_stream`, `stream_exists`, or an exact revision. */
 export type ExpectedRevision = 'any' | 'no_stream' | 'stream_exists' | bigint
 
+/**
+ * The expected revision a request's oneof carries. Append, BatchAppend, Delete and Tombstone each generate their own
+ * case enum and getters, with the same meaning: the caller passes its request's case numbers and revision getter.
+ */
+export function expectedRevisionOf(
+  activeCase: number,
+  cases: { readonly revision: number; readonly noStream: number; readonly streamExists: number },
+  revision: () => string,
+): ExpectedRevision {
+  switch (activeCase) {
+    case cases.revision:
+      return BigInt(revision())
+    case cases.noStream:
+      return 'no_stream'
+    case cases.streamExists:
+      return 'stream_exists'
+    default:
+      return 'any'
+  }
+}
+
 export type StreamState =
   | { kind: 'missing' }
   | { kind: 'exists'; lastRevision: bigint }

@@ -40,7 +40,7 @@ describe('the patched record batch encoder', () => {
       if (original.key === undefined) expect(record.key === null || record.key === undefined || record.key.length === 0).toBe(true)
       else expect(Buffer.from(record.key!).equals(original.key)).toBe(true)
       expect(Buffer.from(record.value ?? Buffer.alloc(0)).equals(original.value)).toBe(true)
-      const headers = (record.headers ?? []).map(([name, value]) => [Buffer.from(name).toString(), Buffer.from(value ?? Buffer.alloc(0)).toString('hex')])
+      const headers = (record.headers ?? []).map(([name, value]) => [Buffer.from(name ?? Buffer.alloc(0)).toString(), Buffer.from(value ?? Buffer.alloc(0)).toString('hex')])
       const expected = [...(original.headers ?? new Map())].map(([name, value]) => [name.toString(), value.toString('hex')])
       expect(headers).toEqual(expected)
     })

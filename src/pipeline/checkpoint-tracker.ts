@@ -11,6 +11,8 @@ export interface ConfirmedRange {
   readonly last: number
   /** The last resume point inside the range; undefined when the range holds only position-less markers. */
   readonly resume: ResumePoint | undefined
+  /** When the item carrying `resume` was read. */
+  readonly resumeReadAt: number
   /** Items in the range, counted toward `autocommit:recordsThreshold`. */
   readonly items: number
   readonly caughtUp: boolean
@@ -23,6 +25,8 @@ export interface TrackerState {
   readonly ahead: readonly ConfirmedRange[]
   /** The newest resume point with everything up to it confirmed. */
   readonly committable: ResumePoint | undefined
+  /** When the item carrying `committable` was read. */
+  readonly committableReadAt: number
   /** The resume point last written to KurrentDB. */
   readonly committed: ResumePoint | undefined
   readonly confirmedSinceCommit: number
@@ -31,7 +35,7 @@ export interface TrackerState {
 }
 
 export function initialTrackerState(firstSequence = 0): TrackerState {
-  return { nextSequence: firstSequence, ahead: [], committable: undefined, committed: undefined, confirmedSinceCommit: 0, caughtUpSinceCommit: false }
+  return { nextSequence: firstSequence, ahead: [], committable: undefined, committableReadAt: 0, committed: undefined, confirmedSinceCommit: 0, caughtUpSinceCommit: false }
 }
 
 export function rangeOfBatch(batch: WorkBatch): ConfirmedRange {
@@ -39,12 +43,16 @@ export function rangeOfBatch(batch: WorkBatch): ConfirmedRange {
   const last = batch[batch.length - 1]
   if (first === undefined || last === undefined) throw new Error('an empty batch has no range')
   let resume: ResumePoint | undefined
+  let resumeReadAt = 0
   let caughtUp = false
   for (const item of batch) {
-    if (item.resume !== undefined) resume = item.resume
+    if (item.resume !== undefined) {
+      resume = item.resume
+      resumeReadAt = item.readAt
+    }
     if (item.caughtUp) caughtUp = true
   }
-  return { first: first.sequence, last: last.sequence, resume, items: batch.length, caughtUp }
+  return { first: first.sequence, last: last.sequence, resume, resumeReadAt, items: batch.length, caughtUp }
 }
 
 export function confirmRange(state: TrackerState, range: ConfirmedRange): TrackerState {
@@ -68,6 +76,7 @@ function absorb(state: TrackerState, range: ConfirmedRange): TrackerState {
     ...state,
     nextSequence: range.last + 1,
     committable: range.resume ?? state.committable,
+    committableReadAt: range.resume === undefined ? state.committableReadAt : range.resumeReadAt,
     confirmedSinceCommit: state.confirmedSinceCommit + range.items,
     caughtUpSinceCommit: state.caughtUpSinceCommit || range.caughtUp,
   }

@@ -62,6 +62,8 @@ export const defaultPipelineTuning: PipelineTuning = {
   stopGraceMs: 10_000,
 }
 
+const lagSampleIntervalMs = 5_000
+
 export interface ConnectorRun {
   readonly connectorId: string
   readonly settings: KafkaSinkSettings
@@ -114,12 +116,12 @@ export function runConnector(dependencies: ConnectorDependencies, run: Connector
     const commitNow = async (): Promise<void> => {
       if (!hasUncommitted(tracker)) return
       const resume = tracker.committable!
-      const started = performance.now()
+      const readAt = tracker.committableReadAt
       try {
         await dependencies.commitCheckpoint(resume)
         tracker = markCommitted(tracker, resume)
         lastCommitAt = performance.now()
-        metrics.commitLatency((lastCommitAt - started) / 1000)
+        metrics.commitLatency((lastCommitAt - readAt) / 1000)
         if (!subscriber.closed) subscriber.next({ kind: 'committed', resume })
       } catch (error) {
         // The position stays uncommitted and the next trigger tries again; a restart would only replay more.
@@ -134,9 +136,18 @@ export function runConnector(dependencies: ConnectorDependencies, run: Connector
       })
     }
     const commitTimer = setInterval(commitIfDue, Math.min(commitPolicy.intervalMs, 1_000))
+    // Lag in log positions between the end of $all and what was read: sampled, as it needs a read of its own.
+    const lagTimer = setInterval(() => {
+      dependencies.connection.readHeadPosition().then(
+        (head) => metrics.consumerLag(head === undefined || lastReadPosition === undefined ? 0 : Math.max(0, Number(head.commit - lastReadPosition))),
+        () => {},
+      )
+    }, lagSampleIntervalMs)
 
+    let lastReadPosition: bigint | undefined
     const toWorkItem = (item: SourceItem): WorkItem | undefined => {
       let work: WorkItem
+      const readAt = performance.now()
       switch (item.kind) {
         case 'subscribed':
           if (!running) {
@@ -146,20 +157,23 @@ export function runConnector(dependencies: ConnectorDependencies, run: Connector
           return undefined
         case 'caughtUp':
           subscriber.next({ kind: 'caughtUp' })
-          work = { sequence: sequence++, resume: undefined, message: undefined, bytes: 0, caughtUp: true }
+          work = { sequence: sequence++, resume: undefined, message: undefined, bytes: 0, caughtUp: true, readAt }
           break
         case 'checkpoint':
-          work = { sequence: sequence++, resume: { position: item.position, revision: undefined }, message: undefined, bytes: 0, caughtUp: false }
+          lastReadPosition = item.position.commit
+          work = { sequence: sequence++, resume: { position: item.position, revision: undefined }, message: undefined, bytes: 0, caughtUp: false, readAt }
           break
         case 'event': {
           const { event } = item
           const message = forward(event) ? toRecord(event) : undefined
+          lastReadPosition = event.position.commit
           work = {
             sequence: sequence++,
             resume: { position: event.position, revision: plan.target.kind === 'stream' ? event.revision : undefined },
             message,
             bytes: message === undefined ? 0 : messageSize(message),
             caughtUp: false,
+            readAt,
           }
           break
         }
@@ -243,6 +257,7 @@ export function runConnector(dependencies: ConnectorDependencies, run: Connector
 
     const finish = async (error: unknown) => {
       clearInterval(commitTimer)
+      clearInterval(lagTimer)
       if (graceTimer !== undefined) clearTimeout(graceTimer)
       await commitInProgress
       await commitNow()
@@ -260,6 +275,7 @@ export function runConnector(dependencies: ConnectorDependencies, run: Connector
       subscription.unsubscribe()
       stopping.unsubscribe()
       clearInterval(commitTimer)
+      clearInterval(lagTimer)
       if (graceTimer !== undefined) clearTimeout(graceTimer)
       void port.close({ flush: false })
     }

@@ -21,6 +21,8 @@ export interface WorkItem {
   readonly bytes: number
   /** Set on the marker that follows the last event of the catch-up phase. */
   readonly caughtUp: boolean
+  /** `performance.now()` when the item was read: commit latency is measured from here. */
+  readonly readAt: number
 }
 
 export type WorkBatch = readonly WorkItem[]

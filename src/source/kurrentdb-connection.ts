@@ -10,7 +10,9 @@
 import { KurrentDBClient } from '@kurrent/kurrentdb-client'
 import { StreamsClient } from '@kurrent/kurrentdb-client/generated/kurrentdb/protocols/v1/streams_grpc_pb'
 import type { ReadReq } from '@kurrent/kurrentdb-client/generated/kurrentdb/protocols/v1/streams_pb'
+import type { LogPosition } from './positions.ts'
 import { buildReadLastEventRequest } from './read-request.ts'
+import { decodeReadResponse } from './read-response-decoder.ts'
 import type { CallOptions, Client as GrpcClient, ClientReadableStream, Metadata } from '@grpc/grpc-js'
 
 export interface KurrentDbConnection {
@@ -19,6 +21,8 @@ export interface KurrentDbConnection {
   openRead(request: ReadReq): Promise<ClientReadableStream<Buffer>>
   /** Resolves when KurrentDB answers a read; rejects with the reason otherwise. */
   checkReachable(): Promise<void>
+  /** The position of the last event in `$all` (undefined for an empty database). */
+  readHeadPosition(): Promise<LogPosition | undefined>
   dispose(): Promise<void>
 }
 
@@ -39,6 +43,26 @@ const keepResponseBytes = (bytes: Buffer): Buffer => bytes
 export function connectToKurrentDb(connectionString: string): KurrentDbConnection {
   const client = KurrentDBClient.connectionString(connectionString)
   const internals = client as unknown as ClientInternals
+
+  // Over gRPC rather than the client's bridge: the bridge never recovers when its first connection failed
+  // (measured: reads stay UNAVAILABLE after the server is back), while gRPC channels reconnect.
+  const readHeadPosition = async (): Promise<LogPosition | undefined> => {
+    const [metadata, callOptions] = internals.callArguments({}, { deadline: Date.now() + 5_000 })
+    const create = internals.GRPCStreamCreator(StreamsClient, 'kafka-sink head position', (grpcClient: GrpcClient) =>
+      grpcClient.makeServerStreamRequest(readMethodPath, serializeReadRequest, keepResponseBytes, buildReadLastEventRequest(), metadata, callOptions),
+    )
+    const call = await create()
+    return new Promise<LogPosition | undefined>((resolve, reject) => {
+      let position: LogPosition | undefined
+      call.on('data', (bytes: Buffer) => {
+        const response = decodeReadResponse(bytes)
+        if (response.kind === 'event') position = response.event.position
+      })
+      call.on('end', () => resolve(position))
+      call.on('error', reject)
+    })
+  }
+
   return {
     client,
     openRead: (request) => {
@@ -48,19 +72,9 @@ export function connectToKurrentDb(connectionString: string): KurrentDbConnectio
       )
       return create()
     },
+    readHeadPosition,
     checkReachable: async () => {
-      // Over gRPC rather than the client's bridge: the bridge never recovers when its first connection failed
-      // (measured: reads stay UNAVAILABLE after the server is back), while gRPC channels reconnect.
-      const [metadata, callOptions] = internals.callArguments({}, { deadline: Date.now() + 5_000 })
-      const create = internals.GRPCStreamCreator(StreamsClient, 'kafka-sink readiness', (grpcClient: GrpcClient) =>
-        grpcClient.makeServerStreamRequest(readMethodPath, serializeReadRequest, keepResponseBytes, buildReadLastEventRequest(), metadata, callOptions),
-      )
-      const call = await create()
-      await new Promise<void>((resolve, reject) => {
-        call.on('data', () => {})
-        call.on('end', resolve)
-        call.on('error', reject)
-      })
+      await readHeadPosition()
     },
     dispose: () => client.dispose(),
   }

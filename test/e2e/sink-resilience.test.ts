@@ -90,6 +90,33 @@ describe('transient Kafka failures', () => {
   }, 120_000)
 })
 
+describe('KurrentDB outages', () => {
+  test('KurrentDB down for a few seconds mid-stream: the subscription reconnects after the last event read, no gaps', async () => {
+    const sink = await rig.startSink()
+    const topic = await rig.createTopic()
+    const prefix = unique('KurrentDbOutage-')
+    const streams = Array.from({ length: 3 }, (_, index) => `${prefix}-${index}`)
+    const connectorId = await createAndStart(sink.api, baseSettings(topic, rig.broker.bootstrapServers, { 'subscription:filter:scope': 'stream', 'subscription:filter:filterType': 'prefix', 'subscription:filter:expression': prefix }))
+    await Promise.all(streams.map((stream) => rig.appendEvents(stream, 300)))
+    await rig.readTopic(topic, 300)
+    await rig.emulator.down()
+    await Bun.sleep(3_000)
+    await rig.emulator.up()
+    await Promise.all(streams.map((stream) => rig.appendEvents(stream, 300, { firstSeq: 300 })))
+    const records = await rig.readTopic(topic, 1_800, 60_000)
+    expectNoGaps(records, expectedIds(streams, 600), idOf)
+    expectPerKeyOrder(records, (record) => payloadOf(record).seq)
+    expect((await sink.api.connector(connectorId))?.state).toBe('CONNECTOR_STATE_RUNNING')
+    expect(sink.lines().some((line) => line.includes('KurrentDB subscription interrupted; reconnecting'))).toBe(true)
+    // The lag gauge is sampled every 5 s; commit latency is observed on every checkpoint.
+    await Bun.sleep(5_500)
+    const metrics = (await sink.api.request('GET', '/metrics')).text
+    expect(metrics).toMatch(new RegExp(`messaging_kurrent_consumer_lag\\{connector_id="${connectorId}"\\} \\d+`))
+    expect(metrics).toMatch(new RegExp(`messaging_kurrent_consumer_commit_latency_s_count\\{connector_id="${connectorId}"\\} [1-9]`))
+    await sink.stop()
+  }, 120_000)
+})
+
 describe('crashes', () => {
   test('kill -9 mid-stream, restart: nothing lost, duplicates only after the last checkpoint', async () => {
     const first = await rig.startSink()

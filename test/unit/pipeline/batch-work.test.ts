@@ -6,10 +6,10 @@ import type { WorkItem } from '../../../src/pipeline/work-item.ts'
 const message = { key: null, value: Buffer.from('x'), headers: new Map<string, Buffer>(), timestamp: 0n }
 
 function item(sequence: number, bytes = 10): WorkItem {
-  return { sequence, resume: undefined, message, bytes, caughtUp: false }
+  return { sequence, resume: undefined, message, bytes, caughtUp: false, readAt: 0 }
 }
 function marker(sequence: number): WorkItem {
-  return { sequence, resume: { position: { commit: BigInt(sequence), prepare: BigInt(sequence) }, revision: undefined }, message: undefined, bytes: 0, caughtUp: false }
+  return { sequence, resume: { position: { commit: BigInt(sequence), prepare: BigInt(sequence) }, revision: undefined }, message: undefined, bytes: 0, caughtUp: false, readAt: 0 }
 }
 
 describe('batchWork', () => {

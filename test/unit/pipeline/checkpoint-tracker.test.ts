@@ -7,6 +7,7 @@ const range = (first: number, last: number, commit: bigint | undefined, caughtUp
   first,
   last,
   resume: commit === undefined ? undefined : at(commit),
+  resumeReadAt: first,
   items: last - first + 1,
   caughtUp,
 })
@@ -32,10 +33,11 @@ describe('checkpoint tracker', () => {
     expect(state.nextSequence).toBe(30)
   })
 
-  test('a range of markers without positions keeps the previous position', () => {
+  test('a range of markers without positions keeps the previous position and its read time', () => {
     let state = confirmRange(initialTrackerState(), range(0, 4, 50n))
     state = confirmRange(state, range(5, 5, undefined, true))
     expect(state.committable).toEqual(at(50n))
+    expect(state.committableReadAt).toBe(0)
     expect(state.caughtUpSinceCommit).toBe(true)
   })
 
@@ -68,10 +70,10 @@ describe('checkpoint tracker', () => {
 
   test('rangeOfBatch takes the last resume point and the caught-up flag', () => {
     const items: WorkItem[] = [
-      { sequence: 4, resume: at(40n), message: undefined, bytes: 0, caughtUp: false },
-      { sequence: 5, resume: at(50n), message: undefined, bytes: 0, caughtUp: false },
-      { sequence: 6, resume: undefined, message: undefined, bytes: 0, caughtUp: true },
+      { sequence: 4, resume: at(40n), message: undefined, bytes: 0, caughtUp: false, readAt: 1 },
+      { sequence: 5, resume: at(50n), message: undefined, bytes: 0, caughtUp: false, readAt: 2 },
+      { sequence: 6, resume: undefined, message: undefined, bytes: 0, caughtUp: true, readAt: 3 },
     ]
-    expect(rangeOfBatch(items)).toEqual({ first: 4, last: 6, resume: at(50n), items: 3, caughtUp: true })
+    expect(rangeOfBatch(items)).toEqual({ first: 4, last: 6, resume: at(50n), resumeReadAt: 2, items: 3, caughtUp: true })
   })
 })

@@ -9,7 +9,7 @@ import type { KafkaMessage, MessageOutcome } from '../../../src/sink/kafka/port.
 function messageOf(text: string): KafkaMessage {
   return { key: Buffer.from(text.slice(0, 1)), value: Buffer.from(text), headers: new Map(), timestamp: 0n }
 }
-const batch: WorkItem[] = ['a1', 'b1', 'a2'].map((text, sequence) => ({ sequence, resume: undefined, message: messageOf(text), bytes: 2, caughtUp: false }))
+const batch: WorkItem[] = ['a1', 'b1', 'a2'].map((text, sequence) => ({ sequence, resume: undefined, message: messageOf(text), bytes: 2, caughtUp: false, readAt: 0 }))
 
 const transient = new KafkaSendError({ code: 'RETRIABLE_BROKER_ERROR', transient: true, kafkaName: 'NOT_LEADER_OR_FOLLOWER', message: 'not leader' })
 const fatal = new KafkaSendError({ code: 'MESSAGE_TOO_LARGE', transient: false, kafkaName: 'MESSAGE_TOO_LARGE', message: 'too large' })
@@ -81,7 +81,7 @@ describe('deliverBatch', () => {
   })
 
   test('a batch of markers only needs no send', () => {
-    const markers: WorkItem[] = [{ sequence: 0, resume: undefined, message: undefined, bytes: 0, caughtUp: true }]
+    const markers: WorkItem[] = [{ sequence: 0, resume: undefined, message: undefined, bytes: 0, caughtUp: true, readAt: 0 }]
     scheduler.run(({ expectObservable }) => {
       expectObservable(deliverBatch(markers, () => { throw new Error('must not send') }, policy(0), { abort$: NEVER })).toBe('(b|)', { b: markers })
     })

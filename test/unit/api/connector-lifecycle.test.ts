@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { startKafkaTestBroker, uniqueTopicName, type KafkaTestBroker } from '../../support/kafka-test-broker.ts'
 import { apiPassword, apiUser, basicAuthorization, startApiRig, validSettings, waitForState, type ApiRig } from './api-rig.ts'
 import { expectResourceInfo, expectStatus } from './status-assertions.ts'
+import { quickstartSettings } from '../../support/documentation-examples.ts'
 
 describe('connector lifecycle, with the connectors service, the KurrentDB emulator and the Kafka test broker', () => {
   let rig: ApiRig
@@ -125,20 +126,7 @@ describe('connector lifecycle, with the connectors service, the KurrentDB emulat
           new Request('http://localhost:2113/connectors/mongo-sink-connector', {
             method: 'POST',
             headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({
-              settings: {
-                instanceTypeName: 'kafka-sink',
-                topic: 'your-topic',
-                bootstrapServers: 'your-kafka-cluster-address:9092',
-                'subscription:filter:scope': 'stream',
-                'subscription:filter:filterType': 'streamId',
-                'subscription:filter:expression': 'example-stream',
-                'authentication:username': 'your-username',
-                'authentication:password': 'your-password',
-                'authentication:securityProtocol': 'SaslSsl',
-                waitForBrokerAck: 'true',
-              },
-            }),
+            body: JSON.stringify({ settings: quickstartSettings('your-topic', 'your-kafka-cluster-address:9092') }),
           }),
         )
         expect({ status: response.status, body: response.text }).toEqual({ status: 200, body: '{}' })

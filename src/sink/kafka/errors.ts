@@ -58,8 +58,8 @@ const transient = (code: KafkaSendErrorCode): KafkaErrorClassification => ({ cod
 const fatal = (code: KafkaSendErrorCode): KafkaErrorClassification => ({ code, transient: false })
 
 /**
- * Kafka error name → classification. Transient per the sink's spec (reference/connectors-spec.md §4.5: the
- * connector retries Local_AllBrokersDown, OutOfOrderSequenceNumber, TransactionCoordinatorFenced,
+ * Kafka error name → classification. Transient as KurrentDB's Kafka sink documents it (its docs list the
+ * retried errors Local_AllBrokersDown, OutOfOrderSequenceNumber, TransactionCoordinatorFenced,
  * UnknownProducerId) plus what Kafka itself marks retriable for producers (leadership, ISR, storage,
  * timeouts). Fatal: security, records the broker rejects on their content, topics that do not exist.
  */

@@ -1,6 +1,6 @@
 // Start, stop, reset and delete through the API, and the transitions a running connector refuses, with KurrentDB's
 // messages. A connector only reads RUNNING once Kafka answers, so these tests run the Kafka test broker (librdkafka's
-// mock cluster) next to the KurrentDB emulator. The seed tutorial's curl commands are replayed as written.
+// mock cluster) next to the KurrentDB emulator. The user documentation's tutorial curl commands are replayed as written.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { startKafkaTestBroker, uniqueTopicName, type KafkaTestBroker } from '../../support/kafka-test-broker.ts'
 import { apiPassword, apiUser, basicAuthorization, startApiRig, validSettings, waitForState, type ApiRig } from './api-rig.ts'
@@ -79,7 +79,7 @@ describe('connector lifecycle, with the connectors service, the KurrentDB emulat
     expect(listed.items[0]!.state).toBe('CONNECTOR_STATE_STOPPED')
   })
 
-  describe("the seed's Confluent Cloud tutorial, replayed as curl sends it", () => {
+  describe("the documentation's Confluent Cloud tutorial, replayed as curl sends it", () => {
     test('create with -d @file, view the settings, then start with a plain GET', async () => {
       const authorization = basicAuthorization(apiUser, apiPassword)
       // Step 1: `curl -i -L -u admin:password -H "content-type: application/json" -d '@kafka-sink-config.json' -X POST …/connectors/kafka-sink-quickstart`

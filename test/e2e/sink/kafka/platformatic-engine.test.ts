@@ -408,7 +408,7 @@ describe('platformatic engine: unavailable brokers', () => {
 
 describe('platformatic engine: producer id regression', () => {
   // librdkafka's mock answers UNKNOWN_PRODUCER_ID to an InitProducerId (v3+) carrying producerId 0 / epoch 0,
-  // which is what @platformatic/kafka sends unless told otherwise. The engine passes -1/-1 (DESIGN.md): this
+  // which is what @platformatic/kafka sends unless told otherwise. The engine passes -1/-1 (see the engine's comment): this
   // test fails if those options are removed.
   test('connect() initialises the idempotent producer and the first send is delivered', async () => {
     const topic = await newTopic('engine-producer-id', 1)

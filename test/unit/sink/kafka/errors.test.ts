@@ -20,7 +20,7 @@ import {
 import { classifyPlatformaticError } from '../../../../src/sink/kafka/platformatic-errors.ts'
 
 describe('classifyKafkaErrorName', () => {
-  // The spec's retried errors (connectors-spec §4.5) and our transient list.
+  // The errors KurrentDB's Kafka sink documents as retried, and our transient list.
   test.each([
     ['NOT_LEADER_OR_FOLLOWER', 'RETRIABLE_BROKER_ERROR'],
     ['LEADER_NOT_AVAILABLE', 'RETRIABLE_BROKER_ERROR'],

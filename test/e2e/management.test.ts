@@ -8,6 +8,8 @@ import { randomUUID } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { startKafkaTestBroker } from '../support/kafka-test-broker.ts'
+import { readTopicWithKcat } from '../support/kcat.ts'
 import { baseSettings, payloadOf, startRig, type Rig } from '../support/rig.ts'
 import { sinkBinary } from '../support/sink-process.ts'
 
@@ -201,6 +203,43 @@ describe('the connectors file', () => {
     expect(stderr).toContain('bootstrapServers')
     expect(stderr.trim().split('\n')).toHaveLength(1)
   }, 60_000)
+})
+
+describe('isolation', () => {
+  test('connectors in one process: one failing and one stopping leave the third delivering', async () => {
+    const sink = await rig.startSink({ args: token })
+    // The failing connector writes to a broker of its own, so the error injected there reaches it alone.
+    const otherBroker = await startKafkaTestBroker({ brokers: 1 })
+    const prefix = unique('Isolated-')
+    const stream = `${prefix}-1`
+    const failingTopic = unique('failing-topic-')
+    await otherBroker.createTopic(failingTopic, { partitions: 1, replicationFactor: 1 })
+    const topics = { failing: failingTopic, stopping: await rig.createTopic(), steady: await rig.createTopic() }
+    const brokers = { failing: otherBroker.bootstrapServers, stopping: rig.broker.bootstrapServers, steady: rig.broker.bootstrapServers }
+    const ids = { failing: unique('failing-'), stopping: unique('stopping-'), steady: unique('steady-') }
+    for (const role of ['failing', 'stopping', 'steady'] as const) {
+      const settings = baseSettings(topics[role], brokers[role], { 'subscription:filter:scope': 'stream', 'subscription:filter:filterType': 'streamId', 'subscription:filter:expression': stream })
+      expect((await sink.api.request('POST', `/connectors/${ids[role]}`, { settings })).status).toBe(200)
+      expect((await sink.api.request('POST', `/connectors/${ids[role]}/start`)).status).toBe(200)
+      await sink.api.waitForState(ids[role], 'CONNECTOR_STATE_RUNNING')
+    }
+    await rig.appendEvents(stream, 10)
+    expect(await readTopicWithKcat({ bootstrapServers: otherBroker.bootstrapServers, topic: failingTopic, expectedCount: 10, timeoutMs: 30_000 })).toHaveLength(10)
+    for (const role of ['stopping', 'steady'] as const) expect(await rig.readTopic(topics[role], 10)).toHaveLength(10)
+
+    // Kafka refuses the failing connector's next record (a fatal error), and another connector is stopped by hand.
+    await otherBroker.pushRequestErrors('Produce', ['MESSAGE_TOO_LARGE'])
+    expect((await sink.api.request('POST', `/connectors/${ids.stopping}/stop`)).status).toBe(200)
+    await rig.appendEvents(stream, 10, { firstSeq: 10 })
+    const failed = await sink.api.waitForState(ids.failing, 'CONNECTOR_STATE_STOPPED')
+    expect((failed.errorDetails as { code: string }).code).toBe('MESSAGE_TOO_LARGE')
+    await sink.api.waitForState(ids.stopping, 'CONNECTOR_STATE_STOPPED')
+
+    expect((await rig.readTopic(topics.steady, 20)).map((record) => payloadOf(record).seq)).toEqual(Array.from({ length: 20 }, (_, seq) => seq))
+    expect((await sink.api.connector(ids.steady))?.state).toBe('CONNECTOR_STATE_RUNNING')
+    await sink.stop()
+    await otherBroker.stop()
+  }, 150_000)
 })
 
 describe('identity rules', () => {

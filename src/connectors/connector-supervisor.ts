@@ -4,7 +4,7 @@
  * and reports what happens to the run through callbacks; recording those facts is the service's job.
  */
 import { Subject } from 'rxjs'
-import type { Logger } from '../observability/logger.ts'
+import { silentLogger, type Logger } from '../observability/logger.ts'
 import type { SinkMetrics } from '../observability/metrics.ts'
 import { parseSinkSettings } from '../settings/parse-sink-settings.ts'
 import { isSecretSettingKey } from '../settings/secrets.ts'
@@ -99,12 +99,15 @@ export function createConnectorSupervisor(dependencies: SupervisorDependencies):
       const run: ActiveRun = { stop$, ended: new Promise<void>((resolve) => (resolveEnded = resolve)), stopRequested: false, shuttingDown: false }
       runs.set(connectorId, run)
       updateActiveGauge()
-      const runLogger = logger.child({ connectorId })
+      const connectorLogger = logger.child({ connectorId })
+      // The connector's own lines (starts, stops, retries, reconnects); `logging:enabled=false` silences them once
+      // its settings are read. A failure is logged either way: it is also recorded in the connector's state.
+      let runLogger = connectorLogger
 
       const end = (failure: ErrorDetails | undefined) => {
         if (runs.get(connectorId) === run) runs.delete(connectorId)
         updateActiveGauge()
-        if (failure !== undefined) runLogger.error('connector failed', { code: failure.code, reason: failure.message })
+        if (failure !== undefined) connectorLogger.error('connector failed', { code: failure.code, reason: failure.message })
         else runLogger.info('connector stopped')
         if (!run.shuttingDown) report.onEnded({ failure, requested: run.stopRequested })
         resolveEnded()
@@ -121,6 +124,7 @@ export function createConnectorSupervisor(dependencies: SupervisorDependencies):
           return end(describeFailure(error))
         }
         if (run.stopRequested) return end(undefined)
+        if (!prepared.settings.logging.enabled) runLogger = silentLogger
         runLogger.info('connector starting', { start: prepared.start, topic: prepared.settings.topic })
         runConnector(
           {

@@ -157,6 +157,24 @@ describe('delivery settings', () => {
   }
 })
 
+describe('logging', () => {
+  test('logging:enabled=false silences the connector\'s own lines; another connector keeps logging', async () => {
+    const topic = await rig.createTopic()
+    const stream = unique('Quiet-')
+    await rig.appendEvents(stream, 3)
+    const settings = (logging: string) => baseSettings(topic, rig.broker.bootstrapServers, { 'logging:enabled': logging, 'subscription:filter:scope': 'stream', 'subscription:filter:filterType': 'streamId', 'subscription:filter:expression': stream })
+    const quiet = await runConnector(settings('false'))
+    const chatty = await runConnector(settings('true'))
+    await rig.readTopic(topic, 6)
+    // The connector's own lines; the management API's record of commands (`connector created`) is not the connector's.
+    const runtimeMessages = ['"connector starting"', '"connector running"', '"connector caught up; now live"']
+    const runtimeLinesOf = (connectorId: string) =>
+      sink.lines().filter((line) => line.includes(`"connectorId":"${connectorId}"`) && runtimeMessages.some((message) => line.includes(message)))
+    expect(runtimeLinesOf(chatty)).toHaveLength(runtimeMessages.length)
+    expect(runtimeLinesOf(quiet)).toEqual([])
+  })
+})
+
 describe('filters', () => {
   test('record scope: an event-type prefix forwards only matching types, never the sink\'s own bookkeeping', async () => {
     const topic = await rig.createTopic()

@@ -250,9 +250,8 @@ export const messageSendMaxRetriesSetting = integerSetting({
   maximum: int32Maximum,
   description:
     'How many times the Kafka client itself resends a message that failed before reporting the failure to kafka-sink ' +
-    `(Kafka client setting \`message.send.max.retries\`). With \`${keys.waitForBrokerAck}\` true the producer is ` +
-    'idempotent, so resends keep the order within a partition and write no duplicates; with false (Kafka allows ' +
-    'idempotence only with acks=all) a resend may reorder or duplicate messages.',
+    '(Kafka client setting `message.send.max.retries`). The producer is idempotent, so these resends keep the order ' +
+    'within a partition and write no duplicates.',
   examples: [2147483647, '5'],
 })
 

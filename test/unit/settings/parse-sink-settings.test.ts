@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { settingKeys, type KafkaSinkSettings } from '../../../src/settings/kafka-sink-settings.ts'
 import { parseSinkSettings, type FieldViolation } from '../../../src/settings/parse-sink-settings.ts'
+import { quickstartSettings, tutorialSettings } from '../../support/documentation-examples.ts'
 
 /** The smallest settings that parse: everything else takes its default. */
 const minimal = { instanceTypeName: 'kafka-sink', topic: 'customers' } as const
@@ -117,18 +118,7 @@ describe('parseSinkSettings: defaults', () => {
 })
 
 describe('parseSinkSettings: the documented examples', () => {
-  const quickstart = {
-    instanceTypeName: 'kafka-sink',
-    topic: 'customers',
-    bootstrapServers: 'localhost:9092',
-    'subscription:filter:scope': 'stream',
-    'subscription:filter:filterType': 'streamId',
-    'subscription:filter:expression': 'example-stream',
-    'authentication:username': 'your-username',
-    'authentication:password': 'your-password',
-    'authentication:securityProtocol': 'SaslSsl',
-    waitForBrokerAck: 'true',
-  }
+  const quickstart = quickstartSettings('customers', 'localhost:9092')
 
   test('quickstart', () => {
     const settings = parsed(quickstart)
@@ -143,18 +133,7 @@ describe('parseSinkSettings: the documented examples', () => {
   })
 
   test('Confluent Cloud tutorial', () => {
-    const settings = parsed({
-      instanceTypeName: 'kafka-sink',
-      'subscription:filter:scope': 'stream',
-      'subscription:filter:filterType': 'prefix',
-      'subscription:filter:expression': 'LoanRequest',
-      topic: 'loans',
-      bootstrapServers: 'pkc-z9doz.eu-west-1.aws.confluent.cloud:9092',
-      'authentication:username': 'UJ',
-      'authentication:password': 'Nh',
-      'authentication:securityProtocol': 'SaslSsl',
-      waitForBrokerAck: 'true',
-    })
+    const settings = parsed(tutorialSettings('pkc-z9doz.eu-west-1.aws.confluent.cloud:9092'))
     expect(settings.subscription.filter).toEqual({ scope: 'stream', filterType: 'prefix', expression: 'LoanRequest' })
     expect(settings.bootstrapServers).toEqual(['pkc-z9doz.eu-west-1.aws.confluent.cloud:9092'])
   })

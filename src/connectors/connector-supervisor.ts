@@ -7,7 +7,6 @@ import { Subject } from 'rxjs'
 import { silentLogger, type Logger } from '../observability/logger.ts'
 import type { SinkMetrics } from '../observability/metrics.ts'
 import { parseSinkSettings } from '../settings/parse-sink-settings.ts'
-import { isSecretSettingKey } from '../settings/secrets.ts'
 import type { KafkaSinkSettings } from '../settings/kafka-sink-settings.ts'
 import { runConnector, type PipelineTuning } from '../pipeline/run-connector.ts'
 import type { ResumePoint } from '../pipeline/work-item.ts'
@@ -17,7 +16,7 @@ import { planRead } from '../source/read-plan.ts'
 import type { ErrorDetails, StoredSettings } from './connector-history.ts'
 import type { ConnectorStore, StoredCheckpoint } from './connector-store.ts'
 import { describeFailure } from './failure-details.ts'
-import { isSealed, type SecretBox } from './secret-box.ts'
+import { openSealedSettings, type SecretBox } from './secret-box.ts'
 import { resolveStart } from './start-point.ts'
 
 export interface RunReport {
@@ -65,22 +64,9 @@ export function createConnectorSupervisor(dependencies: SupervisorDependencies):
   const runs = new Map<string, ActiveRun>()
   const { logger, metrics } = dependencies
 
-  const decryptSettings = async (settings: StoredSettings): Promise<Record<string, string>> => {
-    const plain: Record<string, string> = {}
-    for (const [key, value] of Object.entries(settings)) {
-      if (!isSecretSettingKey(key) || !isSealed(value)) {
-        plain[key] = value
-        continue
-      }
-      if (dependencies.secretBox === undefined) throw new MissingTokenError(`${key} is stored encrypted but no data-protection token is configured (--data-protection-token or --data-protection-token-file)`)
-      plain[key] = await dependencies.secretBox.open(value, key)
-    }
-    return plain
-  }
-
   const prepare = async (request: ActivationRequest): Promise<{ settings: KafkaSinkSettings; start: Awaited<ReturnType<typeof resolveStart>> }> => {
     // Validated again: settings stored by an older version may not satisfy today's rules.
-    const parsed = parseSinkSettings(await decryptSettings(request.settings))
+    const parsed = parseSinkSettings(await openSealedSettings(request.settings, dependencies.secretBox))
     if (!parsed.ok) throw new InvalidStoredSettingsError(parsed.violations.map((violation) => `${violation.field}: ${violation.description}`).join('; '))
     if (request.explicitStart !== undefined) await dependencies.store.writeCheckpoint(request.connectorId, request.explicitStart)
     const checkpoint = await dependencies.store.readCheckpoint(request.connectorId)
@@ -166,10 +152,6 @@ export function createConnectorSupervisor(dependencies: SupervisorDependencies):
       await Promise.all(ending)
     },
   }
-}
-
-export class MissingTokenError extends Error {
-  override readonly name = 'MissingDataProtectionToken'
 }
 
 export class InvalidStoredSettingsError extends Error {

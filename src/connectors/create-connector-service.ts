@@ -13,12 +13,13 @@ import { readRawSetting } from '../settings/settings-lookup.ts'
 import { createKafkaPort } from '../sink/kafka/create-kafka-port.ts'
 import type { KafkaPort, KafkaProducerConfig } from '../sink/kafka/port.ts'
 import type { KurrentDbConnection } from '../source/kurrentdb-connection.ts'
-import { ConnectorError, connectorNotFound, invalidArgument, type FieldViolation } from './connector-errors.ts'
+import type { FieldViolation } from '../settings/parse-sink-settings.ts'
+import { ConnectorError, connectorNotFound, invalidArgument } from './connector-errors.ts'
 import { applyHistoryEvent, isCurrentRuntimeEvent, isRuntimeEvent, type ConnectorRecord, type HistoryEvent, type StoredSettings } from './connector-history.ts'
 import { connectorIdViolations, connectorNameViolations } from './connector-identity.ts'
 import { ConcurrentChangeError, createConnectorStore, type StoredCheckpoint } from './connector-store.ts'
 import { createConnectorSupervisor, type RunReport } from './connector-supervisor.ts'
-import { createSecretBox, isSealed } from './secret-box.ts'
+import { createSecretBox, isSealed, openSealedSettings } from './secret-box.ts'
 import type { ConnectorDeclaration, ConnectorService, ConnectorStateName, ConnectorView, DeclarationOutcome, ListQuery, RawSettings, RunningConnectorService } from './connector-service.ts'
 
 export interface ConnectorServiceDependencies {
@@ -225,12 +226,12 @@ export async function createConnectorService(dependencies: ConnectorServiceDepen
     if (event !== undefined) activate(existing(connectorId), explicitStart)
   }
 
-  /** Stored settings with secrets decrypted, as strings: what a declaration is compared with. */
-  const plainSettings = async (settings: StoredSettings): Promise<Record<string, string>> => {
-    const plain: Record<string, string> = {}
-    for (const [key, value] of Object.entries(settings)) plain[key] = isSealed(value) && secretBox !== undefined ? await secretBox.open(value, key).catch(() => value) : value
-    return plain
-  }
+  /**
+   * Stored settings with secrets opened: what a declaration is compared with. A secret that cannot be opened leaves
+   * the map as stored, so the comparison sees a difference and the declaration is applied again.
+   */
+  const plainSettings = (settings: StoredSettings): Promise<Record<string, string>> =>
+    openSealedSettings(settings, secretBox).catch(() => ({ ...settings }))
 
   const service: RunningConnectorService = {
     create: async (connectorId, request) => {

@@ -3,6 +3,8 @@
  * key derived from the data-protection token by PBKDF2. A stored secret reads `enc:v1:<base64url(iv|ciphertext)>`;
  * the setting key is bound in as additional data, so a ciphertext moved to another key does not decrypt.
  */
+import { isSecretSettingKey } from '../settings/secrets.ts'
+
 const sealedPrefix = 'enc:v1:'
 // A fixed, public salt: the token is the secret; the salt only makes the derived key specific to this product.
 const keyDerivationSalt = new TextEncoder().encode('kafka-sink data protection v1')
@@ -16,6 +18,28 @@ export interface SecretBox {
 
 export class SecretUnreadableError extends Error {
   override readonly name = 'SecretUnreadableError'
+}
+
+/** A secret is stored encrypted, and there is no token to open it with. */
+export class MissingTokenError extends Error {
+  override readonly name = 'MissingDataProtectionToken'
+}
+
+/**
+ * A stored settings map with its sealed secrets opened. Throws `MissingTokenError` when there is no token, and
+ * `SecretUnreadableError` when the token is not the one the secret was sealed with.
+ */
+export async function openSealedSettings(settings: Readonly<Record<string, string>>, box: SecretBox | undefined): Promise<Record<string, string>> {
+  const plain: Record<string, string> = {}
+  for (const [key, value] of Object.entries(settings)) {
+    if (!isSecretSettingKey(key) || !isSealed(value)) {
+      plain[key] = value
+      continue
+    }
+    if (box === undefined) throw new MissingTokenError(`${key} is stored encrypted but no data-protection token is configured (--data-protection-token or --data-protection-token-file)`)
+    plain[key] = await box.open(value, key)
+  }
+  return plain
 }
 
 export function isSealed(value: string): boolean {

@@ -165,6 +165,7 @@ export function runConnector(dependencies: ConnectorDependencies, run: Connector
           break
         case 'event': {
           const { event } = item
+          metrics.messagesConsumed(1)
           const message = forward(event) ? toRecord(event) : undefined
           lastReadPosition = event.position.commit
           work = {
@@ -231,7 +232,6 @@ export function runConnector(dependencies: ConnectorDependencies, run: Connector
       logger,
     }).pipe(
       takeUntil(stopRequested$),
-      tap((item) => item.kind === 'event' && metrics.messagesConsumed(1)),
       map(toWorkItem),
       filter((work): work is WorkItem => work !== undefined),
     )

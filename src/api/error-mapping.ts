@@ -6,7 +6,8 @@
  */
 import { ValueErrorType } from '@sinclair/typebox/errors'
 import { Elysia, NotFoundError, ParseError, ValidationError } from 'elysia'
-import { ConnectorError, invalidArgument, type FieldViolation } from '../connectors/connector-errors.ts'
+import { ConnectorError, invalidArgument } from '../connectors/connector-errors.ts'
+import type { FieldViolation } from '../settings/parse-sink-settings.ts'
 import { connectorIdViolations } from '../connectors/connector-identity.ts'
 import { positionMessage } from './connector-schemas.ts'
 import { badRequestDetail, RequestError, resourceInfoDetail, rpcCodes, statusBody, type RpcCodeName, type Status, type StatusDetail } from './rpc-status.ts'
@@ -51,8 +52,7 @@ export function mapError(error: unknown, context: ErrorContext): ErrorResponse {
 
 function fromConnectorError(error: ConnectorError): ErrorResponse {
   if (error.code === 'INTERNAL') return internal(error)
-  const details: StatusDetail[] = []
-  if (error.details.fieldViolations !== undefined && error.details.fieldViolations.length > 0) details.push(badRequestDetail(error.details.fieldViolations))
+  const details: StatusDetail[] = violationDetails(error.details.fieldViolations)
   if (error.details.connectorId !== undefined) details.push(resourceInfoDetail(error.details.connectorId, error.message))
   return { ...respond(error.code, error.message, details), ...(error.code === 'UNAVAILABLE' && error.cause !== undefined ? { serverError: error } : {}) }
 }

@@ -3,7 +3,8 @@
  * words. Paging is accepted under both names users meet: `page`/`pageSize` (KurrentDB's docs) and
  * `paging.page`/`paging.pageSize` (what its gRPC transcoding binds); the latter wins when both are given.
  */
-import { invalidArgument, type FieldViolation } from '../connectors/connector-errors.ts'
+import { invalidArgument } from '../connectors/connector-errors.ts'
+import type { FieldViolation } from '../settings/parse-sink-settings.ts'
 import { connectorStateNames, type ConnectorStateName, type ListQuery } from '../connectors/connector-service.ts'
 import type { ListConnectorsQueryInput } from './connector-schemas.ts'
 

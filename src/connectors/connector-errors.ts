@@ -2,6 +2,8 @@
  * The errors the connectors service raises, each with the google.rpc code KurrentDB's connectors API answers with
  * for the same situation. `api/` maps them to HTTP in one place; nothing else needs to know about HTTP.
  */
+import type { FieldViolation } from '../settings/parse-sink-settings.ts'
+
 export const connectorErrorCodes = [
   'INVALID_ARGUMENT', // 400: bad id, name or settings (with field violations)
   'FAILED_PRECONDITION', // 400: the connector's state does not allow the command
@@ -12,11 +14,6 @@ export const connectorErrorCodes = [
   'INTERNAL', // 500: a bug; the message is logged, the client sees a generic text
 ] as const
 export type ConnectorErrorCode = (typeof connectorErrorCodes)[number]
-
-export interface FieldViolation {
-  readonly field: string
-  readonly description: string
-}
 
 export class ConnectorError extends Error {
   override readonly name = 'ConnectorError'

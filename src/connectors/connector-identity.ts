@@ -1,7 +1,7 @@
 /**
  * Rules for connector ids and names, shared by the HTTP schemas and the service (KurrentDB's exact messages).
  */
-import type { FieldViolation } from './connector-errors.ts'
+import type { FieldViolation } from '../settings/parse-sink-settings.ts'
 
 export const connectorIdPattern = '^[a-zA-Z0-9_-]+$'
 export const connectorIdMinLength = 5

@@ -191,10 +191,13 @@ export function runConnector(dependencies: ConnectorDependencies, run: Connector
       const now = performance.now()
       const idle = window.inFlight().items === 0
       if (idle || now - progressAt < tuning.stallAfterMs) return reportStall(undefined)
+      const since = Date.now() - (now - progressAt)
+      // The pipeline's own retries come after the engine's, which can take a whole delivery timeout: until then the
+      // engine's latest retried error is the explanation.
+      const retried = port.lastRetriedError?.()
+      const lastError = lastDeliveryError ?? (retried !== undefined && retried.at >= since ? retried.error.message : undefined)
       // Refreshed while stalled, so the reported last error stays current.
-      if (stall === undefined || stall.lastError !== lastDeliveryError) {
-        reportStall({ since: new Date(Date.now() - (now - progressAt)), lastError: lastDeliveryError })
-      }
+      if (stall === undefined || stall.lastError !== lastError) reportStall({ since: new Date(since), lastError })
     }, Math.min(1_000, Math.max(50, tuning.stallAfterMs / 4)))
     metrics.stalled(false)
     // Lag in log positions between the end of $all and what was read: sampled, as it needs a read of its own.

@@ -115,6 +115,12 @@ describe('a connector that has events to deliver and makes no progress', () => {
       await rig.appendEvents(stream, 3)
       const stalled = await waitFor('the stalled field', async () => (await sink.api.connector(connectorId))?.stalled as { since: string; lastError?: string } | undefined)
       expect(Date.parse(stalled.since)).toBeGreaterThanOrEqual(appendedAt - 1_000)
+      // Why: the brokers refuse connections, as the client's retried error says.
+      const explained = await waitFor('the stall to carry the last error', async () => {
+        const current = (await sink.api.connector(connectorId))?.stalled as { lastError?: string } | undefined
+        return current?.lastError
+      })
+      expect(explained).toMatch(/BROKERS_UNAVAILABLE|ECONNREFUSED/)
       expect((await sink.api.connector(connectorId))?.state).toBe('CONNECTOR_STATE_RUNNING')
       expect(await metricValue(sink, 'kafka_sink_connector_stalled', connectorId)).toBe(1)
       const ready = await readiness(sink)

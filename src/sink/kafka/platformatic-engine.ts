@@ -482,6 +482,11 @@ export function createPlatformaticKafkaPort(config: KafkaProducerConfig, logger:
       throw error
     },
 
+    lastRetriedError() {
+      const last = client?.retries.last
+      return last === undefined ? undefined : { error: classifyPlatformaticError(last.error), at: last.at }
+    },
+
     send(topic, messages) {
       if (state !== 'open') return Promise.reject(new Error('KafkaPort.send called after close()'))
       if (messages.length === 0) return Promise.resolve([])

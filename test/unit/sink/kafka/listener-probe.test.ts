@@ -20,6 +20,8 @@ describe('describeSecurityMismatch', () => {
     ['ssl', kafka(true, true), /requires SASL authentication/],
     ['saslPlaintext', kafka(false, true), undefined],
     ['saslPlaintext', kafka(false, false), /does not offer SASL/],
+    // A real Kafka plaintext listener lists SaslHandshake too, but answers Metadata without authentication.
+    ['saslPlaintext', { kind: 'kafka', overTls: false, advertisesSaslHandshake: true, authenticationRequired: false }, /does not offer SASL/],
     ['saslPlaintext', tls, /requires TLS/],
     ['saslSsl', kafka(true, true), undefined],
     ['saslSsl', kafka(true, false), /does not offer SASL/],

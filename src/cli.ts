@@ -16,10 +16,16 @@ export interface ServeOptions {
   readonly logLevel: LogLevel
 }
 
+/** `kafka-sink health`: probes the liveness route of the instance on this host, for images without curl. */
+export interface HealthProbeOptions {
+  readonly url: string
+}
+
 export type CommandLine =
   | { readonly command: 'version' }
   | { readonly command: 'help' }
   | { readonly command: 'serve'; readonly options: ServeOptions }
+  | { readonly command: 'health'; readonly options: HealthProbeOptions }
   | { readonly command: 'invalid'; readonly message: string }
 
 interface FlagSpec {
@@ -58,6 +64,7 @@ export function helpText(version: string): string {
     '                     [--api-user U --api-password P | --insecure]',
     '                     [--data-protection-token T | --data-protection-token-file F]',
     '                     [--connectors FILE] [--log-level debug|info|warn|error]',
+    '  kafka-sink health [--host H] [--port N]   exit 0 when /health/live of the instance on this host answers 200',
     '  kafka-sink --version | --help',
     '',
     'Options (a flag overrides its environment variable):',
@@ -84,6 +91,7 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
 }
 
 function parseOrThrow(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): CommandLine {
+  if (argv[0] === 'health') return parseHealthProbe(argv.slice(1), env)
   const fromFlags = new Map<string, string>()
   let sawServe = false
   for (let index = 0; index < argv.length; index++) {
@@ -177,6 +185,30 @@ function parseOrThrow(argv: readonly string[], env: Readonly<Record<string, stri
       logLevel,
     },
   }
+}
+
+/**
+ * The probe reads the same --host/--port (or env twins) the server was given, so a container's HEALTHCHECK needs no
+ * arguments of its own. A wildcard listen address is probed on loopback, where the server also answers.
+ */
+function parseHealthProbe(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): CommandLine {
+  const values = new Map<string, string>()
+  for (let index = 0; index < argv.length; index++) {
+    const argument = argv[index]!
+    const equals = argument.indexOf('=')
+    const name = argument.startsWith('--') ? argument.slice(2, equals === -1 ? undefined : equals) : ''
+    if (name !== 'host' && name !== 'port') throw new CommandLineError(`kafka-sink health takes only --host and --port, got '${argument}'`)
+    const value = equals !== -1 ? argument.slice(equals + 1) : argv[++index]
+    if (value === undefined || value === '') throw new CommandLineError(`flag '--${name}' needs a value`)
+    values.set(name, value)
+  }
+  const envValue = (name: string) => (env[name] === '' ? undefined : env[name])
+  const portText = values.get('port') ?? envValue('KAFKA_SINK_PORT')
+  const port = portText === undefined ? defaultPort : parsePort(portText, values.has('port') ? '--port' : 'KAFKA_SINK_PORT')
+  if (port === 0) throw new CommandLineError('kafka-sink health needs the port the server listens on, not 0')
+  const host = values.get('host') ?? envValue('KAFKA_SINK_HOST') ?? '127.0.0.1'
+  const probedHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' || host === '[::]' ? '[::1]' : host.includes(':') && !host.startsWith('[') ? `[${host}]` : host
+  return { command: 'health', options: { url: `http://${probedHost}:${port}/health/live` } }
 }
 
 function parsePort(value: string, source: string): number {

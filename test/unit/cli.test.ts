@@ -93,3 +93,32 @@ describe('helpText', () => {
     expect(text).toContain('KAFKA_SINK_DATA_PROTECTION_TOKEN_FILE')
   })
 })
+
+describe('kafka-sink health', () => {
+  test('probes the liveness route on loopback at the default port', () => {
+    expect(parseCommandLine(['health'], {})).toEqual({ command: 'health', options: { url: 'http://127.0.0.1:2114/health/live' } })
+  })
+
+  test('takes the port and host the server was configured with through the env twins', () => {
+    expect(parseCommandLine(['health'], { KAFKA_SINK_PORT: '8080', KAFKA_SINK_HOST: '0.0.0.0' })).toEqual({
+      command: 'health',
+      options: { url: 'http://127.0.0.1:8080/health/live' },
+    })
+  })
+
+  test('flags win over env; an IPv6 address is bracketed, the IPv6 wildcard probes ::1', () => {
+    expect(parseCommandLine(['health', '--port', '9000', '--host', '::1'], { KAFKA_SINK_PORT: '8080' })).toEqual({
+      command: 'health',
+      options: { url: 'http://[::1]:9000/health/live' },
+    })
+    expect(parseCommandLine(['health', '--host=::'], {})).toEqual({ command: 'health', options: { url: 'http://[::1]:2114/health/live' } })
+  })
+
+  test('refuses other flags, a missing value and port 0 with one line', () => {
+    for (const argv of [['health', '--insecure'], ['health', '--port'], ['health', '--port', '0'], ['health', 'extra']]) {
+      const result = parseCommandLine(argv, {})
+      expect(result.command).toBe('invalid')
+      expect((result as { message: string }).message).not.toContain('\n')
+    }
+  })
+})

@@ -14,6 +14,9 @@ export interface ServeOptions {
   readonly dataProtection: { readonly token: string } | { readonly tokenFile: string } | undefined
   readonly connectorsFile: string | undefined
   readonly logLevel: LogLevel
+  /** Names this instance in leases; undefined means host name and listening port. */
+  readonly instanceId: string | undefined
+  readonly leaseDurationMs: number
 }
 
 /** `kafka-sink health`: probes the liveness route of the instance on this host, for images without curl. */
@@ -39,6 +42,8 @@ interface FlagSpec {
 export const defaultHost = '0.0.0.0'
 export const defaultPort = 2114
 export const defaultKurrentDb = 'kurrentdb://localhost:2113?tls=false'
+export const defaultLeaseDurationMs = 15_000
+const leaseDurationRange = { minMs: 1_000, maxMs: 600_000 }
 
 const flagSpecs: readonly FlagSpec[] = [
   { name: 'host', env: 'KAFKA_SINK_HOST', takesValue: true, valueName: 'H', help: `address the HTTP API listens on (default ${defaultHost})` },
@@ -51,6 +56,14 @@ const flagSpecs: readonly FlagSpec[] = [
   { name: 'data-protection-token-file', env: 'KAFKA_SINK_DATA_PROTECTION_TOKEN_FILE', takesValue: true, valueName: 'F', help: 'file holding the data-protection token' },
   { name: 'connectors', env: 'KAFKA_SINK_CONNECTORS', takesValue: true, valueName: 'FILE', help: 'YAML or JSON file of connectors to create or update at start-up' },
   { name: 'log-level', env: 'KAFKA_SINK_LOG_LEVEL', takesValue: true, valueName: 'LEVEL', help: `one of ${logLevels.join('|')} (default info)` },
+  { name: 'instance-id', env: 'KAFKA_SINK_INSTANCE_ID', takesValue: true, valueName: 'ID', help: 'names this instance in connector leases; unique per instance (default: host name and port)' },
+  {
+    name: 'lease-duration',
+    env: 'KAFKA_SINK_LEASE_DURATION',
+    takesValue: true,
+    valueName: 'D',
+    help: `how long a connector lease lasts without renewal before another instance takes over, e.g. 15s or 15000ms (default ${defaultLeaseDurationMs / 1000}s)`,
+  },
 ]
 
 export function helpText(version: string): string {
@@ -64,6 +77,7 @@ export function helpText(version: string): string {
     '                     [--api-user U --api-password P | --insecure]',
     '                     [--data-protection-token T | --data-protection-token-file F]',
     '                     [--connectors FILE] [--log-level debug|info|warn|error]',
+    '                     [--instance-id ID] [--lease-duration D]',
     '  kafka-sink health [--host H] [--port N]   exit 0 when /health/live of the instance on this host answers 200',
     '  kafka-sink --version | --help',
     '',
@@ -172,6 +186,13 @@ function parseOrThrow(argv: readonly string[], env: Readonly<Record<string, stri
     throw new CommandLineError(`${logLevelInput!.source} must be one of ${logLevels.join(', ')}, got '${logLevelInput!.value}'`)
   }
 
+  const instanceId = lookup('instance-id')
+  if (instanceId !== undefined && !/^[\x21-\x7e]{1,200}$/.test(instanceId.value)) {
+    throw new CommandLineError(`${instanceId.source} must be 1-200 printable characters without spaces, got '${instanceId.value.slice(0, 50)}'`)
+  }
+  const leaseInput = lookup('lease-duration')
+  const leaseDurationMs = leaseInput === undefined ? defaultLeaseDurationMs : parseLeaseDuration(leaseInput.value, leaseInput.source)
+
   return {
     command: 'serve',
     options: {
@@ -183,6 +204,8 @@ function parseOrThrow(argv: readonly string[], env: Readonly<Record<string, stri
       dataProtection: token !== undefined ? { token: token.value } : tokenFile !== undefined ? { tokenFile: tokenFile.value } : undefined,
       connectorsFile: lookup('connectors')?.value,
       logLevel,
+      instanceId: instanceId?.value,
+      leaseDurationMs,
     },
   }
 }
@@ -209,6 +232,15 @@ function parseHealthProbe(argv: readonly string[], env: Readonly<Record<string, 
   const host = values.get('host') ?? envValue('KAFKA_SINK_HOST') ?? '127.0.0.1'
   const probedHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' || host === '[::]' ? '[::1]' : host.includes(':') && !host.startsWith('[') ? `[${host}]` : host
   return { command: 'health', options: { url: `http://${probedHost}:${port}/health/live` } }
+}
+
+function parseLeaseDuration(value: string, source: string): number {
+  const match = /^(\d{1,7})(ms|s)?$/.exec(value.trim())
+  const milliseconds = match === null ? Number.NaN : Number(match[1]) * (match[2] === 's' ? 1_000 : 1)
+  if (!(milliseconds >= leaseDurationRange.minMs && milliseconds <= leaseDurationRange.maxMs)) {
+    throw new CommandLineError(`${source} must be a duration from 1s to 600s, such as 15s or 15000ms, got '${value.slice(0, 50)}'`)
+  }
+  return milliseconds
 }
 
 function parsePort(value: string, source: string): number {

@@ -33,6 +33,8 @@ export interface ConnectorView {
   readonly updateTime: string
   readonly deleteTime?: string
   readonly errorDetails?: { readonly code: string; readonly message: string }
+  /** The instance whose lease covers the connector now (an extra field: KurrentDB clients ignore it). */
+  readonly ownerInstanceId?: string
 }
 
 export interface ListQuery {

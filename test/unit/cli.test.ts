@@ -24,6 +24,8 @@ describe('parseCommandLine', () => {
           dataProtection: undefined,
           connectorsFile: undefined,
           logLevel: 'info',
+          instanceId: undefined,
+          leaseDurationMs: 15_000,
         },
       })
     }
@@ -39,6 +41,8 @@ describe('parseCommandLine', () => {
       KAFKA_SINK_DATA_PROTECTION_TOKEN_FILE: '/run/token',
       KAFKA_SINK_CONNECTORS: '/etc/connectors.yaml',
       KAFKA_SINK_LOG_LEVEL: 'WARN',
+      KAFKA_SINK_INSTANCE_ID: 'node-1',
+      KAFKA_SINK_LEASE_DURATION: '20s',
     }
     const parsed = parseCommandLine(['--port=9001'], env)
     expect(parsed).toEqual({
@@ -52,6 +56,8 @@ describe('parseCommandLine', () => {
         dataProtection: { tokenFile: '/run/token' },
         connectorsFile: '/etc/connectors.yaml',
         logLevel: 'warn',
+        instanceId: 'node-1',
+        leaseDurationMs: 20_000,
       },
     })
     const insecure = parseCommandLine([], { KAFKA_SINK_INSECURE: 'true', KAFKA_SINK_DATA_PROTECTION_TOKEN: 't' })
@@ -120,5 +126,24 @@ describe('kafka-sink health', () => {
       expect(result.command).toBe('invalid')
       expect((result as { message: string }).message).not.toContain('\n')
     }
+  })
+})
+
+describe('ownership flags', () => {
+  const credentials = ['--api-user', 'admin', '--api-password', 'changeit']
+  test('a lease duration in seconds or milliseconds, from 1 s to 600 s', () => {
+    const lease = (value: string) => {
+      const parsed = parseCommandLine([...credentials, '--lease-duration', value], {})
+      return parsed.command === 'serve' ? parsed.options.leaseDurationMs : parsed.command
+    }
+    expect(lease('15s')).toBe(15_000)
+    expect(lease('2500ms')).toBe(2_500)
+    expect(lease('3000')).toBe(3_000)
+    for (const bad of ['0s', '999ms', '601s', '1.5s', '15 minutes', '-5s', '']) expect(lease(bad)).toBe('invalid')
+  })
+
+  test('an instance id is printable and has no spaces', () => {
+    expect(parseCommandLine([...credentials, '--instance-id', 'kurrentdb-0.sidecar'], {})).toMatchObject({ options: { instanceId: 'kurrentdb-0.sidecar' } })
+    for (const bad of ['with space', 'tab\there', 'x'.repeat(201)]) expect(parseCommandLine([...credentials, '--instance-id', bad], {}).command).toBe('invalid')
   })
 })

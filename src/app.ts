@@ -5,6 +5,7 @@
  * imported only then: importing them takes most of the start-up time (measured ~0.8 s for the Kafka client alone).
  */
 import { readFile } from 'node:fs/promises'
+import { hostname } from 'node:os'
 import { createHttpApi } from './api/http-api.ts'
 import type { ServeOptions } from './cli.ts'
 import { ConnectorError } from './connectors/connector-errors.ts'
@@ -12,6 +13,7 @@ import type { ConnectorService, RunningConnectorService } from './connectors/con
 import { applyConnectorsFile, ConnectorsFileError } from './connectors/connectors-file.ts'
 import { createLogger, type Logger } from './observability/logger.ts'
 import { createSinkMetrics } from './observability/metrics.ts'
+import type { OwnershipOptions } from './connectors/ownership-coordinator.ts'
 import type { KurrentDbConnection } from './source/kurrentdb-connection.ts'
 
 /** Exit codes: 0 after a clean shutdown, 2 for a configuration the process cannot start with. */
@@ -57,7 +59,9 @@ export async function runApp(options: ServeOptions, version: string): Promise<nu
     process.stderr.write(`kafka-sink: cannot listen on ${options.host}:${options.port}: ${(error as Error).message}\n`)
     return exitBadConfiguration
   }
-  logger.info('kafka-sink listening', { version, host: options.host, port: server.server?.port, kurrentdb: redactConnectionString(options.kurrentdb) })
+  // The default instance id names the machine and the port, so instances side by side on one host differ.
+  const instanceId = options.instanceId ?? `${hostname()}:${server.server?.port ?? options.port}`
+  logger.info('kafka-sink listening', { version, host: options.host, port: server.server?.port, instanceId, kurrentdb: redactConnectionString(options.kurrentdb) })
 
   let stopping = false
   const stopped = new Promise<number>((resolve) => {
@@ -77,7 +81,7 @@ export async function runApp(options: ServeOptions, version: string): Promise<nu
     }
     process.on('SIGTERM', () => void shutdown('SIGTERM'))
     process.on('SIGINT', () => void shutdown('SIGINT'))
-    void loadConnectors(token, options, logger, metrics, () => stopping).then(
+    void loadConnectors(token, options, { instanceId, leaseDurationMs: options.leaseDurationMs }, logger, metrics, () => stopping).then(
       (result) => {
         loaded = result
       },
@@ -116,6 +120,7 @@ interface LoadedConnectors {
 async function loadConnectors(
   token: string | undefined,
   options: ServeOptions,
+  ownership: OwnershipOptions,
   logger: Logger,
   metrics: ReturnType<typeof createSinkMetrics>,
   isStopping: () => boolean,
@@ -134,6 +139,7 @@ async function loadConnectors(
         logger,
         metrics,
         tuning: { stallAfterMs: options.stallAfterMs, commitFailureLimitMs: options.commitFailureLimitMs },
+        ownership,
       })
       logger.info('connectors loaded from KurrentDB')
       if (options.connectorsFile !== undefined) await applyConnectorsFile(service, options.connectorsFile, logger)

@@ -20,12 +20,21 @@ export interface ServeOptions {
   readonly readyFailsOnStall: boolean
   /** A connector whose checkpoint commits have failed for this long stops with the reason. */
   readonly commitFailureLimitMs: number
+  /** Names this instance in leases; undefined means host name and listening port. */
+  readonly instanceId: string | undefined
+  readonly leaseDurationMs: number
+}
+
+/** `kafka-sink health`: probes the liveness route of the instance on this host, for images without curl. */
+export interface HealthProbeOptions {
+  readonly url: string
 }
 
 export type CommandLine =
   | { readonly command: 'version' }
   | { readonly command: 'help' }
   | { readonly command: 'serve'; readonly options: ServeOptions }
+  | { readonly command: 'health'; readonly options: HealthProbeOptions }
   | { readonly command: 'invalid'; readonly message: string }
 
 interface FlagSpec {
@@ -45,6 +54,8 @@ export const defaultStallAfterMs = 60_000
  * replay after a crash grows), short enough that a connector that can never checkpoint again says so.
  */
 export const defaultCommitFailureLimitMs = 60_000
+export const defaultLeaseDurationMs = 15_000
+const leaseDurationRange = { minMs: 1_000, maxMs: 600_000 }
 
 const flagSpecs: readonly FlagSpec[] = [
   { name: 'host', env: 'KAFKA_SINK_HOST', takesValue: true, valueName: 'H', help: `address the HTTP API listens on (default ${defaultHost})` },
@@ -60,6 +71,14 @@ const flagSpecs: readonly FlagSpec[] = [
   { name: 'stall-after', env: 'KAFKA_SINK_STALL_AFTER', takesValue: true, valueName: 'DURATION', help: `report a connector stalled when it has events to deliver and its confirmed position has not moved for this long, e.g. 90s, 2m, 500ms (default ${defaultStallAfterMs / 1000}s)` },
   { name: 'ready-fails-on-stall', env: 'KAFKA_SINK_READY_FAILS_ON_STALL', takesValue: false, help: '/health/ready answers 503 while a connector is stalled' },
   { name: 'commit-failure-limit', env: 'KAFKA_SINK_COMMIT_FAILURE_LIMIT', takesValue: true, valueName: 'DURATION', help: `stop a connector whose checkpoint commits have failed for this long (default ${defaultCommitFailureLimitMs / 1000}s)` },
+  { name: 'instance-id', env: 'KAFKA_SINK_INSTANCE_ID', takesValue: true, valueName: 'ID', help: 'names this instance in connector leases; unique per instance (default: host name and port)' },
+  {
+    name: 'lease-duration',
+    env: 'KAFKA_SINK_LEASE_DURATION',
+    takesValue: true,
+    valueName: 'DURATION',
+    help: `how long a connector lease lasts without renewal before another instance takes over, e.g. 15s or 15000ms (default ${defaultLeaseDurationMs / 1000}s)`,
+  },
 ]
 
 export function helpText(version: string): string {
@@ -74,6 +93,8 @@ export function helpText(version: string): string {
     '                     [--data-protection-token T | --data-protection-token-file F]',
     '                     [--connectors FILE] [--log-level debug|info|warn|error]',
     '                     [--stall-after DURATION] [--ready-fails-on-stall] [--commit-failure-limit DURATION]',
+    '                     [--instance-id ID] [--lease-duration DURATION]',
+    '  kafka-sink health [--host H] [--port N]   exit 0 when /health/live of the instance on this host answers 200',
     '  kafka-sink --version | --help',
     '',
     'Options (a flag overrides its environment variable):',
@@ -100,6 +121,7 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
 }
 
 function parseOrThrow(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): CommandLine {
+  if (argv[0] === 'health') return parseHealthProbe(argv.slice(1), env)
   const fromFlags = new Map<string, string>()
   let sawServe = false
   for (let index = 0; index < argv.length; index++) {
@@ -183,6 +205,12 @@ function parseOrThrow(argv: readonly string[], env: Readonly<Record<string, stri
   const stallAfter = lookup('stall-after')
   const readyFailsOnStall = lookup('ready-fails-on-stall')
   const commitFailureLimit = lookup('commit-failure-limit')
+  const instanceId = lookup('instance-id')
+  if (instanceId !== undefined && !/^[\x21-\x7e]{1,200}$/.test(instanceId.value)) {
+    throw new CommandLineError(`${instanceId.source} must be 1-200 printable characters without spaces, got '${instanceId.value.slice(0, 50)}'`)
+  }
+  const leaseInput = lookup('lease-duration')
+  const leaseDurationMs = leaseInput === undefined ? defaultLeaseDurationMs : parseLeaseDuration(leaseInput.value, leaseInput.source)
 
   return {
     command: 'serve',
@@ -198,8 +226,42 @@ function parseOrThrow(argv: readonly string[], env: Readonly<Record<string, stri
       stallAfterMs: stallAfter === undefined ? defaultStallAfterMs : parseDuration(stallAfter.value, stallAfter.source),
       readyFailsOnStall: readyFailsOnStall === undefined ? false : parseBoolean(readyFailsOnStall.value, readyFailsOnStall.source),
       commitFailureLimitMs: commitFailureLimit === undefined ? defaultCommitFailureLimitMs : parseDuration(commitFailureLimit.value, commitFailureLimit.source),
+      instanceId: instanceId?.value,
+      leaseDurationMs,
     },
   }
+}
+
+/**
+ * The probe reads the same --host/--port (or env twins) the server was given, so a container's HEALTHCHECK needs no
+ * arguments of its own. A wildcard listen address is probed on loopback, where the server also answers.
+ */
+function parseHealthProbe(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): CommandLine {
+  const values = new Map<string, string>()
+  for (let index = 0; index < argv.length; index++) {
+    const argument = argv[index]!
+    const equals = argument.indexOf('=')
+    const name = argument.startsWith('--') ? argument.slice(2, equals === -1 ? undefined : equals) : ''
+    if (name !== 'host' && name !== 'port') throw new CommandLineError(`kafka-sink health takes only --host and --port, got '${argument}'`)
+    const value = equals !== -1 ? argument.slice(equals + 1) : argv[++index]
+    if (value === undefined || value === '') throw new CommandLineError(`flag '--${name}' needs a value`)
+    values.set(name, value)
+  }
+  const envValue = (name: string) => (env[name] === '' ? undefined : env[name])
+  const portText = values.get('port') ?? envValue('KAFKA_SINK_PORT')
+  const port = portText === undefined ? defaultPort : parsePort(portText, values.has('port') ? '--port' : 'KAFKA_SINK_PORT')
+  if (port === 0) throw new CommandLineError('kafka-sink health needs the port the server listens on, not 0')
+  const host = values.get('host') ?? envValue('KAFKA_SINK_HOST') ?? '127.0.0.1'
+  const probedHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' || host === '[::]' ? '[::1]' : host.includes(':') && !host.startsWith('[') ? `[${host}]` : host
+  return { command: 'health', options: { url: `http://${probedHost}:${port}/health/live` } }
+}
+
+function parseLeaseDuration(value: string, source: string): number {
+  const milliseconds = parseDuration(value, source)
+  if (milliseconds < leaseDurationRange.minMs || milliseconds > leaseDurationRange.maxMs) {
+    throw new CommandLineError(`${source} must be from 1s to 600s, such as 15s or 15000ms, got '${value.slice(0, 50)}'`)
+  }
+  return milliseconds
 }
 
 function parsePort(value: string, source: string): number {

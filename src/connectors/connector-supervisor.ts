@@ -16,6 +16,8 @@ import { planRead } from '../source/read-plan.ts'
 import type { ErrorDetails, StoredSettings } from './connector-history.ts'
 import type { ConnectorStore, StoredCheckpoint } from './connector-store.ts'
 import { describeFailure } from './failure-details.ts'
+import { gateKafkaPort, openFencedCheckpoints, type FencedCheckpoints } from './lease-gate.ts'
+import { OwnershipLostError, type LeaseHandle } from './ownership-coordinator.ts'
 import { openSealedSettings, type SecretBox } from './secret-box.ts'
 import { resolveStart } from './start-point.ts'
 
@@ -24,15 +26,23 @@ export interface RunReport {
   onCommitted(resume: ResumePoint): void
   /** The run has work and no confirmed progress for the stall time (`stall`), or progresses again (undefined). */
   onStalled(stall: Stall | undefined): void
-  /** The run ended; `failure` is set when it ended by itself with an error, `requested` when it was asked to stop. */
+  /**
+   * The run ended; `failure` is set when it ended by itself with an error, `requested` when it was asked to stop.
+   * Not called when the run ended because the process shuts down, the connector was handed over, or its lease went
+   * to another instance: then the state is not this run's to record.
+   */
   onEnded(outcome: { readonly failure: ErrorDetails | undefined; readonly requested: boolean }): void
 }
 
 export interface ActivationRequest {
   readonly connectorId: string
   readonly settings: StoredSettings
-  /** Written as the checkpoint before the run starts (explicit start position, or reset). */
+  /** The run's number: an explicit start applies once per activation. */
+  readonly activation: number
+  /** Where this activation starts when it is its first run (explicit start position, or reset). */
   readonly explicitStart: StoredCheckpoint | undefined
+  /** The connector's lease, held by this instance: sends and checkpoints wait for it, and losing it ends the run. */
+  readonly lease: LeaseHandle
   readonly report: RunReport
 }
 
@@ -40,7 +50,11 @@ export interface ConnectorSupervisor {
   activate(request: ActivationRequest): void
   /** Asks the run to stop gracefully; resolves when it has ended. */
   deactivate(connectorId: string): Promise<void>
+  /** Stops the run gracefully (flushed, committed) for another instance to take over; nothing is recorded. */
+  handOver(connectorId: string): Promise<void>
   isActive(connectorId: string): boolean
+  /** The activation of the run this process has of the connector (starting, running or ending), if any. */
+  activeActivation(connectorId: string): number | undefined
   /** Stops every run for a process shutdown: flushed and committed, but recorded as still running. */
   shutdown(): Promise<void>
 }
@@ -56,24 +70,28 @@ export interface SupervisorDependencies {
 }
 
 interface ActiveRun {
+  readonly activation: number
   readonly stop$: Subject<void>
   readonly ended: Promise<void>
   stopRequested: boolean
-  shuttingDown: boolean
+  /** Shutdown, handover or a lost lease: the run ends without recording a state. */
+  silent: boolean
 }
 
 export function createConnectorSupervisor(dependencies: SupervisorDependencies): ConnectorSupervisor {
   const runs = new Map<string, ActiveRun>()
   const { logger, metrics } = dependencies
 
-  const prepare = async (request: ActivationRequest): Promise<{ settings: KafkaSinkSettings; start: Awaited<ReturnType<typeof resolveStart>> }> => {
+  const prepare = async (
+    request: ActivationRequest,
+  ): Promise<{ settings: KafkaSinkSettings; start: Awaited<ReturnType<typeof resolveStart>>; checkpoints: FencedCheckpoints }> => {
     // Validated again: settings stored by an older version may not satisfy today's rules.
     const parsed = parseSinkSettings(await openSealedSettings(request.settings, dependencies.secretBox))
     if (!parsed.ok) throw new InvalidStoredSettingsError(parsed.violations.map((violation) => `${violation.field}: ${violation.description}`).join('; '))
-    if (request.explicitStart !== undefined) await dependencies.store.writeCheckpoint(request.connectorId, request.explicitStart)
-    const checkpoint = await dependencies.store.readCheckpoint(request.connectorId)
+    const checkpoints = await openFencedCheckpoints(dependencies.store, request.connectorId, request.lease, request.activation, request.explicitStart)
     const target = planRead(parsed.settings.subscription.filter).target
-    return { settings: parsed.settings, start: await resolveStart(dependencies.connection, checkpoint, parsed.settings.subscription.initialPosition, target) }
+    const start = await resolveStart(dependencies.connection, checkpoints.startFrom, parsed.settings.subscription.initialPosition, target)
+    return { settings: parsed.settings, start, checkpoints }
   }
 
   const updateActiveGauge = () => metrics.setActiveConnectors(runs.size)
@@ -84,7 +102,7 @@ export function createConnectorSupervisor(dependencies: SupervisorDependencies):
       const previous = runs.get(connectorId)
       const stop$ = new Subject<void>()
       let resolveEnded!: () => void
-      const run: ActiveRun = { stop$, ended: new Promise<void>((resolve) => (resolveEnded = resolve)), stopRequested: false, shuttingDown: false }
+      const run: ActiveRun = { activation: request.activation, stop$, ended: new Promise<void>((resolve) => (resolveEnded = resolve)), stopRequested: false, silent: false }
       runs.set(connectorId, run)
       updateActiveGauge()
       const connectorLogger = logger.child({ connectorId })
@@ -92,14 +110,25 @@ export function createConnectorSupervisor(dependencies: SupervisorDependencies):
       // its settings are read. A failure is logged either way: it is also recorded in the connector's state.
       let runLogger = connectorLogger
 
-      const end = (failure: ErrorDetails | undefined) => {
+      const end = (error: unknown) => {
         if (runs.get(connectorId) === run) runs.delete(connectorId)
         updateActiveGauge()
+        const lost = error instanceof OwnershipLostError
+        const failure = error === undefined || lost ? undefined : describeFailure(error)
         if (failure !== undefined) connectorLogger.error('connector failed', { code: failure.code, reason: failure.message })
+        else if (lost) connectorLogger.warn('connector run stopped: another instance owns it now', { reason: (error as Error).message })
         else runLogger.info('connector stopped')
-        if (!run.shuttingDown) report.onEnded({ failure, requested: run.stopRequested })
+        // A stall belongs to this run: whoever runs the connector next reports its own.
+        report.onStalled(undefined)
+        if (!run.silent && !lost) report.onEnded({ failure, requested: run.stopRequested })
         resolveEnded()
       }
+      // Another instance holds the lease now: stop reading and sending here; the checkpoint fence refuses our commits.
+      void request.lease.lost.then(() => {
+        run.silent = true
+        run.stopRequested = true
+        run.stop$.next()
+      })
 
       void (async () => {
         // A new run waits for the previous one of the same connector to flush and commit: never two at once.
@@ -109,7 +138,7 @@ export function createConnectorSupervisor(dependencies: SupervisorDependencies):
         try {
           prepared = await prepare(request)
         } catch (error) {
-          return end(describeFailure(error))
+          return end(error)
         }
         if (run.stopRequested) return end(undefined)
         if (!prepared.settings.logging.enabled) runLogger = silentLogger
@@ -117,8 +146,8 @@ export function createConnectorSupervisor(dependencies: SupervisorDependencies):
         runConnector(
           {
             connection: dependencies.connection,
-            openKafka: dependencies.openKafka,
-            commitCheckpoint: (resume) => dependencies.store.writeCheckpoint(connectorId, { kind: 'after', position: resume.position, revision: resume.revision }),
+            openKafka: (config, kafkaLogger) => gateKafkaPort(dependencies.openKafka(config, kafkaLogger), request.lease),
+            commitCheckpoint: (resume) => prepared.checkpoints.write({ kind: 'after', position: resume.position, revision: resume.revision }),
             logger: runLogger,
             metrics: metrics.forConnector(connectorId),
           },
@@ -136,7 +165,7 @@ export function createConnectorSupervisor(dependencies: SupervisorDependencies):
             }
             else if (signal.kind === 'caughtUp') runLogger.info('connector caught up; now live')
           },
-          error: (error: unknown) => end(describeFailure(error)),
+          error: (error: unknown) => end(error),
           complete: () => end(undefined),
         })
       })()
@@ -148,10 +177,19 @@ export function createConnectorSupervisor(dependencies: SupervisorDependencies):
       run.stop$.next()
       await run.ended
     },
+    handOver: async (connectorId) => {
+      const run = runs.get(connectorId)
+      if (run === undefined) return
+      run.silent = true
+      run.stopRequested = true
+      run.stop$.next()
+      await run.ended
+    },
     isActive: (connectorId) => runs.has(connectorId),
+    activeActivation: (connectorId) => runs.get(connectorId)?.activation,
     shutdown: async () => {
       const ending = [...runs.values()].map((run) => {
-        run.shuttingDown = true
+        run.silent = true
         run.stopRequested = true
         run.stop$.next()
         return run.ended

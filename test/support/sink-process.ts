@@ -32,14 +32,23 @@ export interface StartSinkOptions {
   readonly withCredentials?: boolean
   /** false to return as soon as the server listens, before `/health/ready` answers 200. */
   readonly waitForReady?: boolean
+  /** The command that runs kafka-sink, e.g. through `chroot` into an image's root filesystem (default: dist/kafka-sink). */
+  readonly command?: readonly [string, ...string[]]
+  /** Pass the port, host, KurrentDB and credentials as the KAFKA_SINK_* environment twins instead of flags, as a container image is configured. */
+  readonly configureThroughEnvironment?: boolean
 }
 
 export async function startSinkProcess(options: StartSinkOptions): Promise<SinkProcess> {
-  if (!existsSync(sinkBinary)) throw new Error(`${sinkBinary} is missing: run 'bun run build' (./scripts/test does)`)
-  const credentials = options.withCredentials === false ? [] : ['--api-user', testCredentials.user, '--api-password', testCredentials.password]
-  const child = spawn(sinkBinary, ['--port', '0', '--host', '127.0.0.1', '--kurrentdb', options.kurrentdb, ...credentials, ...(options.args ?? [])], {
+  const [program, ...programArgs] = options.command ?? [sinkBinary]
+  if (options.command === undefined && !existsSync(sinkBinary)) throw new Error(`${sinkBinary} is missing: run 'bun run build' (./scripts/test does)`)
+  const configuration: Record<string, string> = { port: '0', host: '127.0.0.1', kurrentdb: options.kurrentdb }
+  if (options.withCredentials !== false) Object.assign(configuration, { 'api-user': testCredentials.user, 'api-password': testCredentials.password })
+  const entries = Object.entries(configuration)
+  const configurationArgs = options.configureThroughEnvironment ? [] : entries.flatMap(([name, value]) => [`--${name}`, value])
+  const configurationEnv = options.configureThroughEnvironment ? Object.fromEntries(entries.map(([name, value]) => [`KAFKA_SINK_${name.toUpperCase().replace('-', '_')}`, value])) : {}
+  const child = spawn(program, [...programArgs, ...configurationArgs, ...(options.args ?? [])], {
     cwd: options.cwd,
-    env: { ...process.env, ...options.env },
+    env: { ...process.env, ...configurationEnv, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const lines: string[] = []

@@ -27,6 +27,8 @@ describe('parseCommandLine', () => {
           stallAfterMs: 60_000,
           readyFailsOnStall: false,
           commitFailureLimitMs: 60_000,
+          instanceId: undefined,
+          leaseDurationMs: 15_000,
         },
       })
     }
@@ -45,6 +47,8 @@ describe('parseCommandLine', () => {
       KAFKA_SINK_STALL_AFTER: '2m',
       KAFKA_SINK_READY_FAILS_ON_STALL: 'true',
       KAFKA_SINK_COMMIT_FAILURE_LIMIT: '500ms',
+      KAFKA_SINK_INSTANCE_ID: 'node-1',
+      KAFKA_SINK_LEASE_DURATION: '20s',
     }
     const parsed = parseCommandLine(['--port=9001'], env)
     expect(parsed).toEqual({
@@ -61,6 +65,8 @@ describe('parseCommandLine', () => {
         stallAfterMs: 120_000,
         readyFailsOnStall: true,
         commitFailureLimitMs: 500,
+        instanceId: 'node-1',
+        leaseDurationMs: 20_000,
       },
     })
     const insecure = parseCommandLine([], { KAFKA_SINK_INSECURE: 'true', KAFKA_SINK_DATA_PROTECTION_TOKEN: 't' })
@@ -102,5 +108,55 @@ describe('helpText', () => {
       expect(text).toContain(flag)
     }
     expect(text).toContain('KAFKA_SINK_DATA_PROTECTION_TOKEN_FILE')
+  })
+})
+
+describe('kafka-sink health', () => {
+  test('probes the liveness route on loopback at the default port', () => {
+    expect(parseCommandLine(['health'], {})).toEqual({ command: 'health', options: { url: 'http://127.0.0.1:2114/health/live' } })
+  })
+
+  test('takes the port and host the server was configured with through the env twins', () => {
+    expect(parseCommandLine(['health'], { KAFKA_SINK_PORT: '8080', KAFKA_SINK_HOST: '0.0.0.0' })).toEqual({
+      command: 'health',
+      options: { url: 'http://127.0.0.1:8080/health/live' },
+    })
+  })
+
+  test('flags win over env; an IPv6 address is bracketed, the IPv6 wildcard probes ::1', () => {
+    expect(parseCommandLine(['health', '--port', '9000', '--host', '::1'], { KAFKA_SINK_PORT: '8080' })).toEqual({
+      command: 'health',
+      options: { url: 'http://[::1]:9000/health/live' },
+    })
+    expect(parseCommandLine(['health', '--host=::'], {})).toEqual({ command: 'health', options: { url: 'http://[::1]:2114/health/live' } })
+  })
+
+  test('refuses other flags, a missing value and port 0 with one line', () => {
+    for (const argv of [['health', '--insecure'], ['health', '--port'], ['health', '--port', '0'], ['health', 'extra']]) {
+      const result = parseCommandLine(argv, {})
+      expect(result.command).toBe('invalid')
+      expect((result as { message: string }).message).not.toContain('\n')
+    }
+  })
+})
+
+describe('ownership flags', () => {
+  const credentials = ['--api-user', 'admin', '--api-password', 'changeit']
+  test('a lease duration in seconds or milliseconds, from 1 s to 600 s', () => {
+    const lease = (value: string) => {
+      const parsed = parseCommandLine([...credentials, '--lease-duration', value], {})
+      return parsed.command === 'serve' ? parsed.options.leaseDurationMs : parsed.command
+    }
+    expect(lease('15s')).toBe(15_000)
+    expect(lease('2500ms')).toBe(2_500)
+    expect(lease('1m')).toBe(60_000)
+    // A bare number is seconds, as for the other durations of the command line.
+    expect(lease('20')).toBe(20_000)
+    for (const bad of ['0s', '999ms', '601s', '3000', '15 minutes', '-5s', '']) expect(lease(bad)).toBe('invalid')
+  })
+
+  test('an instance id is printable and has no spaces', () => {
+    expect(parseCommandLine([...credentials, '--instance-id', 'kurrentdb-0.sidecar'], {})).toMatchObject({ options: { instanceId: 'kurrentdb-0.sidecar' } })
+    for (const bad of ['with space', 'tab\there', 'x'.repeat(201)]) expect(parseCommandLine([...credentials, '--instance-id', bad], {}).command).toBe('invalid')
   })
 })

@@ -64,7 +64,7 @@ export async function startApiRig(
     const metrics = createSinkMetrics()
     // A short stop grace: tests stop connectors whose Kafka is unreachable (the tutorial's SASL settings against the
     // plaintext test broker), and shutdown waits for it.
-    service = await createConnectorService({ connection, dataProtectionToken, logger, metrics, tuning: { stopGraceMs: 500 } })
+    service = await createConnectorService({ connection, dataProtectionToken, logger, metrics, tuning: { stopGraceMs: 500 }, ownership: { instanceId: 'api-rig', leaseDurationMs: 15_000 } })
     const app = createHttpApi({
       service,
       credentials: options.credentials === null ? undefined : (options.credentials ?? { user: apiUser, password: apiPassword }),

@@ -33,6 +33,7 @@ export async function runApp(options: ServeOptions, version: string): Promise<nu
   const api = createHttpApi({
     service: whenLoaded(() => loaded?.service),
     credentials: options.apiCredentials,
+    allowedHosts: options.allowedHosts,
     checkReady: async () => {
       if (loaded === undefined) return { ready: false, reason: 'loading connectors from KurrentDB' }
       try {

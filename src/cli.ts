@@ -11,6 +11,8 @@ export interface ServeOptions {
   /** undefined only with `insecure` */
   readonly apiCredentials: { readonly user: string; readonly password: string } | undefined
   readonly insecure: boolean
+  /** Host names the API answers besides loopback ones when it runs without credentials (DNS rebinding defence). */
+  readonly allowedHosts: readonly string[]
   readonly dataProtection: { readonly token: string } | { readonly tokenFile: string } | undefined
   readonly connectorsFile: string | undefined
   readonly logLevel: LogLevel
@@ -31,16 +33,19 @@ interface FlagSpec {
 }
 
 export const defaultHost = '0.0.0.0'
+/** Without credentials the API listens on loopback only, unless --host says otherwise. */
+export const defaultInsecureHost = '127.0.0.1'
 export const defaultPort = 2114
 export const defaultKurrentDb = 'kurrentdb://localhost:2113?tls=false'
 
 const flagSpecs: readonly FlagSpec[] = [
-  { name: 'host', env: 'KAFKA_SINK_HOST', takesValue: true, valueName: 'H', help: `address the HTTP API listens on (default ${defaultHost})` },
+  { name: 'host', env: 'KAFKA_SINK_HOST', takesValue: true, valueName: 'H', help: `address the HTTP API listens on (default ${defaultHost}, ${defaultInsecureHost} with --insecure)` },
   { name: 'port', env: 'KAFKA_SINK_PORT', takesValue: true, valueName: 'N', help: `HTTP API port, 0 picks a free one (default ${defaultPort})` },
   { name: 'kurrentdb', env: 'KAFKA_SINK_KURRENTDB', takesValue: true, valueName: 'CONN', help: `KurrentDB connection string (default ${defaultKurrentDb})` },
   { name: 'api-user', env: 'KAFKA_SINK_API_USER', takesValue: true, valueName: 'U', help: 'user name the management API requires (basic auth)' },
   { name: 'api-password', env: 'KAFKA_SINK_API_PASSWORD', takesValue: true, valueName: 'P', help: 'password the management API requires (basic auth)' },
   { name: 'insecure', env: 'KAFKA_SINK_INSECURE', takesValue: false, help: 'serve the management API without authentication (local development only)' },
+  { name: 'allowed-hosts', env: 'KAFKA_SINK_ALLOWED_HOSTS', takesValue: true, valueName: 'LIST', help: 'comma-separated host names the API answers with --insecure, besides loopback ones' },
   { name: 'data-protection-token', env: 'KAFKA_SINK_DATA_PROTECTION_TOKEN', takesValue: true, valueName: 'T', help: 'secret the connector passwords are encrypted with; it must never change' },
   { name: 'data-protection-token-file', env: 'KAFKA_SINK_DATA_PROTECTION_TOKEN_FILE', takesValue: true, valueName: 'F', help: 'file holding the data-protection token' },
   { name: 'connectors', env: 'KAFKA_SINK_CONNECTORS', takesValue: true, valueName: 'FILE', help: 'YAML or JSON file of connectors to create or update at start-up' },
@@ -124,8 +129,8 @@ function parseOrThrow(argv: readonly string[], env: Readonly<Record<string, stri
     return envValue === undefined || envValue === '' ? undefined : { value: envValue, source: spec.env }
   }
 
-  const host = lookup('host')?.value ?? defaultHost
-  if (host.trim() === '') throw new CommandLineError('--host must not be empty')
+  const hostInput = lookup('host')?.value
+  if (hostInput !== undefined && hostInput.trim() === '') throw new CommandLineError('--host must not be empty')
 
   const portInput = lookup('port')
   const port = portInput === undefined ? defaultPort : parsePort(portInput.value, portInput.source)
@@ -150,6 +155,8 @@ function parseOrThrow(argv: readonly string[], env: Readonly<Record<string, stri
       'the management API needs credentials: pass --api-user and --api-password (or KAFKA_SINK_API_USER/KAFKA_SINK_API_PASSWORD), or --insecure for local development',
     )
   }
+  const host = hostInput ?? (insecure ? defaultInsecureHost : defaultHost)
+  const allowedHosts = (lookup('allowed-hosts')?.value ?? '').split(',').map((name) => name.trim()).filter((name) => name !== '')
   if (user !== undefined && user.includes(':')) throw new CommandLineError('--api-user must not contain ":" (basic auth separates user and password with it)')
 
   const token = lookup('data-protection-token')
@@ -172,6 +179,7 @@ function parseOrThrow(argv: readonly string[], env: Readonly<Record<string, stri
       kurrentdb,
       apiCredentials: user !== undefined && password !== undefined ? { user, password } : undefined,
       insecure,
+      allowedHosts,
       dataProtection: token !== undefined ? { token: token.value } : tokenFile !== undefined ? { tokenFile: tokenFile.value } : undefined,
       connectorsFile: lookup('connectors')?.value,
       logLevel,

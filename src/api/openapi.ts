@@ -72,9 +72,11 @@ const responseDescriptions: Record<string, string> = {
   '200': 'Success.',
   '400': "Invalid request (the `BadRequest` detail lists every field violation), or the connector's state does not allow the command (FAILED_PRECONDITION).",
   '401': 'Missing or wrong credentials (UNAUTHENTICATED); the response carries `WWW-Authenticate: Basic`.',
+  '403': 'A browser marked the request cross-site, its `Origin` is foreign, or (without credentials) its `Host` is not loopback or allowed (PERMISSION_DENIED).',
   '404': 'No connector with this id, or it was deleted (NOT_FOUND).',
   '409': 'A connector with this id exists (ALREADY_EXISTS), or another request changed it at the same time (ABORTED).',
   '413': 'The body is larger than the limit (RESOURCE_EXHAUSTED).',
+  '415': 'The body is not sent as `content-type: application/json` (INVALID_ARGUMENT).',
   '500': 'A failure inside kafka-sink (INTERNAL); the details are only in its log.',
   '503': 'KurrentDB cannot be reached, or kafka-sink is still loading connectors (UNAVAILABLE).',
 }

@@ -1,10 +1,11 @@
 /**
- * Reading a request body: JSON whatever the declared content type, and never more than the size cap.
+ * Reading a request body: JSON declared as such, and never more than the size cap.
  *
- * The content type is not checked because `curl -d @file` without `-H 'content-type: application/json'` sends
- * `application/x-www-form-urlencoded`; every body this API takes is JSON, so reading it as JSON is the only useful
- * reading. The cap is checked against `content-length` first and again while streaming, since a chunked body has no
- * length up front.
+ * A body must come with `content-type: application/json` (or a `+json` type): the types a web page can send without
+ * asking the API first (`text/plain`, form encodings) are exactly those a cross-site form post uses, so accepting them
+ * would let any page the operator opens create connectors. An empty body needs no type (`curl -X POST …/start`).
+ * The cap is checked against `content-length` first and again while streaming, since a chunked body has no length up
+ * front.
  */
 import { RequestError } from './rpc-status.ts'
 
@@ -16,6 +17,7 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
   if (declaredLength > maxBytes) throw tooLarge(maxBytes)
   const text = await readTextWithCap(request, maxBytes)
   if (text.trim() === '') return {}
+  if (!isJsonContentType(request.headers.get('content-type'))) throw notJson(request.headers.get('content-type'))
   try {
     return JSON.parse(text)
   } catch (error) {
@@ -41,6 +43,19 @@ async function readTextWithCap(request: Request, maxBytes: number): Promise<stri
     chunks.push(value)
   }
   return new TextDecoder().decode(Buffer.concat(chunks))
+}
+
+/** `application/json`, `application/merge-patch+json`, with or without parameters such as `charset`. */
+export function isJsonContentType(contentType: string | null): boolean {
+  if (contentType === null) return false
+  const mediaType = contentType.split(';', 1)[0]!.trim().toLowerCase()
+  return mediaType === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(mediaType)
+}
+
+function notJson(contentType: string | null): RequestError {
+  const declared = contentType === null ? 'no content-type' : `content-type ${JSON.stringify(contentType.slice(0, 100))}`
+  const description = `The request body must be JSON sent with content-type: application/json (curl -H 'content-type: application/json'); got ${declared}`
+  return new RequestError('INVALID_ARGUMENT', description, { fieldViolations: [{ field: 'content-type', description }], httpStatus: 415 })
 }
 
 function tooLarge(maxBytes: number): RequestError {

@@ -21,12 +21,22 @@ describe('parseCommandLine', () => {
           kurrentdb: defaultKurrentDb,
           apiCredentials: { user: 'admin', password: 'changeit' },
           insecure: false,
+          allowedHosts: [],
           dataProtection: undefined,
           connectorsFile: undefined,
           logLevel: 'info',
         },
       })
     }
+  })
+
+  test('without credentials the API listens on loopback unless --host says otherwise', () => {
+    const insecure = parseCommandLine(['--insecure'], {})
+    expect(insecure.command === 'serve' && insecure.options.host).toBe('127.0.0.1')
+    const chosen = parseCommandLine(['--insecure', '--host', '0.0.0.0'], {})
+    expect(chosen.command === 'serve' && chosen.options.host).toBe('0.0.0.0')
+    const fromEnv = parseCommandLine(['--insecure'], { KAFKA_SINK_HOST: '::' })
+    expect(fromEnv.command === 'serve' && fromEnv.options.host).toBe('::')
   })
 
   test('every flag has an env twin, and a flag overrides its twin', () => {
@@ -39,6 +49,7 @@ describe('parseCommandLine', () => {
       KAFKA_SINK_DATA_PROTECTION_TOKEN_FILE: '/run/token',
       KAFKA_SINK_CONNECTORS: '/etc/connectors.yaml',
       KAFKA_SINK_LOG_LEVEL: 'WARN',
+      KAFKA_SINK_ALLOWED_HOSTS: 'sink.internal, Other.Example ',
     }
     const parsed = parseCommandLine(['--port=9001'], env)
     expect(parsed).toEqual({
@@ -49,6 +60,7 @@ describe('parseCommandLine', () => {
         kurrentdb: 'kurrentdb://db:2113?tls=false',
         apiCredentials: { user: 'ops', password: 'secret' },
         insecure: false,
+        allowedHosts: ['sink.internal', 'Other.Example'],
         dataProtection: { tokenFile: '/run/token' },
         connectorsFile: '/etc/connectors.yaml',
         logLevel: 'warn',

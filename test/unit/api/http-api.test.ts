@@ -138,12 +138,12 @@ describe('HTTP API cross-cutting behaviour, with the connectors service over the
       }
     })
 
-    test('JSON is read whatever the content type says (curl -d without -H sends form encoding)', async () => {
+    test('a body must be declared JSON: form encoding (what a cross-site form posts) gives 415', async () => {
       const response = await rig.request('POST', '/connectors/form-encoded-json', {
         body: JSON.stringify({ settings: validSettings() }),
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
       })
-      expect(response.status).toBe(200)
+      expectStatus(response, 415, 3)
     })
 
     test('an empty create body reads as {} and is refused for its missing settings', async () => {

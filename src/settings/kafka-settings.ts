@@ -178,7 +178,7 @@ export const partitionKeyExpressionSetting = textSetting({
   key: keys.partitionKeyExpression,
   group: 'partitioning',
   description:
-    'For the `stream` source, an optional regular expression (JavaScript syntax) applied to the stream id. For the ' +
+    'For the `stream` source, an optional regular expression (RE2 syntax, evaluated in linear time: no lookaround or backreferences) applied to the stream id. For the ' +
     '`headers` source, the comma-separated names of the headers whose values form the key (required). Refused with the ' +
     'other sources, which do not use it.',
   examples: ['^(.*)_data$', 'key1,key2'],

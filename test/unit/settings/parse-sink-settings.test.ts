@@ -626,3 +626,22 @@ describe('parseSinkSettings: violations', () => {
     expect(violations).toEqual([{ field: 'Resilience:MaxRetries', description: 'Resilience:MaxRetries must be a whole number from -1 to 2147483647, got "many"' }])
   })
 })
+
+describe('parseSinkSettings: hostile sizes', () => {
+  // Edit distance costs length × length: a 1 MiB key (the body cap) must not be compared with every known key.
+  const huge = 'x'.repeat(1024 * 1024)
+
+  test('a 1 MiB unknown key, key prefix or enum value is refused without a suggestion, and not echoed in full', () => {
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ ...minimal, [huge]: 'x' }, huge],
+      [{ ...minimal, [`${huge}:topic`]: 'x' }, `${huge}:topic`],
+      [{ ...minimal, 'authentication:securityProtocol': huge }, 'authentication:securityProtocol'],
+    ]
+    for (const [settings, field] of cases) {
+      const violation = violationsOf(settings).find((candidate) => candidate.field === field)
+      expect(violation).toBeDefined()
+      expect(violation!.description).not.toContain('did you mean')
+      expect(violation!.description.length).toBeLessThan(1000)
+    }
+  })
+})

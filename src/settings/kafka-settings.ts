@@ -87,7 +87,7 @@ export const defaultHeadersSetting = headerMapSetting({
   description:
     `Headers added to every Kafka message: one \`${keys.defaultHeaders}:<Name>\` key per header ` +
     `(e.g. \`${keys.defaultHeaders}:X-Tenant-Id\`), or a JSON object of names to values under \`${keys.defaultHeaders}\`; ` +
-    'not both. The values are not secret: the API shows them and logs may contain them, so keep credentials out of them.',
+    'not both. Names starting with `esdb-` are refused: they are the record\'s identity headers. The values are not secret: the API shows them and logs may contain them, so keep credentials out of them.',
   examples: ['{"X-Tenant-Id":"production-tenant"}'],
 })
 

@@ -310,6 +310,11 @@ function readHeaderMap(raw: unknown): ReadResult<Record<string, string>> {
   const seen = new Map<string, string>()
   for (const [name, value] of Object.entries(parsed)) {
     if (name.trim() === '') return readFailed('has a header with an empty name')
+    // esdb-* headers carry the record's identity and position (esdb-record-id, …), which consumers deduplicate and
+    // order on; a default header of that name would replace them on every record.
+    if (name.trim().toLowerCase().startsWith('esdb-')) {
+      return readFailed(`sets header ${showRawValue(name)}: names starting with esdb- are the record's own identity headers, which consumers deduplicate on; choose another name`)
+    }
     if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
       return readFailed(`has header ${showRawValue(name)} whose value is not text, got ${showRawValue(value)}`)
     }

@@ -558,6 +558,10 @@ const violationRows: readonly ViolationRow[] = [
   { name: 'several stream ids for a streamId filter', settings: { 'subscription:filter:filterType': 'streamId', 'subscription:filter:expression': 'orders-1,orders-2' }, expectField: 'subscription:filter:expression', expectDescriptionContains: 'reads exactly one' },
   { name: 'invalid scope', settings: { 'subscription:filter:scope': 'all' }, expectField: 'subscription:filter:scope', expectDescriptionContains: 'must be unspecified, stream or record' },
   // keys
+  // default headers must not replace the record's identity headers, which consumers deduplicate on
+  { name: 'defaultHeaders:esdb-record-id', settings: { 'defaultHeaders:esdb-record-id': 'forged' }, expectField: 'defaultHeaders', expectDescriptionContains: 'names starting with esdb- are' },
+  { name: 'defaultHeaders:ESDB-Record-Stream-Id', settings: { 'defaultHeaders:ESDB-Record-Stream-Id': 'x' }, expectField: 'defaultHeaders', expectDescriptionContains: 'names starting with esdb- are' },
+  { name: 'defaultHeaders JSON with esdb-anything', settings: { defaultHeaders: '{"X-Ok":"1","esdb-anything":"x"}' }, expectField: 'defaultHeaders', expectDescriptionContains: '"esdb-anything"' },
   { name: 'typo in a key', settings: { topik: 'x' }, expectField: 'topik', expectDescriptionContains: 'did you mean topic?' },
   { name: 'typo in a nested key', settings: { 'subscription:filter:expresion': 'x' }, expectField: 'subscription:filter:expresion', expectDescriptionContains: 'did you mean subscription:filter:expression?' },
   { name: 'key at the wrong level', settings: { maxRetries: '3' }, expectField: 'maxRetries', expectDescriptionContains: 'did you mean resilience:maxRetries?' },

@@ -5,6 +5,7 @@
  * imported only then: importing them takes most of the start-up time (measured ~0.8 s for the Kafka client alone).
  */
 import { readFile } from 'node:fs/promises'
+import type { ApiCredentials } from './api/auth.ts'
 import { createHttpApi } from './api/http-api.ts'
 import type { ServeOptions } from './cli.ts'
 import { ConnectorError } from './connectors/connector-errors.ts'
@@ -12,6 +13,7 @@ import type { ConnectorService, RunningConnectorService } from './connectors/con
 import { applyConnectorsFile, ConnectorsFileError } from './connectors/connectors-file.ts'
 import { createLogger, type Logger } from './observability/logger.ts'
 import { createSinkMetrics } from './observability/metrics.ts'
+import { redactConnectionString } from './observability/redaction.ts'
 import type { KurrentDbConnection } from './source/kurrentdb-connection.ts'
 
 /** Exit codes: 0 after a clean shutdown, 2 for a configuration the process cannot start with. */
@@ -19,9 +21,15 @@ const exitBadConfiguration = 2
 
 export async function runApp(options: ServeOptions, version: string): Promise<number> {
   const logger = createLogger({ level: options.logLevel })
+  for (const warning of options.warnings) logger.warn(warning)
   const token = await readDataProtectionToken(options)
   if (token instanceof Error) {
     process.stderr.write(`kafka-sink: ${token.message}\n`)
+    return exitBadConfiguration
+  }
+  const credentials = await readApiCredentials(options)
+  if (credentials instanceof Error) {
+    process.stderr.write(`kafka-sink: ${credentials.message}\n`)
     return exitBadConfiguration
   }
   if (options.insecure) logger.warn('the management API accepts requests without credentials (--insecure); use it only on a trusted machine')
@@ -29,18 +37,25 @@ export async function runApp(options: ServeOptions, version: string): Promise<nu
   const metrics = createSinkMetrics()
   let loaded: LoadedConnectors | undefined
   let startupFailure: Error | undefined
+  let lastUnreachableDetail: string | undefined
 
   const api = createHttpApi({
     service: whenLoaded(() => loaded?.service),
-    credentials: options.apiCredentials,
+    credentials,
     allowedHosts: options.allowedHosts,
+    // The probe is unauthenticated: it answers the reason's class, and the client's own error text (addresses,
+    // certificate names) goes to the log, once each time it changes rather than on every probe.
     checkReady: async () => {
       if (loaded === undefined) return { ready: false, reason: 'loading connectors from KurrentDB' }
       try {
         await withTimeout(loaded.connection.checkReachable(), 2_000)
+        lastUnreachableDetail = undefined
         return { ready: true }
       } catch (error) {
-        return { ready: false, reason: `KurrentDB is not reachable: ${(error as Error).message}` }
+        const detail = (error as Error).message
+        if (detail !== lastUnreachableDetail) logger.warn('KurrentDB does not answer the readiness check', { error })
+        lastUnreachableDetail = detail
+        return { ready: false, reason: 'KurrentDB is not reachable; the details are in the log' }
       }
     },
     metrics: metrics.registry,
@@ -91,12 +106,23 @@ export async function runApp(options: ServeOptions, version: string): Promise<nu
 async function readDataProtectionToken(options: ServeOptions): Promise<string | undefined | Error> {
   if (options.dataProtection === undefined) return undefined
   if ('token' in options.dataProtection) return options.dataProtection.token
-  const file = options.dataProtection.tokenFile
+  return readSecretFile(options.dataProtection.tokenFile, 'data-protection token')
+}
+
+async function readApiCredentials(options: ServeOptions): Promise<ApiCredentials | undefined | Error> {
+  const configured = options.apiCredentials
+  if (configured === undefined || 'password' in configured) return configured
+  const password = await readSecretFile(configured.passwordFile, 'API password')
+  return password instanceof Error ? password : { user: configured.user, password }
+}
+
+/** A secret kept in a file (a Kubernetes or Docker secret): its content without the trailing newline editors add. */
+async function readSecretFile(file: string, what: string): Promise<string | Error> {
   try {
-    const token = (await readFile(file, 'utf8')).trim()
-    return token === '' ? new Error(`the data-protection token file ${file} is empty`) : token
+    const secret = (await readFile(file, 'utf8')).trim()
+    return secret === '' ? new Error(`the ${what} file ${file} is empty`) : secret
   } catch (error) {
-    return new Error(`cannot read the data-protection token file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`)
+    return new Error(`cannot read the ${what} file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`)
   }
 }
 
@@ -167,9 +193,4 @@ function whenLoaded(current: () => ConnectorService | undefined): ConnectorServi
 
 function withTimeout<T>(promise: Promise<T>, milliseconds: number): Promise<T> {
   return Promise.race([promise, Bun.sleep(milliseconds).then(() => Promise.reject(new Error(`no answer within ${milliseconds} ms`)))])
-}
-
-/** Connection strings may carry `user:password@`; logs never show it. */
-function redactConnectionString(connectionString: string): string {
-  return connectionString.replace(/\/\/[^@/]*@/, '//***@')
 }

@@ -3,19 +3,22 @@
  * `CommandLine` value and never exits, prints or reads files, so every rule here is unit-tested.
  */
 import { logLevels, type LogLevel } from './observability/logger.ts'
+import { redactConnectionString } from './observability/redaction.ts'
 
 export interface ServeOptions {
   readonly host: string
   readonly port: number
   readonly kurrentdb: string
-  /** undefined only with `insecure` */
-  readonly apiCredentials: { readonly user: string; readonly password: string } | undefined
+  /** undefined only with `insecure`; the password itself, or the file that holds it (read at start-up). */
+  readonly apiCredentials: { readonly user: string; readonly password: string } | { readonly user: string; readonly passwordFile: string } | undefined
   readonly insecure: boolean
   /** Host names the API answers besides loopback ones when it runs without credentials (DNS rebinding defence). */
   readonly allowedHosts: readonly string[]
   readonly dataProtection: { readonly token: string } | { readonly tokenFile: string } | undefined
   readonly connectorsFile: string | undefined
   readonly logLevel: LogLevel
+  /** What the app should warn about once it logs: secrets given as flags, which every user of the machine sees in `ps`. */
+  readonly warnings: readonly string[]
 }
 
 export type CommandLine =
@@ -43,10 +46,11 @@ const flagSpecs: readonly FlagSpec[] = [
   { name: 'port', env: 'KAFKA_SINK_PORT', takesValue: true, valueName: 'N', help: `HTTP API port, 0 picks a free one (default ${defaultPort})` },
   { name: 'kurrentdb', env: 'KAFKA_SINK_KURRENTDB', takesValue: true, valueName: 'CONN', help: `KurrentDB connection string (default ${defaultKurrentDb})` },
   { name: 'api-user', env: 'KAFKA_SINK_API_USER', takesValue: true, valueName: 'U', help: 'user name the management API requires (basic auth)' },
-  { name: 'api-password', env: 'KAFKA_SINK_API_PASSWORD', takesValue: true, valueName: 'P', help: 'password the management API requires (basic auth)' },
+  { name: 'api-password', env: 'KAFKA_SINK_API_PASSWORD', takesValue: true, valueName: 'P', help: 'password the management API requires (basic auth); prefer the env variable or --api-password-file' },
+  { name: 'api-password-file', env: 'KAFKA_SINK_API_PASSWORD_FILE', takesValue: true, valueName: 'F', help: 'file holding the management API password' },
   { name: 'insecure', env: 'KAFKA_SINK_INSECURE', takesValue: false, help: 'serve the management API without authentication (local development only)' },
   { name: 'allowed-hosts', env: 'KAFKA_SINK_ALLOWED_HOSTS', takesValue: true, valueName: 'LIST', help: 'comma-separated host names the API answers with --insecure, besides loopback ones' },
-  { name: 'data-protection-token', env: 'KAFKA_SINK_DATA_PROTECTION_TOKEN', takesValue: true, valueName: 'T', help: 'secret the connector passwords are encrypted with; it must never change' },
+  { name: 'data-protection-token', env: 'KAFKA_SINK_DATA_PROTECTION_TOKEN', takesValue: true, valueName: 'T', help: 'secret the connector passwords are encrypted with; it must never change; prefer the env variable or the file' },
   { name: 'data-protection-token-file', env: 'KAFKA_SINK_DATA_PROTECTION_TOKEN_FILE', takesValue: true, valueName: 'F', help: 'file holding the data-protection token' },
   { name: 'connectors', env: 'KAFKA_SINK_CONNECTORS', takesValue: true, valueName: 'FILE', help: 'YAML or JSON file of connectors to create or update at start-up' },
   { name: 'log-level', env: 'KAFKA_SINK_LOG_LEVEL', takesValue: true, valueName: 'LEVEL', help: `one of ${logLevels.join('|')} (default info)` },
@@ -60,7 +64,7 @@ export function helpText(version: string): string {
     '',
     'Usage:',
     '  kafka-sink [serve] [--host H] [--port N] [--kurrentdb CONN]',
-    '                     [--api-user U --api-password P | --insecure]',
+    '                     [--api-user U (--api-password P | --api-password-file F) | --insecure]',
     '                     [--data-protection-token T | --data-protection-token-file F]',
     '                     [--connectors FILE] [--log-level debug|info|warn|error]',
     '  kafka-sink --version | --help',
@@ -137,18 +141,24 @@ function parseOrThrow(argv: readonly string[], env: Readonly<Record<string, stri
 
   const kurrentdb = lookup('kurrentdb')?.value ?? defaultKurrentDb
   if (!/^(kurrentdb|kdb|esdb|eventstore)(\+discover)?:\/\//i.test(kurrentdb)) {
-    throw new CommandLineError(`--kurrentdb must be a connection string such as ${defaultKurrentDb}, got '${kurrentdb}'`)
+    // The value may hold credentials (`user:password@host`, with the scheme mistyped): never echo them.
+    throw new CommandLineError(`--kurrentdb must be a connection string such as ${defaultKurrentDb}, got '${redactConnectionString(kurrentdb)}'`)
   }
 
   const insecureInput = lookup('insecure')
   const insecure = insecureInput === undefined ? false : parseBoolean(insecureInput.value, insecureInput.source)
   const user = lookup('api-user')?.value
-  const password = lookup('api-password')?.value
+  const passwordInput = lookup('api-password')
+  const passwordFileInput = lookup('api-password-file')
+  if (passwordInput !== undefined && passwordFileInput !== undefined) {
+    throw new CommandLineError(`${passwordInput.source} and ${passwordFileInput.source} are both set: keep one`)
+  }
+  const password = passwordInput?.value ?? passwordFileInput?.value
   if (insecure && (user !== undefined || password !== undefined)) {
     throw new CommandLineError('--insecure cannot be combined with --api-user/--api-password: choose one')
   }
   if ((user === undefined) !== (password === undefined)) {
-    throw new CommandLineError('--api-user and --api-password must be given together')
+    throw new CommandLineError('--api-user and --api-password (or --api-password-file) must be given together')
   }
   if (!insecure && user === undefined) {
     throw new CommandLineError(
@@ -171,18 +181,28 @@ function parseOrThrow(argv: readonly string[], env: Readonly<Record<string, stri
     throw new CommandLineError(`${logLevelInput!.source} must be one of ${logLevels.join(', ')}, got '${logLevelInput!.value}'`)
   }
 
+  const warnings = (['api-password', 'data-protection-token'] as const)
+    .filter((name) => fromFlags.has(name))
+    .map(
+      (name) =>
+        `--${name} was given on the command line, where every user of this machine can read it (ps, /proc): ` +
+        `use ${flagSpecs.find((flag) => flag.name === name)!.env} or --${name}-file instead`,
+    )
+
   return {
     command: 'serve',
     options: {
       host,
       port,
       kurrentdb,
-      apiCredentials: user !== undefined && password !== undefined ? { user, password } : undefined,
+      apiCredentials:
+        user === undefined ? undefined : passwordFileInput !== undefined ? { user, passwordFile: passwordFileInput.value } : { user, password: password! },
       insecure,
       allowedHosts,
       dataProtection: token !== undefined ? { token: token.value } : tokenFile !== undefined ? { tokenFile: tokenFile.value } : undefined,
       connectorsFile: lookup('connectors')?.value,
       logLevel,
+      warnings,
     },
   }
 }

@@ -36,10 +36,12 @@ export interface StartSinkOptions {
 
 export async function startSinkProcess(options: StartSinkOptions): Promise<SinkProcess> {
   if (!existsSync(sinkBinary)) throw new Error(`${sinkBinary} is missing: run 'bun run build' (./scripts/test does)`)
-  const credentials = options.withCredentials === false ? [] : ['--api-user', testCredentials.user, '--api-password', testCredentials.password]
+  // The password goes through the environment, as the README recommends: arguments are visible to every user (ps).
+  const credentials = options.withCredentials === false ? [] : ['--api-user', testCredentials.user]
+  const passwordEnv: Record<string, string> = options.withCredentials === false ? {} : { KAFKA_SINK_API_PASSWORD: testCredentials.password }
   const child = spawn(sinkBinary, ['--port', '0', '--host', '127.0.0.1', '--kurrentdb', options.kurrentdb, ...credentials, ...(options.args ?? [])], {
     cwd: options.cwd,
-    env: { ...process.env, ...options.env },
+    env: { ...process.env, ...passwordEnv, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const lines: string[] = []

@@ -25,6 +25,7 @@ describe('parseCommandLine', () => {
           dataProtection: undefined,
           connectorsFile: undefined,
           logLevel: 'info',
+          warnings: [expect.stringContaining('--api-password was given on the command line')],
         },
       })
     }
@@ -37,6 +38,33 @@ describe('parseCommandLine', () => {
     expect(chosen.command === 'serve' && chosen.options.host).toBe('0.0.0.0')
     const fromEnv = parseCommandLine(['--insecure'], { KAFKA_SINK_HOST: '::' })
     expect(fromEnv.command === 'serve' && fromEnv.options.host).toBe('::')
+  })
+
+  test('the API password can come from a file (or its env twin), and not together with the password itself', () => {
+    const fromFile = parseCommandLine(['--api-user', 'admin', '--api-password-file', '/run/secrets/api'], {})
+    expect(fromFile.command === 'serve' && fromFile.options.apiCredentials).toEqual({ user: 'admin', passwordFile: '/run/secrets/api' })
+    expect(fromFile.command === 'serve' && fromFile.options.warnings).toEqual([])
+    const fromEnv = parseCommandLine([], { KAFKA_SINK_API_USER: 'admin', KAFKA_SINK_API_PASSWORD_FILE: '/run/secrets/api' })
+    expect(fromEnv.command === 'serve' && fromEnv.options.apiCredentials).toEqual({ user: 'admin', passwordFile: '/run/secrets/api' })
+    expect(invalidMessage(['--api-user', 'a', '--api-password', 'p', '--api-password-file', '/f'])).toContain('keep one')
+    expect(invalidMessage(['--api-password-file', '/f'])).toContain('must be given together')
+  })
+
+  test('a secret given as a flag (visible in ps) is warned about; the same secret from the environment is not', () => {
+    const flags = parseCommandLine(['--api-user', 'a', '--api-password', 'pw-SECRET-1', '--data-protection-token', 'tok-SECRET-2'], {})
+    expect(flags.command === 'serve' && flags.options.warnings.length).toBe(2)
+    expect(flags.command === 'serve' && flags.options.warnings.join('\n')).toContain('KAFKA_SINK_DATA_PROTECTION_TOKEN or --data-protection-token-file')
+    const env = parseCommandLine([], { KAFKA_SINK_API_USER: 'a', KAFKA_SINK_API_PASSWORD: 'p', KAFKA_SINK_DATA_PROTECTION_TOKEN: 't' })
+    expect(env.command === 'serve' && env.options.warnings).toEqual([])
+    for (const warning of flags.command === 'serve' ? flags.options.warnings : []) expect(warning).not.toContain('SECRET')
+  })
+
+  test('a malformed --kurrentdb is refused without echoing its credentials', () => {
+    for (const connectionString of ['http://admin:s3cret@db:2113', 'kurentdb://admin:s3/cret@db:2113?tls=false', 'admin:s3cret@db:2113']) {
+      const message = invalidMessage(['--insecure', '--kurrentdb', connectionString])
+      expect(message).toContain('connection string')
+      expect(message).not.toContain('s3')
+    }
   })
 
   test('every flag has an env twin, and a flag overrides its twin', () => {
@@ -64,6 +92,7 @@ describe('parseCommandLine', () => {
         dataProtection: { tokenFile: '/run/token' },
         connectorsFile: '/etc/connectors.yaml',
         logLevel: 'warn',
+        warnings: [],
       },
     })
     const insecure = parseCommandLine([], { KAFKA_SINK_INSECURE: 'true', KAFKA_SINK_DATA_PROTECTION_TOKEN: 't' })

@@ -236,6 +236,19 @@ describe('HTTP API cross-cutting behaviour, with the connectors service over the
       expect(failing.text).not.toContain('secret detail')
       readiness = { ready: true }
     })
+
+    test('a failing readiness probe is logged once per change of state, never at error level per probe', async () => {
+      readiness = { ready: true }
+      await rig.request('GET', '/health/ready', { authorization: null })
+      const before = rig.logLines.length
+      readiness = { ready: false, reason: 'KurrentDB is not reachable; the details are in the log' }
+      for (let probe = 0; probe < 5; probe++) expect((await rig.request('GET', '/health/ready', { authorization: null })).status).toBe(503)
+      readiness = { ready: true }
+      expect((await rig.request('GET', '/health/ready', { authorization: null })).status).toBe(200)
+      const lines = rig.logLines.slice(before).map((line) => JSON.parse(line) as { level: string; message: string })
+      expect(lines.filter((line) => line.level === 'error')).toEqual([])
+      expect(lines.filter((line) => line.level !== 'debug').map(({ level, message }) => `${level} ${message}`)).toEqual(['warn not ready', 'info ready'])
+    })
   })
 
   describe('metrics', () => {

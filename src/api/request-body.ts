@@ -18,13 +18,33 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
   const text = await readTextWithCap(request, maxBytes)
   if (text.trim() === '') return {}
   if (!isJsonContentType(request.headers.get('content-type'))) throw notJson(request.headers.get('content-type'))
+  let unrepresentable: string | undefined
+  let parsed: unknown
   try {
-    return JSON.parse(text)
+    parsed = JSON.parse(text, (key, value: unknown, context?: { source?: string }) => {
+      if (typeof value === 'number' && unrepresentable === undefined) unrepresentable = unrepresentableNumber(key, value, context?.source)
+      return value
+    })
   } catch (error) {
     const reason = error instanceof SyntaxError ? error.message : String(error)
     const description = `The request body is not valid JSON: ${reason}`
     throw new RequestError('INVALID_ARGUMENT', description, { fieldViolations: [{ field: 'body', description }] })
   }
+  if (unrepresentable !== undefined) throw new RequestError('INVALID_ARGUMENT', unrepresentable, { fieldViolations: [{ field: 'body', description: unrepresentable }] })
+  return parsed
+}
+
+/**
+ * A JSON number a double cannot hold reads as something else: `1e309` as Infinity and `1e-400` as 0, which a
+ * setting such as `compression:level` would then accept as a level the user did not write. Refused, naming it.
+ */
+function unrepresentableNumber(key: string, value: number, source: string | undefined): string | undefined {
+  if (source === undefined) return undefined
+  const shown = `${JSON.stringify(key)}: ${source.slice(0, 40)}`
+  if (!Number.isFinite(value)) return `The request body has a number too large to represent (${shown})`
+  const mantissa = source.split(/[eE]/, 1)[0]!
+  if (value === 0 && /[1-9]/.test(mantissa)) return `The request body has a number too small to represent; it would read as 0 (${shown})`
+  return undefined
 }
 
 async function readTextWithCap(request: Request, maxBytes: number): Promise<string> {

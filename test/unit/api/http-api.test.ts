@@ -146,6 +146,22 @@ describe('HTTP API cross-cutting behaviour, with the connectors service over the
       expectStatus(response, 415, 3)
     })
 
+    test.each([
+      ['1e-400 (reads as 0)', '1e-400', 'too small to represent'],
+      ['-1.5e-999999', '-1.5e-999999', 'too small to represent'],
+      ['1e309 (reads as Infinity)', '1e309', 'too large to represent'],
+    ])('a number a double cannot hold, %s, is refused rather than read as another value', async (_case, literal, expected) => {
+      const body = `{"settings":{"instanceTypeName":"kafka-sink","topic":"t","compression:type":"Zstd","compression:level":${literal}}}`
+      const violations = expectFieldViolations(await rig.request('POST', '/connectors/underflowing-level', { body }))
+      expect(violations[0]?.description).toContain(expected)
+      expectStatus(await rig.request('GET', '/connectors/underflowing-level/settings'), 404, 5)
+    })
+
+    test('numbers that are exact, 0 and 0e5 included, are read as they are', async () => {
+      const body = '{"settings":{"instanceTypeName":"kafka-sink","topic":"t","compression:type":"Zstd","compression:level":0e5}}'
+      expect((await rig.request('POST', '/connectors/exact-zero-level', { body })).status).toBe(200)
+    })
+
     test('an empty create body reads as {} and is refused for its missing settings', async () => {
       const fields = expectFieldViolations(await rig.request('POST', '/connectors/empty-body')).map(({ field }) => field)
       expect(fields).toContain('instanceTypeName')

@@ -62,14 +62,19 @@ export async function runApp(options: ServeOptions, version: string): Promise<nu
     logger,
     version,
   })
+  const tls = await readTlsFiles(options)
+  if (tls instanceof Error) {
+    process.stderr.write(`kafka-sink: ${tls.message}\n`)
+    return exitBadConfiguration
+  }
   let server
   try {
-    server = api.listen({ hostname: options.host, port: options.port })
+    server = api.listen({ hostname: options.host, port: options.port, ...(tls === undefined ? {} : { tls }) })
   } catch (error) {
     process.stderr.write(`kafka-sink: cannot listen on ${options.host}:${options.port}: ${(error as Error).message}\n`)
     return exitBadConfiguration
   }
-  logger.info('kafka-sink listening', { version, host: options.host, port: server.server?.port, kurrentdb: redactConnectionString(options.kurrentdb) })
+  logger.info('kafka-sink listening', { version, host: options.host, port: server.server?.port, protocol: tls === undefined ? 'http' : 'https', kurrentdb: redactConnectionString(options.kurrentdb) })
 
   let stopping = false
   const stopped = new Promise<number>((resolve) => {
@@ -114,6 +119,18 @@ async function readApiCredentials(options: ServeOptions): Promise<ApiCredentials
   if (configured === undefined || 'password' in configured) return configured
   const password = await readSecretFile(configured.passwordFile, 'API password')
   return password instanceof Error ? password : { user: configured.user, password }
+}
+
+/** The certificate and key for HTTPS, read once at start-up (a bad file fails the start, not the first request). */
+async function readTlsFiles(options: ServeOptions): Promise<{ cert: string; key: string } | undefined | Error> {
+  if (options.tls === undefined) return undefined
+  const cert = await readSecretFile(options.tls.certFile, 'TLS certificate')
+  if (cert instanceof Error) return cert
+  const key = await readSecretFile(options.tls.keyFile, 'TLS key')
+  if (key instanceof Error) return key
+  if (!cert.includes('-----BEGIN CERTIFICATE-----')) return new Error(`the TLS certificate file ${options.tls.certFile} holds no PEM certificate`)
+  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key)) return new Error(`the TLS key file ${options.tls.keyFile} holds no PEM private key`)
+  return { cert, key }
 }
 
 /** A secret kept in a file (a Kubernetes or Docker secret): its content without the trailing newline editors add. */

@@ -16,6 +16,8 @@ export interface ServeOptions {
   readonly allowedHosts: readonly string[]
   readonly dataProtection: { readonly token: string } | { readonly tokenFile: string } | undefined
   readonly connectorsFile: string | undefined
+  /** PEM files for serving the API over HTTPS; both or neither. */
+  readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined
   readonly logLevel: LogLevel
   /** What the app should warn about once it logs: secrets given as flags, which every user of the machine sees in `ps`. */
   readonly warnings: readonly string[]
@@ -52,6 +54,8 @@ const flagSpecs: readonly FlagSpec[] = [
   { name: 'allowed-hosts', env: 'KAFKA_SINK_ALLOWED_HOSTS', takesValue: true, valueName: 'LIST', help: 'comma-separated host names the API answers with --insecure, besides loopback ones' },
   { name: 'data-protection-token', env: 'KAFKA_SINK_DATA_PROTECTION_TOKEN', takesValue: true, valueName: 'T', help: 'secret the connector passwords are encrypted with; it must never change; prefer the env variable or the file' },
   { name: 'data-protection-token-file', env: 'KAFKA_SINK_DATA_PROTECTION_TOKEN_FILE', takesValue: true, valueName: 'F', help: 'file holding the data-protection token' },
+  { name: 'tls-cert-file', env: 'KAFKA_SINK_TLS_CERT_FILE', takesValue: true, valueName: 'F', help: 'PEM certificate (chain) to serve the HTTP API over HTTPS' },
+  { name: 'tls-key-file', env: 'KAFKA_SINK_TLS_KEY_FILE', takesValue: true, valueName: 'F', help: 'PEM private key of --tls-cert-file' },
   { name: 'connectors', env: 'KAFKA_SINK_CONNECTORS', takesValue: true, valueName: 'FILE', help: 'YAML or JSON file of connectors to create or update at start-up' },
   { name: 'log-level', env: 'KAFKA_SINK_LOG_LEVEL', takesValue: true, valueName: 'LEVEL', help: `one of ${logLevels.join('|')} (default info)` },
 ]
@@ -66,6 +70,7 @@ export function helpText(version: string): string {
     '  kafka-sink [serve] [--host H] [--port N] [--kurrentdb CONN]',
     '                     [--api-user U (--api-password P | --api-password-file F) | --insecure]',
     '                     [--data-protection-token T | --data-protection-token-file F]',
+    '                     [--tls-cert-file F --tls-key-file F]',
     '                     [--connectors FILE] [--log-level debug|info|warn|error]',
     '  kafka-sink --version | --help',
     '',
@@ -175,6 +180,12 @@ function parseOrThrow(argv: readonly string[], env: Readonly<Record<string, stri
     throw new CommandLineError(`${token.source} and ${tokenFile.source} are both set: keep one`)
   }
 
+  const tlsCertFile = lookup('tls-cert-file')
+  const tlsKeyFile = lookup('tls-key-file')
+  if ((tlsCertFile === undefined) !== (tlsKeyFile === undefined)) {
+    throw new CommandLineError('--tls-cert-file and --tls-key-file must be given together')
+  }
+
   const logLevelInput = lookup('log-level')
   const logLevel = (logLevelInput?.value.toLowerCase() ?? 'info') as LogLevel
   if (!logLevels.includes(logLevel)) {
@@ -201,6 +212,7 @@ function parseOrThrow(argv: readonly string[], env: Readonly<Record<string, stri
       allowedHosts,
       dataProtection: token !== undefined ? { token: token.value } : tokenFile !== undefined ? { tokenFile: tokenFile.value } : undefined,
       connectorsFile: lookup('connectors')?.value,
+      tls: tlsCertFile !== undefined && tlsKeyFile !== undefined ? { certFile: tlsCertFile.value, keyFile: tlsKeyFile.value } : undefined,
       logLevel,
       warnings,
     },

@@ -7,6 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { spawnKurrentDbEmulator, type KurrentDbEmulatorProcess } from '../support/kurrentdb-emulator-process.ts'
+import { createTestCertificates } from '../support/kafka-security-front/certificates.ts'
 import { sinkBinary, startSinkProcess } from '../support/sink-process.ts'
 
 let emptyDirectory: string
@@ -39,7 +40,7 @@ describe('the CLI', () => {
   test('--help lists every flag with its environment twin', async () => {
     const { stdout, exitCode } = await run(['--help'])
     expect(exitCode).toBe(0)
-    for (const flag of ['--host', '--port', '--kurrentdb', '--api-user', '--api-password', '--insecure', '--data-protection-token', '--data-protection-token-file', '--connectors', '--log-level', '--version', '--help']) {
+    for (const flag of ['--host', '--port', '--kurrentdb', '--api-user', '--api-password', '--api-password-file', '--insecure', '--allowed-hosts', '--data-protection-token', '--data-protection-token-file', '--tls-cert-file', '--tls-key-file', '--connectors', '--log-level', '--version', '--help']) {
       expect(stdout).toContain(flag)
     }
     expect(stdout).toContain('KAFKA_SINK_API_PASSWORD')
@@ -180,6 +181,43 @@ describe('the server', () => {
       for (const line of sink.lines()) expect(line).not.toContain('pa/ss')
     } finally {
       await sink.stop('SIGKILL')
+    }
+  })
+
+  test('with --tls-cert-file/--tls-key-file the API is HTTPS: curl --cacert of the CA verifies it, plain HTTP gets nothing', async () => {
+    const certificates = await createTestCertificates('kafka-sink api')
+    const sink = await startSinkProcess({
+      kurrentdb: emulator.connectionString,
+      waitForReady: false,
+      args: ['--tls-cert-file', join(certificates.dir, 'server.pem')],
+      env: { KAFKA_SINK_TLS_KEY_FILE: join(certificates.dir, 'server.key') },
+    })
+    const curl = async (args: string[]) => {
+      const child = Bun.spawn(['curl', '-sS', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '10', ...args], { stdout: 'pipe', stderr: 'pipe' })
+      const [stdout, exitCode] = await Promise.all([new Response(child.stdout).text(), child.exited])
+      return { status: stdout.trim(), exitCode }
+    }
+    try {
+      expect(sink.lines().find((line) => line.includes('"kafka-sink listening"'))).toContain('"protocol":"https"')
+      expect(await curl(['--cacert', certificates.caFile, `https://127.0.0.1:${sink.port}/health/live`])).toEqual({ status: '200', exitCode: 0 })
+      expect(await curl(['--cacert', certificates.caFile, '-u', 'admin:changeit', `https://localhost:${sink.port}/connectors`])).toEqual({ status: '200', exitCode: 0 })
+      // Without the CA the certificate is not trusted (curl exit 60); plain HTTP is not served.
+      expect((await curl([`https://127.0.0.1:${sink.port}/health/live`])).exitCode).toBe(60)
+      expect((await curl([`http://127.0.0.1:${sink.port}/health/live`])).status).not.toBe('200')
+    } finally {
+      await sink.stop()
+      await certificates.remove()
+    }
+  })
+
+  test('a TLS key file that holds no key stops the start with exit 2 and one line', async () => {
+    const certificates = await createTestCertificates('kafka-sink api')
+    try {
+      const { stderr, exitCode } = await run(['--insecure', '--port', '0', '--tls-cert-file', join(certificates.dir, 'server.pem'), '--tls-key-file', join(certificates.dir, 'server.csr')])
+      expect(exitCode).toBe(2)
+      expect(stderr).toContain('holds no PEM private key')
+    } finally {
+      await certificates.remove()
     }
   })
 

@@ -24,6 +24,7 @@ describe('parseCommandLine', () => {
           allowedHosts: [],
           dataProtection: undefined,
           connectorsFile: undefined,
+          tls: undefined,
           logLevel: 'info',
           warnings: [expect.stringContaining('--api-password was given on the command line')],
         },
@@ -67,6 +68,11 @@ describe('parseCommandLine', () => {
     }
   })
 
+  test('--tls-cert-file and --tls-key-file come together', () => {
+    expect(invalidMessage(['--insecure', '--tls-cert-file', '/c.pem'])).toContain('must be given together')
+    expect(invalidMessage(['--insecure'], { KAFKA_SINK_TLS_KEY_FILE: '/k.pem' })).toContain('must be given together')
+  })
+
   test('every flag has an env twin, and a flag overrides its twin', () => {
     const env = {
       KAFKA_SINK_HOST: '127.0.0.1',
@@ -78,6 +84,8 @@ describe('parseCommandLine', () => {
       KAFKA_SINK_CONNECTORS: '/etc/connectors.yaml',
       KAFKA_SINK_LOG_LEVEL: 'WARN',
       KAFKA_SINK_ALLOWED_HOSTS: 'sink.internal, Other.Example ',
+      KAFKA_SINK_TLS_CERT_FILE: '/tls/cert.pem',
+      KAFKA_SINK_TLS_KEY_FILE: '/tls/key.pem',
     }
     const parsed = parseCommandLine(['--port=9001'], env)
     expect(parsed).toEqual({
@@ -91,6 +99,7 @@ describe('parseCommandLine', () => {
         allowedHosts: ['sink.internal', 'Other.Example'],
         dataProtection: { tokenFile: '/run/token' },
         connectorsFile: '/etc/connectors.yaml',
+        tls: { certFile: '/tls/cert.pem', keyFile: '/tls/key.pem' },
         logLevel: 'warn',
         warnings: [],
       },
@@ -128,7 +137,7 @@ describe('parseCommandLine', () => {
 describe('helpText', () => {
   test('lists every flag and its env twin', () => {
     const text = helpText('1.2.3')
-    for (const flag of ['--host', '--port', '--kurrentdb', '--api-user', '--api-password', '--insecure', '--data-protection-token', '--data-protection-token-file', '--connectors', '--log-level', '--version', '--help']) {
+    for (const flag of ['--host', '--port', '--kurrentdb', '--api-user', '--api-password', '--api-password-file', '--insecure', '--allowed-hosts', '--data-protection-token', '--data-protection-token-file', '--tls-cert-file', '--tls-key-file', '--connectors', '--log-level', '--version', '--help']) {
       expect(text).toContain(flag)
     }
     expect(text).toContain('KAFKA_SINK_DATA_PROTECTION_TOKEN_FILE')

@@ -12,7 +12,8 @@
 import net from 'node:net'
 import { apiKeys, patchApiVersionsResponse, saslApiVersions } from './api-versions.ts'
 import { rewriteMetadataResponse, type BrokerAddress } from './metadata.ts'
-import { FrameSplitter, framed, KafkaProtocolError, readRequestHeader, type RequestHeader } from './protocol.ts'
+import { exceedsLimit, messageTooLargeResponse, produceApiKey, readProduceRequest } from './produce-limit.ts'
+import { FrameSplitter, framed, KafkaProtocolError, readRequestHeader, requestBodyOffset, type RequestHeader } from './protocol.ts'
 import { createSaslSession, type SaslMechanismName, type SaslSession, type ScramCredentialStore } from './sasl.ts'
 import {
   kafkaErrors,
@@ -31,6 +32,8 @@ export interface ConnectionContext {
   /** Every socket the connection opens, so the front can end them all on close. */
   readonly track: (socket: net.Socket) => void
   readonly onRequest: (header: RequestHeader) => void
+  /** The broker's message.max.bytes, which the mock does not enforce (produce-limit.ts); undefined for none. */
+  readonly maxMessageBytes?: number | undefined
   /** Why the front closed a connection (protocol violations, failed authentication, broker unreachable). */
   readonly onProblem: (message: string) => void
 }
@@ -118,6 +121,14 @@ class Relay {
           this.#fail(`${apiName(header.apiKey)} on an authenticated connection is not supported by the front`)
           return
         }
+        if (header.apiKey === produceApiKey && this.context.maxMessageBytes !== undefined) {
+          const produce = readProduceRequest(frame, requestBodyOffset(frame, header.apiVersion >= 9), header.apiVersion)
+          if (exceedsLimit(produce, this.context.maxMessageBytes)) {
+            this.context.onProblem(`Produce v${header.apiVersion} over message.max.bytes ${this.context.maxMessageBytes}: MESSAGE_TOO_LARGE`)
+            this.#answer(messageTooLargeResponse(header.correlationId, header.apiVersion, produce), false)
+            return
+          }
+        }
         this.#forward(frame, header)
         return
       case 'awaitingHandshake':
@@ -180,9 +191,10 @@ class Relay {
   }
 
   #forward(frame: Buffer, header: RequestHeader): void {
-    if (header.apiKey === apiKeys.ApiVersions || header.apiKey === apiKeys.Metadata) {
-      this.#tracked.set(header.correlationId, { apiKey: header.apiKey, apiVersion: header.apiVersion })
-    }
+    // Every request that gets an answer is tracked, so the front's own answers keep the order of the requests; a
+    // Produce with acks=0 is never answered by the broker.
+    const unanswered = header.apiKey === produceApiKey && readProduceRequest(frame, requestBodyOffset(frame, header.apiVersion >= 9), header.apiVersion).acks === 0
+    if (!unanswered) this.#tracked.set(header.correlationId, { apiKey: header.apiKey, apiVersion: header.apiVersion })
     const upstream = this.#upstream ?? this.#connectUpstream()
     if (!upstream.write(framed(frame)) && !this.#clientPaused) {
       // Backpressure: stop reading the client until the broker connection drains.
@@ -228,6 +240,7 @@ class Relay {
     if (tracked.apiKey === apiKeys.Metadata) {
       return rewriteMetadataResponse(frame, tracked.apiVersion, this.context.frontAddressOf)
     }
+    if (tracked.apiKey !== apiKeys.ApiVersions) return frame
     return this.context.sasl === undefined ? frame : patchApiVersionsResponse(frame, tracked.apiVersion, saslApiVersions)
   }
 

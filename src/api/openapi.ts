@@ -34,6 +34,7 @@ export interface RouteDescription {
 export interface OpenApiDocument {
   readonly openapi: '3.1.0'
   readonly info: { readonly title: string; readonly version: string; readonly description: string }
+  readonly servers: readonly { readonly url: string; readonly description: string }[]
   readonly tags: readonly { readonly name: string; readonly description: string }[]
   readonly paths: Record<string, Record<string, OpenApiOperation>>
   readonly components: { readonly schemas: Record<string, JsonObject>; readonly securitySchemes: Record<string, JsonObject> }
@@ -195,6 +196,8 @@ export function buildOpenApiDocument(
         '(`code`, `message`, `details`). The `/connectors` routes need HTTP Basic authentication unless kafka-sink ' +
         'runs with `--insecure`.',
     },
+    // Relative: the document is served by the API it describes, on whatever address and scheme it listens.
+    servers: [{ url: '/', description: 'The kafka-sink that serves this document' }],
     tags: [...usedTags].map((name) => ({ name, description: tagDescriptions[name] ?? '' })),
     paths,
     components: { schemas: components.schemas, securitySchemes: { basicAuth: { type: 'http', scheme: 'basic' } } },

@@ -200,6 +200,13 @@ describe('the server', () => {
     try {
       expect(sink.lines().find((line) => line.includes('"kafka-sink listening"'))).toContain('"protocol":"https"')
       expect(await curl(['--cacert', certificates.caFile, `https://127.0.0.1:${sink.port}/health/live`])).toEqual({ status: '200', exitCode: 0 })
+      // The connectors load in the background: wait for readiness, as an orchestrator would, over HTTPS.
+      let ready = ''
+      for (let attempt = 0; attempt < 300 && ready !== '200'; attempt++) {
+        ready = (await curl(['--cacert', certificates.caFile, `https://localhost:${sink.port}/health/ready`])).status
+        if (ready !== '200') await Bun.sleep(100)
+      }
+      expect(ready).toBe('200')
       expect(await curl(['--cacert', certificates.caFile, '-u', 'admin:changeit', `https://localhost:${sink.port}/connectors`])).toEqual({ status: '200', exitCode: 0 })
       // Without the CA the certificate is not trusted (curl exit 60); plain HTTP is not served.
       expect((await curl([`https://127.0.0.1:${sink.port}/health/live`])).exitCode).toBe(60)

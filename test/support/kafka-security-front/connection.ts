@@ -61,8 +61,13 @@ class Relay {
   readonly #requests = new FrameSplitter()
   readonly #responses = new FrameSplitter()
   readonly #tracked = new Map<number, TrackedRequest>()
-  /** The front's own answers waiting for earlier, forwarded requests to be answered; `end` closes after them. */
-  readonly #ownAnswers: { frame: Buffer; end: boolean }[] = []
+  /**
+   * The front's own answers waiting for the forwarded requests sent before them to be answered (`after`: how many
+   * answered requests had been forwarded when it was queued); `end` closes after them.
+   */
+  readonly #ownAnswers: { frame: Buffer; end: boolean; after: number }[] = []
+  #forwardedCount = 0
+  #answeredCount = 0
   #clientPaused = false
   #upstreamPaused = false
 
@@ -194,7 +199,10 @@ class Relay {
     // Every request that gets an answer is tracked, so the front's own answers keep the order of the requests; a
     // Produce with acks=0 is never answered by the broker.
     const unanswered = header.apiKey === produceApiKey && readProduceRequest(frame, requestBodyOffset(frame, header.apiVersion >= 9), header.apiVersion).acks === 0
-    if (!unanswered) this.#tracked.set(header.correlationId, { apiKey: header.apiKey, apiVersion: header.apiVersion })
+    if (!unanswered) {
+      this.#tracked.set(header.correlationId, { apiKey: header.apiKey, apiVersion: header.apiVersion })
+      this.#forwardedCount++
+    }
     const upstream = this.#upstream ?? this.#connectUpstream()
     if (!upstream.write(framed(frame)) && !this.#clientPaused) {
       // Backpressure: stop reading the client until the broker connection drains.
@@ -226,7 +234,10 @@ class Relay {
 
   #onUpstreamData(chunk: Buffer): void {
     for (const frame of this.#responses.push(chunk)) {
+      // Own answers queued before this response's request go first.
+      this.#flushOwnAnswers()
       this.#toClient(framed(this.#rewrite(frame)))
+      this.#answeredCount++
     }
     this.#flushOwnAnswers()
   }
@@ -246,14 +257,13 @@ class Relay {
 
   #answer(frame: Buffer, end: boolean): void {
     if (end) this.#phase = { name: 'closing' }
-    this.#ownAnswers.push({ frame, end })
+    this.#ownAnswers.push({ frame, end, after: this.#forwardedCount })
     this.#flushOwnAnswers()
   }
 
   /** Own answers go out once every forwarded request sent before them has its answer (see header). */
   #flushOwnAnswers(): void {
-    if (this.#tracked.size > 0) return
-    while (this.#ownAnswers.length > 0) {
+    while (this.#ownAnswers.length > 0 && this.#ownAnswers[0]!.after <= this.#answeredCount) {
       const { frame, end } = this.#ownAnswers.shift()!
       if (end) {
         this.client.end(frame)
@@ -265,7 +275,7 @@ class Relay {
   }
 
   #toClient(bytes: Buffer): void {
-    if (this.client.destroyed) return
+    if (this.client.destroyed || this.client.writableEnded) return
     if (!this.client.write(bytes) && !this.#upstreamPaused && this.#upstream !== undefined) {
       const upstream = this.#upstream
       this.#upstreamPaused = true

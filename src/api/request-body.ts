@@ -7,6 +7,7 @@
  * The cap is checked against `content-length` first and again while streaming, since a chunked body has no length up
  * front.
  */
+import { findDuplicateKey } from './duplicate-keys.ts'
 import { RequestError } from './rpc-status.ts'
 
 export const defaultMaxBodyBytes = 1024 * 1024
@@ -31,6 +32,12 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
     throw new RequestError('INVALID_ARGUMENT', description, { fieldViolations: [{ field: 'body', description }] })
   }
   if (unrepresentable !== undefined) throw new RequestError('INVALID_ARGUMENT', unrepresentable, { fieldViolations: [{ field: 'body', description: unrepresentable }] })
+  const duplicate = findDuplicateKey(text)
+  if (duplicate !== undefined) {
+    const where = duplicate.path === '' ? 'the body' : `the object at ${JSON.stringify(duplicate.path.slice(1, 200))}`
+    const description = `The key ${JSON.stringify(duplicate.key.slice(0, 200))} appears twice in ${where}: send each key once (JSON would silently keep the last one)`
+    throw new RequestError('INVALID_ARGUMENT', description, { fieldViolations: [{ field: duplicate.key.slice(0, 200), description }] })
+  }
   return parsed
 }
 

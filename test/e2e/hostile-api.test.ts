@@ -325,6 +325,7 @@ describe('fuzzing every route of the binary (fixed seed)', () => {
       'a body sent as text/plain (a cross-site form post)': (body) => ({ text: JSON.stringify(body), headers: [['Content-Type', 'text/plain']] }),
       'a request a browser marks cross-site': (body) => ({ text: JSON.stringify(body), headers: [['Sec-Fetch-Site', 'cross-site']] }),
       'a foreign Origin': (body) => ({ text: JSON.stringify(body), headers: [['Origin', 'https://evil.example']] }),
+      'a settings key given twice': (body) => ({ text: JSON.stringify(body).replace('"settings":{', '"settings":{"topic":"first",') }),
     }
     await fc.assert(
       fc.asyncProperty(validCreate, fc.constantFrom(...Object.keys(twists)), fc.stringMatching(/^fuzz-[a-z0-9]{5,20}$/), async (body, twistName, id) => {

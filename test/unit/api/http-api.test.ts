@@ -157,6 +157,21 @@ describe('HTTP API cross-cutting behaviour, with the connectors service over the
       expectStatus(await rig.request('GET', '/connectors/underflowing-level/settings'), 404, 5)
     })
 
+    test.each([
+      ['at the top level', '{"name":"one","name":"two","settings":{"instanceTypeName":"kafka-sink","topic":"t"}}', 'name', 'the body'],
+      ['in settings', '{"settings":{"instanceTypeName":"kafka-sink","topic":"a","topic":"b"}}', 'topic', 'the object at "settings"'],
+      ['spelled with an escape', '{"settings":{"instanceTypeName":"kafka-sink","topic":"a","\\u0074opic":"b"}}', 'topic', 'the object at "settings"'],
+    ])('a key given twice %s is refused instead of the last one silently winning', async (_case, body, key, where) => {
+      const violations = expectFieldViolations(await rig.request('POST', '/connectors/duplicated-keys', { body }))
+      expect(violations[0]).toEqual({ field: key, description: expect.stringContaining(`appears twice in ${where}`) })
+      expectStatus(await rig.request('GET', '/connectors/duplicated-keys/settings'), 404, 5)
+    })
+
+    test('equal keys in different objects, and key-like strings in values, are not duplicates', async () => {
+      const body = '{"name":"topic","settings":{"instanceTypeName":"kafka-sink","topic":"topic","defaultHeaders":"{\\"topic\\":\\"x\\"}"}}'
+      expect((await rig.request('POST', '/connectors/not-duplicated', { body })).status).toBe(200)
+    })
+
     test('numbers that are exact, 0 and 0e5 included, are read as they are', async () => {
       const body = '{"settings":{"instanceTypeName":"kafka-sink","topic":"t","compression:type":"Zstd","compression:level":0e5}}'
       expect((await rig.request('POST', '/connectors/exact-zero-level', { body })).status).toBe(200)

@@ -38,6 +38,8 @@ export interface MetricsRegistry {
   counter(name: string, help: string): Counter
   gauge(name: string, help: string): Gauge
   histogram(name: string, help: string, bucketBounds: readonly number[]): Histogram
+  /** A counter whose total is read from elsewhere at scrape time (CPU seconds): monotonic, so typed counter. */
+  collectedCounter(name: string, help: string): Gauge
   /** Drops every series carrying this label value (a deleted connector's series). */
   forget(labelName: string, labelValue: string): void
   /** Gauges computed at scrape time (process memory, active connectors). */
@@ -106,6 +108,15 @@ export function createMetricsRegistry(): MetricsRegistry {
     },
     gauge: (name, help) => {
       const metric = family(name, help, 'gauge')
+      return {
+        labelled: (labels) => {
+          const series = seriesOf(metric, labels)
+          return { set: (value) => void (series.value = value) }
+        },
+      }
+    },
+    collectedCounter: (name, help) => {
+      const metric = family(name, help, 'counter')
       return {
         labelled: (labels) => {
           const series = seriesOf(metric, labels)
@@ -214,7 +225,7 @@ export function createSinkMetrics(registry: MetricsRegistry = createMetricsRegis
   const startTimeSeconds = Math.floor(Date.now() / 1000 - process.uptime())
   const residentMemory = registry.gauge('process_resident_memory_bytes', 'Resident memory size in bytes.')
   const heapUsed = registry.gauge('process_heap_used_bytes', 'JavaScript heap in use, in bytes.')
-  const cpuSeconds = registry.gauge('process_cpu_seconds_total', 'User and system CPU time spent, in seconds.')
+  const cpuSeconds = registry.collectedCounter('process_cpu_seconds_total', 'User and system CPU time spent, in seconds.')
   const startTime = registry.gauge('process_start_time_seconds', 'Start time of the process since the Unix epoch, in seconds.')
   const processLabels = {}
   // Bound once, so each counter shows 0 before its first event.

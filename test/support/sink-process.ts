@@ -42,13 +42,15 @@ export async function startSinkProcess(options: StartSinkOptions): Promise<SinkP
   const [program, ...programArgs] = options.command ?? [sinkBinary]
   if (options.command === undefined && !existsSync(sinkBinary)) throw new Error(`${sinkBinary} is missing: run 'bun run build' (./scripts/test does)`)
   const configuration: Record<string, string> = { port: '0', host: '127.0.0.1', kurrentdb: options.kurrentdb }
-  if (options.withCredentials !== false) Object.assign(configuration, { 'api-user': testCredentials.user, 'api-password': testCredentials.password })
+  if (options.withCredentials !== false) configuration['api-user'] = testCredentials.user
   const entries = Object.entries(configuration)
   const configurationArgs = options.configureThroughEnvironment ? [] : entries.flatMap(([name, value]) => [`--${name}`, value])
   const configurationEnv = options.configureThroughEnvironment ? Object.fromEntries(entries.map(([name, value]) => [`KAFKA_SINK_${name.toUpperCase().replace('-', '_')}`, value])) : {}
+  // The password goes through the environment, as the README recommends: arguments are visible to every user (ps).
+  const passwordEnv: Record<string, string> = options.withCredentials === false ? {} : { KAFKA_SINK_API_PASSWORD: testCredentials.password }
   const child = spawn(program, [...programArgs, ...configurationArgs, ...(options.args ?? [])], {
     cwd: options.cwd,
-    env: { ...process.env, ...configurationEnv, ...options.env },
+    env: { ...process.env, ...configurationEnv, ...passwordEnv, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const lines: string[] = []

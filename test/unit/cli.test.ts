@@ -21,17 +21,61 @@ describe('parseCommandLine', () => {
           kurrentdb: defaultKurrentDb,
           apiCredentials: { user: 'admin', password: 'changeit' },
           insecure: false,
+          allowedHosts: [],
           dataProtection: undefined,
           connectorsFile: undefined,
+          tls: undefined,
           logLevel: 'info',
           stallAfterMs: 60_000,
           readyFailsOnStall: false,
           commitFailureLimitMs: 60_000,
           instanceId: undefined,
           leaseDurationMs: 15_000,
+          warnings: [expect.stringContaining('--api-password was given on the command line')],
         },
       })
     }
+  })
+
+  test('without credentials the API listens on loopback unless --host says otherwise', () => {
+    const insecure = parseCommandLine(['--insecure'], {})
+    expect(insecure.command === 'serve' && insecure.options.host).toBe('127.0.0.1')
+    const chosen = parseCommandLine(['--insecure', '--host', '0.0.0.0'], {})
+    expect(chosen.command === 'serve' && chosen.options.host).toBe('0.0.0.0')
+    const fromEnv = parseCommandLine(['--insecure'], { KAFKA_SINK_HOST: '::' })
+    expect(fromEnv.command === 'serve' && fromEnv.options.host).toBe('::')
+  })
+
+  test('the API password can come from a file (or its env twin), and not together with the password itself', () => {
+    const fromFile = parseCommandLine(['--api-user', 'admin', '--api-password-file', '/run/secrets/api'], {})
+    expect(fromFile.command === 'serve' && fromFile.options.apiCredentials).toEqual({ user: 'admin', passwordFile: '/run/secrets/api' })
+    expect(fromFile.command === 'serve' && fromFile.options.warnings).toEqual([])
+    const fromEnv = parseCommandLine([], { KAFKA_SINK_API_USER: 'admin', KAFKA_SINK_API_PASSWORD_FILE: '/run/secrets/api' })
+    expect(fromEnv.command === 'serve' && fromEnv.options.apiCredentials).toEqual({ user: 'admin', passwordFile: '/run/secrets/api' })
+    expect(invalidMessage(['--api-user', 'a', '--api-password', 'p', '--api-password-file', '/f'])).toContain('keep one')
+    expect(invalidMessage(['--api-password-file', '/f'])).toContain('must be given together')
+  })
+
+  test('a secret given as a flag (visible in ps) is warned about; the same secret from the environment is not', () => {
+    const flags = parseCommandLine(['--api-user', 'a', '--api-password', 'pw-SECRET-1', '--data-protection-token', 'tok-SECRET-2'], {})
+    expect(flags.command === 'serve' && flags.options.warnings.length).toBe(2)
+    expect(flags.command === 'serve' && flags.options.warnings.join('\n')).toContain('KAFKA_SINK_DATA_PROTECTION_TOKEN or --data-protection-token-file')
+    const env = parseCommandLine([], { KAFKA_SINK_API_USER: 'a', KAFKA_SINK_API_PASSWORD: 'p', KAFKA_SINK_DATA_PROTECTION_TOKEN: 't' })
+    expect(env.command === 'serve' && env.options.warnings).toEqual([])
+    for (const warning of flags.command === 'serve' ? flags.options.warnings : []) expect(warning).not.toContain('SECRET')
+  })
+
+  test('a malformed --kurrentdb is refused without echoing its credentials', () => {
+    for (const connectionString of ['http://admin:s3cret@db:2113', 'kurentdb://admin:s3/cret@db:2113?tls=false', 'admin:s3cret@db:2113']) {
+      const message = invalidMessage(['--insecure', '--kurrentdb', connectionString])
+      expect(message).toContain('connection string')
+      expect(message).not.toContain('s3')
+    }
+  })
+
+  test('--tls-cert-file and --tls-key-file come together', () => {
+    expect(invalidMessage(['--insecure', '--tls-cert-file', '/c.pem'])).toContain('must be given together')
+    expect(invalidMessage(['--insecure'], { KAFKA_SINK_TLS_KEY_FILE: '/k.pem' })).toContain('must be given together')
   })
 
   test('every flag has an env twin, and a flag overrides its twin', () => {
@@ -49,6 +93,9 @@ describe('parseCommandLine', () => {
       KAFKA_SINK_COMMIT_FAILURE_LIMIT: '500ms',
       KAFKA_SINK_INSTANCE_ID: 'node-1',
       KAFKA_SINK_LEASE_DURATION: '20s',
+      KAFKA_SINK_ALLOWED_HOSTS: 'sink.internal, Other.Example ',
+      KAFKA_SINK_TLS_CERT_FILE: '/tls/cert.pem',
+      KAFKA_SINK_TLS_KEY_FILE: '/tls/key.pem',
     }
     const parsed = parseCommandLine(['--port=9001'], env)
     expect(parsed).toEqual({
@@ -59,14 +106,17 @@ describe('parseCommandLine', () => {
         kurrentdb: 'kurrentdb://db:2113?tls=false',
         apiCredentials: { user: 'ops', password: 'secret' },
         insecure: false,
+        allowedHosts: ['sink.internal', 'Other.Example'],
         dataProtection: { tokenFile: '/run/token' },
         connectorsFile: '/etc/connectors.yaml',
+        tls: { certFile: '/tls/cert.pem', keyFile: '/tls/key.pem' },
         logLevel: 'warn',
         stallAfterMs: 120_000,
         readyFailsOnStall: true,
         commitFailureLimitMs: 500,
         instanceId: 'node-1',
         leaseDurationMs: 20_000,
+        warnings: [],
       },
     })
     const insecure = parseCommandLine([], { KAFKA_SINK_INSECURE: 'true', KAFKA_SINK_DATA_PROTECTION_TOKEN: 't' })
@@ -104,7 +154,7 @@ describe('parseCommandLine', () => {
 describe('helpText', () => {
   test('lists every flag and its env twin', () => {
     const text = helpText('1.2.3')
-    for (const flag of ['--host', '--port', '--kurrentdb', '--api-user', '--api-password', '--insecure', '--data-protection-token', '--data-protection-token-file', '--connectors', '--log-level', '--version', '--help']) {
+    for (const flag of ['--host', '--port', '--kurrentdb', '--api-user', '--api-password', '--api-password-file', '--insecure', '--allowed-hosts', '--data-protection-token', '--data-protection-token-file', '--tls-cert-file', '--tls-key-file', '--connectors', '--log-level', '--version', '--help']) {
       expect(text).toContain(flag)
     }
     expect(text).toContain('KAFKA_SINK_DATA_PROTECTION_TOKEN_FILE')

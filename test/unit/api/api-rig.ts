@@ -52,7 +52,7 @@ export interface ApiRig {
 }
 
 export async function startApiRig(
-  options: { credentials?: ApiCredentials | null; checkReady?: ReadinessCheck; maxBodyBytes?: number } = {},
+  options: { credentials?: ApiCredentials | null; checkReady?: ReadinessCheck; maxBodyBytes?: number; allowedHosts?: readonly string[] } = {},
 ): Promise<ApiRig> {
   const emulator = await startKurrentDbEmulator()
   let connection: KurrentDbConnection | undefined
@@ -73,6 +73,7 @@ export async function startApiRig(
       logger,
       version: '0.0.0-test',
       ...(options.maxBodyBytes === undefined ? {} : { maxBodyBytes: options.maxBodyBytes }),
+      ...(options.allowedHosts === undefined ? {} : { allowedHosts: options.allowedHosts }),
     })
     const responseBodies: string[] = []
     const send = async (request: Request): Promise<ApiResponse> => {

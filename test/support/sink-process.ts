@@ -95,7 +95,7 @@ export async function startSinkProcess(options: StartSinkOptions): Promise<SinkP
     pid: child.pid!,
     lines: () => lines,
     waitForLine,
-    stop: (signal = 'SIGTERM') => stopChild(child, exited, signal),
+    stop: (signal = 'SIGTERM') => stopChild(child, exited, signal, () => lines),
   }
 }
 
@@ -110,7 +110,7 @@ async function waitUntilReady(baseUrl: string, lines: () => readonly string[], t
   throw new Error(`kafka-sink was not ready within ${timeoutMs} ms; last lines:\n${lines().slice(-15).join('\n')}`)
 }
 
-async function stopChild(child: ChildProcess, exited: Promise<[number | null, NodeJS.Signals | null]>, signal: NodeJS.Signals): Promise<number | null> {
+async function stopChild(child: ChildProcess, exited: Promise<[number | null, NodeJS.Signals | null]>, signal: NodeJS.Signals, lines: () => readonly string[]): Promise<number | null> {
   if (child.exitCode !== null || child.signalCode !== null) return child.exitCode
   child.kill(signal)
   const timeout = Bun.sleep(30_000).then(() => 'timeout' as const)
@@ -118,7 +118,7 @@ async function stopChild(child: ChildProcess, exited: Promise<[number | null, No
   if (result === 'timeout') {
     child.kill('SIGKILL')
     await exited
-    throw new Error(`kafka-sink did not exit within 30 s of ${signal}`)
+    throw new Error(`kafka-sink did not exit within 30 s of ${signal}; last lines:\n${lines().slice(-15).join('\n')}`)
   }
   return result[0]
 }

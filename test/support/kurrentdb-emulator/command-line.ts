@@ -4,6 +4,7 @@
  *   down    → stop serving (port closed, open calls end with UNAVAILABLE), keep the data → `ok`
  *   up      → serve again on the same port → `ok`
  *   restart → down, then up → `ok`
+ *   fault KIND [STREAM] → arm a one-shot fault for the next call (on STREAM) (faults.ts: delete-unavailable, append-reply-lost) → `ok`
  *   drop-reads → end the open Read calls (subscriptions) with UNAVAILABLE, appends still served → `ok dropped=N`
  *   stats   → `ok events=N streams=N bytes=N last-position=N|none open-calls=N serving=true|false`
  *   seed EVENTS STREAMS PREFIX BYTES → appends a synthetic backlog (benchmarks) → `ok last-position=N|none`
@@ -13,6 +14,7 @@
 import { createInterface } from 'node:readline'
 import type { KurrentDbEmulator, KurrentDbEmulatorOptions } from '../kurrentdb-emulator.ts'
 import { emulatorHost } from './connection-string.ts'
+import { faultKinds } from './faults.ts'
 
 const usage = 'usage: bun test/support/kurrentdb-emulator.ts [--port N] [--position-base N]'
 
@@ -36,6 +38,13 @@ async function answer(emulator: KurrentDbEmulator, command: string): Promise<str
   if (seed !== null) {
     const position = emulator.seed({ events: Number(seed[1]), streams: Math.max(1, Number(seed[2])), prefix: seed[3]!, dataBytes: Number(seed[4]) })
     return `ok last-position=${position ?? 'none'}`
+  }
+  const fault = /^fault (\S+)(?: (\S+))?$/.exec(command)
+  if (fault !== null) {
+    const kind = faultKinds.find((known) => known === fault[1])
+    if (kind === undefined) return `error unknown fault ${fault[1]}; known: ${faultKinds.join(', ')}`
+    emulator.armFault(kind, fault[2])
+    return 'ok'
   }
   switch (command) {
     case 'down':

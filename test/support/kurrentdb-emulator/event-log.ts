@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { encodeMetadataField, encodeReadResponse, encodeStreamIdentifierField, type ProposedEvent } from './event-codec.ts'
+import { checkIdempotency } from './idempotency.ts'
 import { checkExpectedRevision, currentRevisionOf, type ExpectedRevision, type StreamState } from './expected-revision.ts'
 import {
   deletedStreamRevision,
@@ -71,6 +72,10 @@ export function createEventLog(options: { positionBase: bigint }) {
   let slabIds = new Uint32Array(capacity)
   let offsets = new Uint32Array(capacity)
   let lengths = new Uint32Array(capacity)
+  /** Each event's id, for the server's idempotency checks (idempotency.ts). */
+  const eventIds: string[] = []
+  /** Ids committed since the last restart: the leader's in-memory cache that weak idempotency consults. */
+  const recentIds = new Map<string, number>()
   let nextPosition = options.positionBase
 
   const streamsByName = new Map<string, StreamRecord>()
@@ -162,9 +167,12 @@ export function createEventLog(options: { positionBase: bigint }) {
     for (const event of events) {
       if (count === capacity) grow()
       const typeId = internType(event.type)
+      const id = event.id || randomUUID()
+      eventIds[count] = id
+      recentIds.set(id, count)
       const { room, size } = encodeReadResponse(
         {
-          id: event.id || randomUUID(),
+          id,
           streamIdentifierField: event.stream.identifierField,
           revision: event.revision,
           position: nextPosition,
@@ -261,6 +269,15 @@ export function createEventLog(options: { positionBase: bigint }) {
       }
       return low
     },
+    /**
+     * Whether a read or subscription may start at `position`: the start of the log, an event's position, or at or
+     * past the end. Anything else is inside a record, which the server refuses (`TFChunkReadSide`: INVALID_ARGUMENT).
+     */
+    isRecordBoundary(position: bigint): boolean {
+      if (position === 0n || position >= nextPosition) return true
+      const index = this.firstIndexAtOrAfter(position)
+      return index < count && positions[index] === position
+    },
     lastPosition(): bigint | undefined {
       return count === 0 ? undefined : positions[count - 1]
     },
@@ -274,6 +291,19 @@ export function createEventLog(options: { positionBase: bigint }) {
     append(streamName: string, expected: ExpectedRevision, events: ProposedEvent[]): AppendOutcome {
       const stream = streamsByName.get(streamName)
       const state = stateOf(stream)
+      const retried = checkIdempotency(
+        { state, expected, ids: events.map((event) => event.id) },
+        {
+          idAtRevision: (revision) => (stream === undefined ? undefined : eventIds[stream.logIndexes[revision]!]),
+          positionOfRevision: (revision) => positions[stream!.logIndexes[revision]!]!,
+          recentIndexOf: (id) => recentIds.get(id),
+          streamIdAt: (index) => streamIds[index]!,
+          revisionAt: (index) => BigInt(streams[streamIds[index]!]!.logIndexes.indexOf(index)),
+          positionAt: (index) => positions[index]!,
+          streamId: stream?.id,
+        },
+      )
+      if (retried !== undefined) return retried
       const check = checkExpectedRevision(state, expected)
       if (check === 'stream-deleted') return { kind: 'stream-deleted' }
       if (check === 'wrong-expected-version') return { kind: 'wrong-expected-version', currentRevision: currentRevisionOf(state) }
@@ -326,6 +356,10 @@ export function createEventLog(options: { positionBase: bigint }) {
       ])
       stream.tombstoned = true
       return { kind: 'success', position }
+    },
+    /** What a restart forgets: the recently committed ids weak idempotency consults. */
+    forgetRecentIds(): void {
+      recentIds.clear()
     },
     /** Resolves at the next commit. */
     nextAppend(): Promise<void> {

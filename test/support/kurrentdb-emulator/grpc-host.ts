@@ -7,6 +7,7 @@ import * as grpc from '@grpc/grpc-js'
 import { handleAppend, handleBatchAppend } from './appends.ts'
 import { handleDelete, handleTombstone } from './deletes.ts'
 import type { EventLog } from './event-log.ts'
+import type { Faults } from './faults.ts'
 import { serverFeaturesServiceDefinition, streamsServiceDefinition } from './protocol.ts'
 import { handleRead } from './read-service.ts'
 import { unavailableError } from './responses.ts'
@@ -31,8 +32,8 @@ const shutdownGraceMs = 500
 /** The client accepts messages up to 17 MiB (KurrentDB's largest event); accept as much. */
 const maxMessageBytes = 17 * 1024 * 1024
 
-export async function startGrpcHost(options: { log: EventLog; host: string; port: number }): Promise<GrpcHost> {
-  const { log, host } = options
+export async function startGrpcHost(options: { log: EventLog; host: string; port: number; faults: Faults }): Promise<GrpcHost> {
+  const { log, host, faults } = options
   const calls = new Map<(error: grpc.ServiceError) => void, 'read' | 'write'>()
   const track: TrackCall = (abort, kind = 'write') => {
     calls.set(abort, kind)
@@ -46,9 +47,9 @@ export async function startGrpcHost(options: { log: EventLog; host: string; port
     const next = new grpc.Server({ 'grpc.max_receive_message_length': maxMessageBytes, 'grpc.max_send_message_length': -1 })
     next.addService(streamsServiceDefinition, {
       read: handleRead(log, track),
-      append: handleAppend(log, track),
-      batchAppend: handleBatchAppend(log, track),
-      delete: handleDelete(log),
+      append: handleAppend(log, track, faults),
+      batchAppend: handleBatchAppend(log, track, faults),
+      delete: handleDelete(log, faults),
       tombstone: handleTombstone(log),
     })
     next.addService(serverFeaturesServiceDefinition, { getSupportedMethods: handleGetSupportedMethods() })
@@ -62,6 +63,8 @@ export async function startGrpcHost(options: { log: EventLog; host: string; port
     const current = server
     if (!current) return
     server = undefined
+    // A restarted node has lost its in-memory cache of recent event ids (weak idempotency).
+    log.forgetRecentIds()
     const error = unavailableError('the KurrentDB emulator is down')
     for (const abort of [...calls.keys()]) abort(error)
     calls.clear()

@@ -26,6 +26,11 @@ async function serveRead(log: EventLog, channel: ResponseChannel<ReadResponse>, 
   const request = parseReadRequest(message)
   if (typeof request === 'string') return channel.fail(invalidArgumentError(request))
   const { target, mode } = request
+  // KurrentDB refuses a position inside a record, for reads and subscriptions alike (R3: `TFChunkReadSide.cs`,
+  // `RpcExceptions.InvalidPositionException`); the message is the server's.
+  if (target.kind === 'all' && typeof target.from === 'bigint' && !log.isRecordBoundary(target.from)) {
+    return channel.fail(invalidArgumentError('Trying to read from an invalid position.'))
+  }
   if (mode.kind === 'subscription') {
     if (target.kind === 'all') return subscribeToAll(log, channel, request, target.from)
     return subscribeToStream(log, channel, target.streamName, target.from)

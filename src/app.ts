@@ -123,9 +123,10 @@ async function loadConnectors(
   isStopping: () => boolean,
   stopRequested: Promise<void>,
 ): Promise<LoadedConnectors | undefined> {
-  const [{ connectToKurrentDb }, { createConnectorService }] = await Promise.all([
+  const [{ connectToKurrentDb }, { createConnectorService }, { accessRefusedMessage, isAccessRefused }] = await Promise.all([
     import('./source/kurrentdb-connection.ts'),
     import('./connectors/create-connector-service.ts'),
+    import('./source/kurrentdb-access.ts'),
   ])
   for (let attempt = 1; !isStopping(); attempt++) {
     const connection = connectToKurrentDb(options.kurrentdb)
@@ -142,6 +143,8 @@ async function loadConnectors(
       await service?.shutdown()
       await connection.dispose().catch(() => {})
       if (error instanceof ConnectorsFileError) throw error
+      // Waiting does not grant rights: a refused user is a configuration to fix, said once, at start.
+      if (isAccessRefused(error)) throw new Error(accessRefusedMessage(error))
       const delayMs = Math.min(10_000, 250 * 2 ** Math.min(attempt, 6))
       logger.warn('cannot load connectors from KurrentDB yet; retrying', { error, attempt, delayMs })
       await Promise.race([Bun.sleep(delayMs), stopRequested])

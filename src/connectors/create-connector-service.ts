@@ -14,6 +14,7 @@ import { readRawSetting } from '../settings/settings-lookup.ts'
 import { createKafkaPort } from '../sink/kafka/create-kafka-port.ts'
 import type { KafkaPort, KafkaProducerConfig } from '../sink/kafka/port.ts'
 import type { KurrentDbConnection } from '../source/kurrentdb-connection.ts'
+import { accessRefusedMessage, isAccessRefused } from '../source/kurrentdb-access.ts'
 import { endOfLogCommitPosition } from '../source/positions.ts'
 import type { FieldViolation } from '../settings/parse-sink-settings.ts'
 import { ConnectorError, connectorNotFound, invalidArgument } from './connector-errors.ts'
@@ -420,5 +421,6 @@ function mustBeStopped(connectorId: string, record: ConnectorRecord): ConnectorE
 
 function unavailable(error: unknown): ConnectorError {
   if (error instanceof ConnectorError) return error
+  if (isAccessRefused(error)) return new ConnectorError('UNAVAILABLE', accessRefusedMessage(error), { cause: error })
   return new ConnectorError('UNAVAILABLE', 'KurrentDB could not be reached; try again', { cause: error })
 }

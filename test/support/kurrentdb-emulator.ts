@@ -34,6 +34,8 @@ export type KurrentDbEmulatorOptions = {
   port?: number
   /** Position of the first event (default 4096): e.g. 2n ** 60n to prove positions above 2^53 survive. */
   positionBase?: bigint
+  /** Serve TLS with this certificate (clients then send credentials, which KurrentDB's client drops on insecure channels). */
+  tls?: { certPem: string; keyPem: string }
 }
 
 export type KurrentDbEmulatorStats = EventLogStats & { serving: boolean; openCalls: number }
@@ -64,7 +66,7 @@ export const defaultPositionBase = 4096n
 export async function startKurrentDbEmulator(options: KurrentDbEmulatorOptions = {}): Promise<KurrentDbEmulator> {
   const log = createEventLog({ positionBase: options.positionBase ?? defaultPositionBase })
   const faults = createFaults()
-  const host = await startGrpcHost({ log, host: emulatorHost, port: options.port ?? 0, faults })
+  const host = await startGrpcHost({ log, host: emulatorHost, port: options.port ?? 0, faults, tls: options.tls })
   const port = host.port
   let closed = false
   const up = async (): Promise<void> => {

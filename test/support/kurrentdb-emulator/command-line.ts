@@ -11,25 +11,37 @@
  * Anything else → `error unknown command: …`. stdin EOF, SIGTERM or SIGINT end the process cleanly, so it
  * dies with the parent that holds its stdin.
  */
+import { readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import type { KurrentDbEmulator, KurrentDbEmulatorOptions } from '../kurrentdb-emulator.ts'
 import { emulatorHost } from './connection-string.ts'
 import { faultKinds } from './faults.ts'
 
-const usage = 'usage: bun test/support/kurrentdb-emulator.ts [--port N] [--position-base N]'
+const usage = 'usage: bun test/support/kurrentdb-emulator.ts [--port N] [--position-base N] [--tls-cert FILE --tls-key FILE]'
 
 export function parseArguments(args: string[]): KurrentDbEmulatorOptions | string {
   const options: KurrentDbEmulatorOptions = {}
+  let certFile: string | undefined
+  let keyFile: string | undefined
   for (let index = 0; index < args.length; index++) {
     const flag = args[index]
     const value = args[index + 1]
     if (flag === '--help' || flag === '-h') return usage
+    if (flag === '--tls-cert' || flag === '--tls-key') {
+      if (value === undefined) return `${flag} needs a file\n${usage}`
+      if (flag === '--tls-cert') certFile = value
+      else keyFile = value
+      index++
+      continue
+    }
     if (value === undefined || !/^\d+$/.test(value)) return `${flag} needs a non-negative integer\n${usage}`
     index++
     if (flag === '--port') options.port = Number(value)
     else if (flag === '--position-base') options.positionBase = BigInt(value)
     else return `unknown option ${flag}\n${usage}`
   }
+  if ((certFile === undefined) !== (keyFile === undefined)) return `--tls-cert and --tls-key go together\n${usage}`
+  if (certFile !== undefined && keyFile !== undefined) options.tls = { certPem: readFileSync(certFile, 'utf8'), keyPem: readFileSync(keyFile, 'utf8') }
   return options
 }
 

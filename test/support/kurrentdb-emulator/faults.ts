@@ -4,9 +4,9 @@
  * - `append-reply-lost`: the next Append or BatchAppend is committed, then its answer is replaced by UNAVAILABLE, as
  *   when the connection drops after the server wrote (a retry then meets its own events; see idempotency.ts).
  */
-export type FaultKind = 'delete-unavailable' | 'append-reply-lost'
+export type FaultKind = 'delete-unavailable' | 'append-reply-lost' | 'read-unavailable'
 
-export const faultKinds: readonly FaultKind[] = ['delete-unavailable', 'append-reply-lost']
+export const faultKinds: readonly FaultKind[] = ['delete-unavailable', 'append-reply-lost', 'read-unavailable']
 
 export type Faults = {
   /** Arms `kind` for the next call on `streamName` (any stream when omitted). */

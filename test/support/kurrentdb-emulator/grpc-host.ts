@@ -49,7 +49,7 @@ export async function startGrpcHost(options: { log: EventLog; host: string; port
     if (server) return
     const next = new grpc.Server({ 'grpc.max_receive_message_length': maxMessageBytes, 'grpc.max_send_message_length': -1 })
     next.addService(streamsServiceDefinition, {
-      read: handleRead(log, track, authorization),
+      read: handleRead(log, track, authorization, faults),
       append: handleAppend(log, track, faults, authorization),
       batchAppend: handleBatchAppend(log, track, faults, authorization),
       delete: handleDelete(log, faults, authorization),

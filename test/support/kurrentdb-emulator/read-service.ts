@@ -9,15 +9,18 @@ import type { ReadResponse, streams } from './protocol.ts'
 import { parseReadRequest } from './read-request.ts'
 import { readAll, readStream } from './reads.ts'
 import { openResponseChannel, type ResponseChannel } from './response-channel.ts'
-import { invalidArgumentError } from './responses.ts'
+import { invalidArgumentError, unavailableError } from './responses.ts'
+import type { Faults } from './faults.ts'
 import { subscribeToAll, subscribeToStream } from './subscriptions.ts'
 import type { TrackCall } from './grpc-host.ts'
 
-export function handleRead(log: EventLog, track: TrackCall, authorization: Authorization) {
+export function handleRead(log: EventLog, track: TrackCall, authorization: Authorization, faults: Faults) {
   return (call: grpc.ServerWritableStream<streams.ReadReq, ReadResponse>): void => {
     const channel = openResponseChannel(call)
     const release = track((error) => channel.fail(error), 'read')
-    serveRead(log, channel, call.request, (streamName) => authorization.check(call.metadata, 'read', streamName))
+    serveRead(log, channel, call.request, (streamName) =>
+      faults.take('read-unavailable', streamName) ? unavailableError('injected fault: read-unavailable') : authorization.check(call.metadata, 'read', streamName),
+    )
       .catch((error: unknown) => channel.fail(invalidArgumentError(error instanceof Error ? error.message : String(error))))
       .finally(release)
   }

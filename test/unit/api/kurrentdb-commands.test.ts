@@ -79,3 +79,15 @@ describe('start and reset at a position', () => {
     expect((await rig.request('POST', `/connectors/${connectorId}/start/${eventPosition}`)).status).toBe(200)
   })
 })
+
+describe('conflicts', () => {
+  test('KurrentDB unreachable while re-reading after a conflict answers 503, not 500', async () => {
+    const connectorId = 'conflict-reread-outage'
+    expect((await rig.request('POST', `/connectors/${connectorId}`, { body: { settings: validSettings() } })).status).toBe(200)
+    // Another writer moves the history on, so the next command meets WrongExpectedVersion and reads what won.
+    await client.appendToStream(`$kafka-sink/${connectorId}`, jsonEvent({ type: '$kafka-sink-connector-renamed', data: { connectorId, name: 'by someone else', timestamp: new Date().toISOString() } }))
+    rig.emulator.armFault('read-unavailable', `$kafka-sink/${connectorId}`)
+    const response = expectStatus(await rig.request('PUT', `/connectors/${connectorId}/rename`, { body: { name: 'mine' } }), 503, 14)
+    expect(response.message).toContain('KurrentDB could not be reached')
+  })
+})

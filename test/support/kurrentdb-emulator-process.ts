@@ -34,6 +34,8 @@ export type KurrentDbEmulatorProcess = {
   up(): Promise<void>
   /** Ends the open Read calls (subscriptions) with UNAVAILABLE while appends go on being served. */
   dropReads(): Promise<number>
+  /** Arms a one-shot fault (kurrentdb-emulator/faults.ts) for the next matching call, on `streamName` if given. */
+  armFault(kind: string, streamName?: string): Promise<void>
   /** The counts line, e.g. `events=3 streams=1 bytes=… last-position=… open-calls=0 serving=true`. */
   stats(): Promise<string>
   /** Appends a synthetic backlog inside the emulator (benchmarks); resolves with the last event's position. */
@@ -108,6 +110,9 @@ export async function spawnKurrentDbEmulator(options: SpawnKurrentDbEmulatorOpti
     },
     up: async () => {
       await command('up')
+    },
+    armFault: async (kind, streamName) => {
+      await command(streamName === undefined ? `fault ${kind}` : `fault ${kind} ${streamName}`)
     },
     dropReads: async () => Number(/dropped=(\d+)/.exec(await command('drop-reads'))?.[1] ?? 0),
     stats: () => command('stats'),

@@ -20,6 +20,8 @@ export type SpawnKurrentDbEmulatorOptions = {
    * The connection string then names `localhost`, as TLS cannot verify a name given as an IP address.
    */
   tls?: { certFile: string; keyFile: string; caFile: string }
+  /** The KurrentDB version to report and follow where versions differ (default 24.10.0). */
+  serverVersion?: string
   /** How long to wait for the listening line and for each answer (default 30 s; the machine is shared). */
   timeoutMs?: number
 }
@@ -55,6 +57,7 @@ export async function spawnKurrentDbEmulator(options: SpawnKurrentDbEmulatorOpti
   const timeoutMs = options.timeoutMs ?? 30_000
   const args = [entryPoint, '--port', String(options.port ?? 0)]
   if (options.positionBase !== undefined) args.push('--position-base', options.positionBase.toString())
+  if (options.serverVersion !== undefined) args.push('--server-version', options.serverVersion)
   if (options.tls !== undefined) args.push('--tls-cert', options.tls.certFile, '--tls-key', options.tls.keyFile)
   const child = spawn(bunExecutable(), args, { stdio: ['pipe', 'pipe', 'inherit'] })
   const exited = once(child, 'exit')

@@ -23,6 +23,7 @@
 import { createEventLog, type EventLogStats } from './kurrentdb-emulator/event-log.ts'
 import { startGrpcHost } from './kurrentdb-emulator/grpc-host.ts'
 import { createFaults, type FaultKind } from './kurrentdb-emulator/faults.ts'
+import { defaultServerVersion } from './kurrentdb-emulator/server-version.ts'
 import { runCommandLine } from './kurrentdb-emulator/command-line.ts'
 import { emulatorConnectionString, emulatorHost } from './kurrentdb-emulator/connection-string.ts'
 import { seedEvents, type SeedRequest } from './kurrentdb-emulator/seed.ts'
@@ -34,6 +35,8 @@ export type KurrentDbEmulatorOptions = {
   port?: number
   /** Position of the first event (default 4096): e.g. 2n ** 60n to prove positions above 2^53 survive. */
   positionBase?: bigint
+  /** The version reported and followed where versions differ (server-version.ts); default 24.10.0. */
+  serverVersion?: string
   /** Serve TLS with this certificate (clients then send credentials, which KurrentDB's client drops on insecure channels). */
   tls?: { certPem: string; keyPem: string }
 }
@@ -66,7 +69,7 @@ export const defaultPositionBase = 4096n
 export async function startKurrentDbEmulator(options: KurrentDbEmulatorOptions = {}): Promise<KurrentDbEmulator> {
   const log = createEventLog({ positionBase: options.positionBase ?? defaultPositionBase })
   const faults = createFaults()
-  const host = await startGrpcHost({ log, host: emulatorHost, port: options.port ?? 0, faults, tls: options.tls })
+  const host = await startGrpcHost({ log, host: emulatorHost, port: options.port ?? 0, faults, tls: options.tls, serverVersion: options.serverVersion ?? defaultServerVersion })
   const port = host.port
   let closed = false
   const up = async (): Promise<void> => {

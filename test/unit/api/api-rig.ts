@@ -41,6 +41,8 @@ export interface ApiRig {
   readonly app: HttpApi
   readonly emulator: KurrentDbEmulator
   readonly metrics: SinkMetrics
+  /** The connectors service behind the API (for shutdown tests). */
+  readonly service: RunningConnectorService
   request(method: string, path: string, options?: RequestOptions): Promise<ApiResponse>
   /** Sends a prepared Request (streams, odd headers) and records the response like `request`. */
   send(request: Request): Promise<ApiResponse>
@@ -102,6 +104,7 @@ export async function startApiRig(
       app,
       emulator,
       metrics,
+      service: openedService,
       responseBodies,
       logLines,
       send,

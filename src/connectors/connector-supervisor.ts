@@ -19,7 +19,9 @@ import { describeFailure } from './failure-details.ts'
 import { gateKafkaPort, openFencedCheckpoints, type FencedCheckpoints } from './lease-gate.ts'
 import { OwnershipLostError, type LeaseHandle } from './ownership-coordinator.ts'
 import { openSealedSettings, type SecretBox } from './secret-box.ts'
-import { resolveStart } from './start-point.ts'
+import { resolveLatestCheckpoint, resolveStart } from './start-point.ts'
+import { isEndOfLog } from '../source/positions.ts'
+import { unsupportedServerVersion } from '../source/server-version.ts'
 
 export interface RunReport {
   onRunning(): void
@@ -81,16 +83,43 @@ interface ActiveRun {
 export function createConnectorSupervisor(dependencies: SupervisorDependencies): ConnectorSupervisor {
   const runs = new Map<string, ActiveRun>()
   const { logger, metrics } = dependencies
+  let shuttingDown = false
+
+  // Asked once per process; a failed answer is asked again by the next activation.
+  let serverVersionCheck: Promise<void> | undefined
+  const checkServerVersion = (): Promise<void> =>
+    (serverVersionCheck ??= dependencies.connection.readServerVersion().then(
+      (version) => {
+        const refusal = unsupportedServerVersion(version)
+        if (refusal !== undefined) throw new UnsupportedServerError(refusal)
+      },
+      (error: unknown) => {
+        serverVersionCheck = undefined
+        throw error
+      },
+    ))
 
   const prepare = async (
     request: ActivationRequest,
   ): Promise<{ settings: KafkaSinkSettings; start: Awaited<ReturnType<typeof resolveStart>>; checkpoints: FencedCheckpoints }> => {
     // Validated again: settings stored by an older version may not satisfy today's rules.
+    await checkServerVersion()
     const parsed = parseSinkSettings(await openSealedSettings(request.settings, dependencies.secretBox))
     if (!parsed.ok) throw new InvalidStoredSettingsError(parsed.violations.map((violation) => `${violation.field}: ${violation.description}`).join('; '))
-    const checkpoints = await openFencedCheckpoints(dependencies.store, request.connectorId, request.lease, request.activation, request.explicitStart)
     const target = planRead(parsed.settings.subscription.filter).target
-    const start = await resolveStart(dependencies.connection, checkpoints.startFrom, parsed.settings.subscription.initialPosition, target)
+    const { initialPosition } = parsed.settings.subscription
+    const checkpoints = await openFencedCheckpoints(dependencies.store, request.connectorId, request.lease, async (last) => {
+      // An explicit start (start/{position}, reset) applies once per activation: a later owner of the same activation
+      // resumes from the checkpoints written since, instead of starting over.
+      let start = request.explicitStart !== undefined && (last.activation ?? 0) < request.activation ? request.explicitStart : last.checkpoint
+      // A start at (2^64−1, 2^64−1) means "from the end": resolved now, so what is stored is a real position.
+      if (start?.kind === 'after' && start.position !== undefined && isEndOfLog(start.position)) start = await resolveLatestCheckpoint(dependencies.connection, target)
+      // Durable before RUNNING (the fence writes it): a stop or a crash before the first event must resume from this
+      // end, not a later one.
+      if (start === undefined && initialPosition === 'latest') start = await resolveLatestCheckpoint(dependencies.connection, target)
+      return start
+    }, request.activation)
+    const start = await resolveStart(dependencies.connection, checkpoints.startFrom, initialPosition, target)
     return { settings: parsed.settings, start, checkpoints }
   }
 
@@ -102,7 +131,15 @@ export function createConnectorSupervisor(dependencies: SupervisorDependencies):
       const previous = runs.get(connectorId)
       const stop$ = new Subject<void>()
       let resolveEnded!: () => void
-      const run: ActiveRun = { activation: request.activation, stop$, ended: new Promise<void>((resolve) => (resolveEnded = resolve)), stopRequested: false, silent: false }
+      // Activated after the shutdown began (a command or the connectors file racing it): stopped as it starts, and
+      // recorded as still running, like the others.
+      const run: ActiveRun = {
+        activation: request.activation,
+        stop$,
+        ended: new Promise<void>((resolve) => (resolveEnded = resolve)),
+        stopRequested: shuttingDown,
+        silent: shuttingDown,
+      }
       runs.set(connectorId, run)
       updateActiveGauge()
       const connectorLogger = logger.child({ connectorId })
@@ -188,17 +225,25 @@ export function createConnectorSupervisor(dependencies: SupervisorDependencies):
     isActive: (connectorId) => runs.has(connectorId),
     activeActivation: (connectorId) => runs.get(connectorId)?.activation,
     shutdown: async () => {
-      const ending = [...runs.values()].map((run) => {
-        run.silent = true
-        run.stopRequested = true
-        run.stop$.next()
-        return run.ended
-      })
-      await Promise.all(ending)
+      shuttingDown = true
+      // Until none is left: a run activated while the first ones were stopping gets its final commit too.
+      while (runs.size > 0) {
+        const ending = [...runs.values()].map((run) => {
+          run.silent = true
+          run.stopRequested = true
+          run.stop$.next()
+          return run.ended
+        })
+        await Promise.all(ending)
+      }
     },
   }
 }
 
 export class InvalidStoredSettingsError extends Error {
   override readonly name = 'InvalidSettings'
+}
+
+export class UnsupportedServerError extends Error {
+  override readonly name = 'UnsupportedServerVersion'
 }

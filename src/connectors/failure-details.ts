@@ -6,8 +6,10 @@ import { DeliveryFailedError, RetriesExhaustedError } from '../pipeline/deliver-
 import { CheckpointCommitFailedError } from '../pipeline/run-connector.ts'
 import { KafkaSendError } from '../sink/kafka/errors.ts'
 import type { ErrorDetails } from './connector-history.ts'
+import { accessRefusedMessage, isAccessRefused } from '../source/kurrentdb-access.ts'
 
 export function describeFailure(error: unknown): ErrorDetails {
+  if (isAccessRefused(error)) return { code: 'ACCESS_DENIED', message: accessRefusedMessage(error) }
   if (error instanceof DeliveryFailedError) return { code: error.kafkaError.kafkaName ?? error.kafkaError.code, message: messageChain(error) }
   if (error instanceof RetriesExhaustedError) return { code: 'RETRIES_EXHAUSTED', message: messageChain(error) }
   if (error instanceof CheckpointCommitFailedError) return { code: 'CHECKPOINT_COMMIT_FAILED', message: messageChain(error) }

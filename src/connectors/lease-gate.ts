@@ -5,26 +5,28 @@
  * the checkpoint. Only a confirmed lease holder may adopt the checkpoint stream's current revision after a conflict.
  */
 import type { KafkaPort } from '../sink/kafka/port.ts'
-import type { ConnectorStore, StoredCheckpoint } from './connector-store.ts'
+import type { CheckpointEntry, ConnectorStore, StoredCheckpoint } from './connector-store.ts'
 import { OwnershipLostError, type LeaseHandle } from './ownership-coordinator.ts'
 
 export interface FencedCheckpoints {
-  /** Where the run starts: the explicit start of its activation, else the last checkpoint. */
+  /** Where the run starts, as `chooseStart` decided. */
   readonly startFrom: StoredCheckpoint | undefined
   write(checkpoint: StoredCheckpoint): Promise<void>
 }
 
+/**
+ * Reads the last checkpoint, lets `chooseStart` decide where the run starts from it, and writes that as the fence.
+ * `activation` marks every checkpoint the run writes, so the next owner knows which activation wrote it.
+ */
 export async function openFencedCheckpoints(
   store: ConnectorStore,
   connectorId: string,
   lease: LeaseHandle,
+  chooseStart: (last: CheckpointEntry) => Promise<StoredCheckpoint | undefined>,
   activation: number,
-  explicitStart: StoredCheckpoint | undefined,
 ): Promise<FencedCheckpoints> {
   const entry = await store.readCheckpointEntry(connectorId)
-  // An explicit start (start/{position}, reset) applies once per activation: a later owner of the same activation
-  // resumes from the checkpoints written since, instead of starting over.
-  const startFrom = explicitStart !== undefined && (entry.activation ?? 0) < activation ? explicitStart : entry.checkpoint
+  const startFrom = await chooseStart(entry)
   let expectedRevision = entry.revision
   const writer = { activation, term: lease.term }
 

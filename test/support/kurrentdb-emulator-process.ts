@@ -8,13 +8,20 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { emulatorConnectionString } from './kurrentdb-emulator/connection-string.ts'
+import { emulatorConnectionString, secureEmulatorConnectionString } from './kurrentdb-emulator/connection-string.ts'
 
 export type SpawnKurrentDbEmulatorOptions = {
   /** Port to listen on; 0 (the default) lets the child pick a free one. */
   port?: number
   /** Position of the first event, see `startKurrentDbEmulator`. */
   positionBase?: bigint
+  /**
+   * Serve TLS (the server's secure mode: default users admin/ops and ACLs apply); `caFile` is what clients trust.
+   * The connection string then names `localhost`, as TLS cannot verify a name given as an IP address.
+   */
+  tls?: { certFile: string; keyFile: string; caFile: string }
+  /** The KurrentDB version to report and follow where versions differ (default 24.10.0). */
+  serverVersion?: string
   /** How long to wait for the listening line and for each answer (default 30 s; the machine is shared). */
   timeoutMs?: number
 }
@@ -27,6 +34,10 @@ export type KurrentDbEmulatorProcess = {
   down(): Promise<void>
   /** Serve again on the same port. */
   up(): Promise<void>
+  /** Ends the open Read calls (subscriptions) with UNAVAILABLE while appends go on being served. */
+  dropReads(): Promise<number>
+  /** Arms a one-shot fault (kurrentdb-emulator/faults.ts) for the next matching call, on `streamName` if given. */
+  armFault(kind: string, streamName?: string): Promise<void>
   /** The counts line, e.g. `events=3 streams=1 bytes=… last-position=… open-calls=0 serving=true`. */
   stats(): Promise<string>
   /** Appends a synthetic backlog inside the emulator (benchmarks); resolves with the last event's position. */
@@ -46,6 +57,8 @@ export async function spawnKurrentDbEmulator(options: SpawnKurrentDbEmulatorOpti
   const timeoutMs = options.timeoutMs ?? 30_000
   const args = [entryPoint, '--port', String(options.port ?? 0)]
   if (options.positionBase !== undefined) args.push('--position-base', options.positionBase.toString())
+  if (options.serverVersion !== undefined) args.push('--server-version', options.serverVersion)
+  if (options.tls !== undefined) args.push('--tls-cert', options.tls.certFile, '--tls-key', options.tls.keyFile)
   const child = spawn(bunExecutable(), args, { stdio: ['pipe', 'pipe', 'inherit'] })
   const exited = once(child, 'exit')
 
@@ -92,7 +105,7 @@ export async function spawnKurrentDbEmulator(options: SpawnKurrentDbEmulatorOpti
   }
 
   return {
-    connectionString: emulatorConnectionString(port),
+    connectionString: options.tls === undefined ? emulatorConnectionString(port) : secureEmulatorConnectionString(port, options.tls.caFile),
     port,
     pid: child.pid!,
     down: async () => {
@@ -101,6 +114,10 @@ export async function spawnKurrentDbEmulator(options: SpawnKurrentDbEmulatorOpti
     up: async () => {
       await command('up')
     },
+    armFault: async (kind, streamName) => {
+      await command(streamName === undefined ? `fault ${kind}` : `fault ${kind} ${streamName}`)
+    },
+    dropReads: async () => Number(/dropped=(\d+)/.exec(await command('drop-reads'))?.[1] ?? 0),
     stats: () => command('stats'),
     seed: async (request) => {
       const reply = await command(`seed ${request.events} ${request.streams} ${request.prefix} ${request.dataBytes}`)

@@ -25,6 +25,8 @@ export interface SinkProcess {
 
 export interface StartSinkOptions {
   readonly kurrentdb: string
+  /** Pass the connection string in KAFKA_SINK_KURRENTDB instead of --kurrentdb (it may carry a password). */
+  readonly kurrentdbInEnvironment?: boolean
   readonly args?: readonly string[]
   readonly env?: Readonly<Record<string, string>>
   readonly cwd?: string
@@ -43,9 +45,10 @@ export async function startSinkProcess(options: StartSinkOptions): Promise<SinkP
   if (options.command === undefined && !existsSync(sinkBinary)) throw new Error(`${sinkBinary} is missing: run 'bun run build' (./scripts/test does)`)
   const configuration: Record<string, string> = { port: '0', host: '127.0.0.1', kurrentdb: options.kurrentdb }
   if (options.withCredentials !== false) configuration['api-user'] = testCredentials.user
+  const inEnvironment = (name: string) => options.configureThroughEnvironment === true || (name === 'kurrentdb' && options.kurrentdbInEnvironment === true)
   const entries = Object.entries(configuration)
-  const configurationArgs = options.configureThroughEnvironment ? [] : entries.flatMap(([name, value]) => [`--${name}`, value])
-  const configurationEnv = options.configureThroughEnvironment ? Object.fromEntries(entries.map(([name, value]) => [`KAFKA_SINK_${name.toUpperCase().replace('-', '_')}`, value])) : {}
+  const configurationArgs = entries.filter(([name]) => !inEnvironment(name)).flatMap(([name, value]) => [`--${name}`, value])
+  const configurationEnv = Object.fromEntries(entries.filter(([name]) => inEnvironment(name)).map(([name, value]) => [`KAFKA_SINK_${name.toUpperCase().replace('-', '_')}`, value]))
   // The password goes through the environment, as the README recommends: arguments are visible to every user (ps).
   const passwordEnv: Record<string, string> = options.withCredentials === false ? {} : { KAFKA_SINK_API_PASSWORD: testCredentials.password }
   const child = spawn(program, [...programArgs, ...configurationArgs, ...(options.args ?? [])], {

@@ -178,8 +178,12 @@ interface NodePlan {
 }
 
 function kafkaClusterId(): string {
-  // Kafka's cluster ids are 16 random bytes in URL-safe base64 without padding (what `kafka-storage random-uuid` prints).
-  return randomBytes(16).toString('base64url')
+  // Kafka's cluster ids are 16 random bytes in URL-safe base64 without padding (what `kafka-storage random-uuid`
+  // prints). One starting with '-' would be read as an option by the storage tool's argument parser.
+  for (;;) {
+    const id = randomBytes(16).toString('base64url')
+    if (!id.startsWith('-')) return id
+  }
 }
 
 function jaasPlain(users: Readonly<Record<string, string>>): string {

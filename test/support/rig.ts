@@ -33,7 +33,7 @@ export interface Rig {
   readonly realKafka: RealKafkaCluster
   readonly client: KurrentDBClient
   /** Creates a topic no other test uses (6 partitions, replication 3 unless told otherwise). */
-  createTopic(options?: { partitions?: number; replicationFactor?: number; prefix?: string }): Promise<string>
+  createTopic(options?: { partitions?: number; replicationFactor?: number; prefix?: string; /** Topic configs (real Kafka only). */ config?: Readonly<Record<string, string>> }): Promise<string>
   startSink(options?: Omit<StartSinkOptions, 'kurrentdb'>): Promise<SinkProcess & { api: ReturnType<typeof sinkApi> }>
   /** Appends `count` JSON events `{ seq, stream }` to `stream`, in batches, with optional metadata. */
   appendEvents(stream: string, count: number, options?: { type?: string; firstSeq?: number; metadata?: Record<string, unknown> }): Promise<void>
@@ -41,13 +41,13 @@ export interface Rig {
   close(): Promise<void>
 }
 
-export async function startRig(options: { brokers?: number; kafka?: RigKafka } = {}): Promise<Rig> {
+export async function startRig(options: { brokers?: number; kafka?: RigKafka; /** SASL users of a real Kafka. */ users?: Readonly<Record<string, string>> } = {}): Promise<Rig> {
   const kafka = options.kafka ?? 'mock'
   const brokerCount = options.brokers ?? (kafka === 'mock' ? 3 : 1)
   if (kafka === 'real' && brokerCount !== 1 && brokerCount !== 3) throw new Error('a real Kafka rig runs 1 or 3 brokers')
   const [emulator, cluster] = await Promise.all([
     spawnKurrentDbEmulator(),
-    kafka === 'mock' ? startKafkaTestBroker({ brokers: brokerCount }) : startRealKafkaCluster({ brokers: brokerCount as 1 | 3 }),
+    kafka === 'mock' ? startKafkaTestBroker({ brokers: brokerCount }) : startRealKafkaCluster({ brokers: brokerCount as 1 | 3, ...(options.users ? { users: options.users } : {}) }),
   ])
   const mock = kafka === 'mock' ? (cluster as KafkaTestBroker) : undefined
   const real = kafka === 'real' ? (cluster as RealKafkaCluster) : undefined
@@ -71,7 +71,8 @@ export async function startRig(options: { brokers?: number; kafka?: RigKafka } =
       const topic = uniqueTopicName(topicOptions.prefix ?? 'sink')
       // A real cluster cannot replicate beyond its broker count; the mock accepts any factor.
       const replicationFactor = Math.min(topicOptions.replicationFactor ?? 3, kafka === 'real' ? brokerCount : Infinity)
-      await (mock ?? real!).createTopic(topic, { partitions: topicOptions.partitions ?? 6, replicationFactor })
+      if (mock !== undefined) await mock.createTopic(topic, { partitions: topicOptions.partitions ?? 6, replicationFactor })
+      else await real!.createTopic(topic, { partitions: topicOptions.partitions ?? 6, replicationFactor, ...(topicOptions.config ? { config: topicOptions.config } : {}) })
       return topic
     },
     startSink: async (sinkOptions = {}) => {

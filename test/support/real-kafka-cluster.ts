@@ -153,21 +153,28 @@ export async function runKafkaTool(
   return { exitCode, timedOut, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') }
 }
 
+/**
+ * Ports for the listeners, free now and below the kernel's ephemeral range: a broker binds them again on every
+ * restart, and a port in the ephemeral range could meanwhile be taken by any outgoing connection on the machine.
+ */
 async function freePorts(count: number): Promise<number[]> {
-  const servers: net.Server[] = []
-  try {
-    for (let index = 0; index < count; index++) {
-      const server = net.createServer()
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject)
-        server.listen(0, '127.0.0.1', () => resolve())
-      })
-      servers.push(server)
-    }
-    return servers.map((server) => (server.address() as net.AddressInfo).port)
-  } finally {
-    await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))))
+  const [ephemeralLow] = (await Bun.file('/proc/sys/net/ipv4/ip_local_port_range').text().catch(() => '32768 60999')).trim().split(/\s+/).map(Number)
+  const high = Math.max(10_000, (ephemeralLow ?? 32_768) - 1)
+  const low = Math.max(1_024, high - 12_000)
+  const ports = new Set<number>()
+  while (ports.size < count) {
+    const port = low + Math.floor(Math.random() * (high - low))
+    if (!ports.has(port) && (await canListen(port))) ports.add(port)
   }
+  return [...ports]
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer()
+    server.once('error', () => resolve(false))
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
+  })
 }
 
 interface NodePlan {

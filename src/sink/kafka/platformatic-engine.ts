@@ -232,6 +232,12 @@ interface Client {
   readonly producer: EngineProducer
   /** The latest error the client retried and when: the explanation when the delivery timeout passes first. */
   readonly retries: { last: { readonly error: unknown; readonly at: number } | undefined }
+  /**
+   * Settles when the client retries a refused authentication. The client counts a broker's
+   * SASL_AUTHENTICATION_FAILED as retriable and would retry it until the delivery timeout (30 s by default), but
+   * wrong credentials do not heal: waiting only delays the error the user must act on.
+   */
+  readonly authenticationRefused: Promise<void>
   retired: boolean
 }
 
@@ -239,6 +245,7 @@ type Settled<T> =
   | { readonly kind: 'done'; readonly value: T }
   | { readonly kind: 'failed'; readonly error: unknown }
   | { readonly kind: 'timedOut' }
+  | { readonly kind: 'authenticationRefused' }
 
 export function createPlatformaticKafkaPort(config: KafkaProducerConfig, logger: Logger): KafkaPort {
   const log = logger.child({ component: 'kafka-engine', engine: 'platformatic' })
@@ -259,17 +266,20 @@ export function createPlatformaticKafkaPort(config: KafkaProducerConfig, logger:
   async function createClient(): Promise<Client> {
     const bootstrapBrokers = await resolveBootstrapServers(config.bootstrapServers, plan.resolveBootstrapFamily)
     const retries: Client['retries'] = { last: undefined }
+    let refuseAuthentication: () => void = () => {}
+    const authenticationRefused = new Promise<void>((resolve) => (refuseAuthentication = resolve))
     const producer: EngineProducer = new Producer<Buffer, Buffer, string, Buffer>({
       ...plan.options,
       bootstrapBrokers,
       retryDelay: (_client, _operation, attempt, _retries, error) => {
         retries.last = { error, at: Date.now() }
+        if (classifyPlatformaticError(error).code === 'AUTHENTICATION_FAILED') refuseAuthentication()
         return retryDelayMs(attempt, config.reconnectBackoffMaxMs)
       },
       serializers: { headerKey: headerNameBytes },
     })
     log.debug('Kafka client created', { bootstrapBrokers: bootstrapBrokers.map((b) => `${b.host}:${b.port}`) })
-    return { producer, retries, retired: false }
+    return { producer, retries, authenticationRefused, retired: false }
   }
 
   async function currentClient(): Promise<Client> {
@@ -309,29 +319,36 @@ export function createPlatformaticKafkaPort(config: KafkaProducerConfig, logger:
     closeProducer(retiring)
   }
 
-  /** Runs `operation` against the delivery timeout; never rejects. */
-  async function withDeadline<T>(operation: Promise<T>): Promise<Settled<T>> {
+  /** Runs `operation` against the delivery timeout and the client refusing authentication; never rejects. */
+  async function withDeadline<T>(operation: Promise<T>, attemptClient: Promise<Client>): Promise<Settled<T>> {
     const settled = operation.then(
       (value): Settled<T> => ({ kind: 'done', value }),
       (error: unknown): Settled<T> => ({ kind: 'failed', error }),
     )
+    const refused = attemptClient.then(
+      (attempting) => attempting.authenticationRefused.then((): Settled<T> => ({ kind: 'authenticationRefused' })),
+      () => new Promise<Settled<T>>(() => {}),
+    )
     // librdkafka's convention for delivery.timeout.ms: 0 means no limit.
-    if (!(config.deliveryTimeoutMs > 0)) return settled
+    if (!(config.deliveryTimeoutMs > 0)) return Promise.race([settled, refused])
     let timer: ReturnType<typeof setTimeout> | undefined
     const timedOut = new Promise<Settled<T>>((resolve) => {
       timer = setTimeout(() => resolve({ kind: 'timedOut' }), config.deliveryTimeoutMs)
     })
     try {
-      return await Promise.race([settled, timedOut])
+      return await Promise.race([settled, timedOut, refused])
     } finally {
       clearTimeout(timer)
     }
   }
 
-  /** The error to report when the delivery timeout passed: the client's latest retried error if it is ours to report. */
-  function timeoutError(attemptClient: Client | undefined, startedAt: number, what: string): KafkaSendError {
+  /**
+   * The error to report when the delivery timeout passed (or authentication was refused): the client's latest
+   * retried error if it is ours to report.
+   */
+  function timeoutError(attemptClient: Client | undefined, startedAt: number, what: string, refused = false): KafkaSendError {
     const last = attemptClient?.retries.last
-    const prefix = `${what} not confirmed within deliveryTimeoutMs (${config.deliveryTimeoutMs} ms)`
+    const prefix = refused ? `${what} refused` : `${what} not confirmed within deliveryTimeoutMs (${config.deliveryTimeoutMs} ms)`
     if (last === undefined || last.at < startedAt) {
       return new KafkaSendError({ code: 'DELIVERY_TIMED_OUT', transient: true, message: prefix })
     }
@@ -353,8 +370,9 @@ export function createPlatformaticKafkaPort(config: KafkaProducerConfig, logger:
     let attemptClient: Client | undefined
     let partitionsAssigned = false
 
+    const clientReady = currentClient()
     const attempt = (async (): Promise<ProduceResult> => {
-      attemptClient = await currentClient()
+      attemptClient = await clientReady
       const producer = attemptClient.producer
       const metadata = await producer.metadata({ topics: [topic] })
       const partitionCount = metadata.topics.get(topic)?.partitionsCount ?? 0
@@ -383,13 +401,13 @@ export function createPlatformaticKafkaPort(config: KafkaProducerConfig, logger:
       return producer.send({ messages: toSend })
     })()
 
-    const settled = await withDeadline(attempt)
+    const settled = await withDeadline(attempt, clientReady)
     if (settled.kind === 'done') return new Array<MessageOutcome>(messages.length).fill(delivered)
 
     let error: KafkaSendError
     let deliveredPartitions: ReadonlySet<number> | undefined
-    if (settled.kind === 'timedOut') {
-      error = timeoutError(attemptClient, startedAt, `${messages.length} message(s) to ${topic}`)
+    if (settled.kind === 'timedOut' || settled.kind === 'authenticationRefused') {
+      error = timeoutError(attemptClient, startedAt, `${messages.length} message(s) to ${topic}`, settled.kind === 'authenticationRefused')
       if (attemptClient !== undefined) retire(attemptClient, error.message)
     } else {
       error = classifyPlatformaticError(settled.error)
@@ -408,16 +426,17 @@ export function createPlatformaticKafkaPort(config: KafkaProducerConfig, logger:
       if (state !== 'open') throw closedError()
       const startedAt = Date.now()
       let attemptClient: Client | undefined
+      const clientReady = currentClient()
       const attempt = (async () => {
-        attemptClient = await currentClient()
+        attemptClient = await clientReady
         await attemptClient.producer.metadata({ topics: [] })
         // Fetching the producer id here surfaces authorization and producer-id problems before the first event.
         if (plan.idempotent) await attemptClient.producer.initIdempotentProducer({})
       })()
-      const settled = await withDeadline(attempt)
+      const settled = await withDeadline(attempt, clientReady)
       if (settled.kind === 'done') return
       if (settled.kind === 'failed') throw classifyPlatformaticError(settled.error)
-      const error = timeoutError(attemptClient, startedAt, 'connection to Kafka')
+      const error = timeoutError(attemptClient, startedAt, 'connection to Kafka', settled.kind === 'authenticationRefused')
       if (attemptClient !== undefined) retire(attemptClient, error.message)
       throw error
     },

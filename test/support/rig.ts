@@ -34,6 +34,8 @@ export interface Rig {
   readonly client: KurrentDBClient
   /** Creates a topic no other test uses (6 partitions, replication 3 unless told otherwise). */
   createTopic(options?: { partitions?: number; replicationFactor?: number; prefix?: string; /** Topic configs (real Kafka only). */ config?: Readonly<Record<string, string>> }): Promise<string>
+  /** Creates a topic with this exact name (6 partitions, replication 3 or the broker count, unless told otherwise). */
+  createTopicNamed(name: string, options?: { partitions?: number; replicationFactor?: number; config?: Readonly<Record<string, string>> }): Promise<void>
   startSink(options?: Omit<StartSinkOptions, 'kurrentdb'>): Promise<SinkProcess & { api: ReturnType<typeof sinkApi> }>
   /** Appends `count` JSON events `{ seq, stream }` to `stream`, in batches, with optional metadata. */
   appendEvents(stream: string, count: number, options?: { type?: string; firstSeq?: number; metadata?: Record<string, unknown> }): Promise<void>
@@ -54,6 +56,12 @@ export async function startRig(options: { brokers?: number; kafka?: RigKafka; /*
   const client = KurrentDBClient.connectionString(emulator.connectionString)
   const sinks: SinkProcess[] = []
   const bootstrapServers = mock?.bootstrapServers ?? real!.bootstrapServers
+  const createTopicNamed = async (name: string, topicOptions: { partitions?: number; replicationFactor?: number; config?: Readonly<Record<string, string>> }) => {
+    // A real cluster cannot replicate beyond its broker count; the mock accepts any factor.
+    const replicationFactor = Math.min(topicOptions.replicationFactor ?? 3, kafka === 'real' ? brokerCount : Infinity)
+    if (mock !== undefined) await mock.createTopic(name, { partitions: topicOptions.partitions ?? 6, replicationFactor })
+    else await real!.createTopic(name, { partitions: topicOptions.partitions ?? 6, replicationFactor, ...(topicOptions.config ? { config: topicOptions.config } : {}) })
+  }
   return {
     emulator,
     kafka,
@@ -69,12 +77,10 @@ export async function startRig(options: { brokers?: number; kafka?: RigKafka; /*
     client,
     createTopic: async (topicOptions = {}) => {
       const topic = uniqueTopicName(topicOptions.prefix ?? 'sink')
-      // A real cluster cannot replicate beyond its broker count; the mock accepts any factor.
-      const replicationFactor = Math.min(topicOptions.replicationFactor ?? 3, kafka === 'real' ? brokerCount : Infinity)
-      if (mock !== undefined) await mock.createTopic(topic, { partitions: topicOptions.partitions ?? 6, replicationFactor })
-      else await real!.createTopic(topic, { partitions: topicOptions.partitions ?? 6, replicationFactor, ...(topicOptions.config ? { config: topicOptions.config } : {}) })
+      await createTopicNamed(topic, topicOptions)
       return topic
     },
+    createTopicNamed: (name, topicOptions = {}) => createTopicNamed(name, topicOptions),
     startSink: async (sinkOptions = {}) => {
       const sink = await startSinkProcess({ kurrentdb: emulator.connectionString, ...sinkOptions })
       sinks.push(sink)

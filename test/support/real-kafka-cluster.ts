@@ -78,7 +78,7 @@ export interface RealKafkaCluster {
   startBroker(id: number): Promise<void>
   restartBroker(id: number): Promise<void>
   /** Runs one of Kafka's command-line tools (a main class from the jars) to its end. */
-  runTool(mainClass: string, args: readonly string[], options?: { input?: string; timeoutMs?: number }): Promise<KafkaToolRun>
+  runTool(mainClass: string, args: readonly string[], options?: { input?: string; timeoutMs?: number; jvmOptions?: readonly string[] }): Promise<KafkaToolRun>
   /** Kills every node and deletes the directory. Idempotent. */
   stop(): Promise<void>
 }
@@ -132,10 +132,10 @@ const toolJvmOptions = ['-Xmx192m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1
 export async function runKafkaTool(
   mainClass: string,
   args: readonly string[],
-  options: { input?: string; timeoutMs?: number; log4jConfig?: string } = {},
+  options: { input?: string; timeoutMs?: number; log4jConfig?: string; /** Instead of the quick-start options. */ jvmOptions?: readonly string[] } = {},
 ): Promise<KafkaToolRun> {
   const logging = options.log4jConfig ? [`-Dlog4j2.configurationFile=${options.log4jConfig}`] : ['-Dlog4j2.level=WARN']
-  const child = spawn(javaBinary(), [...toolJvmOptions, ...logging, '-cp', classpath(), mainClass, ...args], {
+  const child = spawn(javaBinary(), [...(options.jvmOptions ?? toolJvmOptions), ...logging, '-cp', classpath(), mainClass, ...args], {
     stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   })
   if (options.input !== undefined) child.stdin!.end(options.input)
@@ -445,7 +445,7 @@ export async function startRealKafkaCluster(options: RealKafkaClusterOptions = {
     // All brokers see each other (and the controller has unfenced them all) before the first topic is created.
     await waitUntil(async () => ((await kcatMetadata(listeners.plaintext))?.brokers.length ?? 0) >= brokerCount, startTimeoutMs, 'every broker registered')
 
-    const tool = (mainClass: string, args: readonly string[], toolOptions: { input?: string; timeoutMs?: number } = {}) =>
+    const tool = (mainClass: string, args: readonly string[], toolOptions: { input?: string; timeoutMs?: number; jvmOptions?: readonly string[] } = {}) =>
       runKafkaTool(mainClass, args, { ...toolOptions, log4jConfig: log4jFile })
 
     const signalBroker = async (id: number, signal: 'SIGKILL' | 'SIGTERM'): Promise<void> => {

@@ -91,7 +91,7 @@ try {
         return topic
       }
       const realContext = { kurrentdb: emulator.connectionString, bootstrapServers: cluster.bootstrapServers, client, createTopic: createRealTopic }
-      const endToEnd = await measureEndToEnd(realContext, { prefix: shape.prefix, events, lastPosition: lastPosition!, waitForBrokerAck: true })
+      const endToEnd = await measureEndToEnd(realContext, { prefix: shape.prefix, events, lastPosition: lastPosition!, waitForBrokerAck: true, label: 'real-kafka' })
       const produce = await measureEngineProduce(cluster.bootstrapServers, await createRealTopic(), pool, Math.min(events, 500_000))
       const kcat = await measureKcatProduce(cluster.bootstrapServers, await createRealTopic(), pool, events)
       process.stderr.write('  java: kafka-producer-perf-test\n')

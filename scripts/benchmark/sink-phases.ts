@@ -50,12 +50,12 @@ async function producedSoFar(sink: SinkProcess): Promise<number> {
  * From the start command to every event confirmed by Kafka and covered by a committed checkpoint (the connector's
  * position reaches the backlog's last position). Also the sink's peak RSS over the run.
  */
-export async function measureEndToEnd(context: Omit<SinkBenchContext, 'broker'>, options: { prefix: string; events: number; lastPosition: bigint; waitForBrokerAck: boolean }) {
+export async function measureEndToEnd(context: Omit<SinkBenchContext, 'broker'>, options: { prefix: string; events: number; lastPosition: bigint; waitForBrokerAck: boolean; /** Tells connectors of several runs on one KurrentDB apart. */ label?: string }) {
   const sink = await startSinkProcess({ kurrentdb: context.kurrentdb })
   try {
     const topic = await context.createTopic()
-    const connectorId = `bench-e2e-${options.waitForBrokerAck ? 'ack' : 'no-ack'}`
-    const progress = createProgress(`end-to-end${options.waitForBrokerAck ? '' : ' (no ack wait)'}`, 'events', options.events)
+    const connectorId = `bench-e2e-${options.waitForBrokerAck ? 'ack' : 'no-ack'}${options.label ? `-${options.label}` : ''}`
+    const progress = createProgress(`end-to-end${options.label ? ` (${options.label})` : ''}${options.waitForBrokerAck ? '' : ' (no ack wait)'}`, 'events', options.events)
     await startConnector(sink, connectorId, benchmarkConnector(context, topic, `${options.prefix}-`, { 'subscription:initialPosition': 'earliest', waitForBrokerAck: String(options.waitForBrokerAck) }))
     const api = sinkApi(sink.baseUrl)
     for (;;) {

@@ -394,6 +394,8 @@ export async function startRealKafkaCluster(options: RealKafkaClusterOptions = {
       const exited = new Promise<number | null>((resolve) =>
         shell.once('exit', (code) => {
           liveShells.delete(shell)
+          // Ends the watchdog's `cat`, which would otherwise wait for the test process to exit.
+          shell.stdin?.destroy()
           resolve(code)
         }),
       )

@@ -81,24 +81,31 @@ try {
     process.stderr.write(`\n▶ 8. Real Apache Kafka: ${realKafkaSkipped}\n`)
   }
 
-  /** Against a real broker; the mock is stopped first so the two never compete for the 2 cores. */
+  /**
+   * Against a real broker; the mock is stopped first so the two never compete for the 2 cores. A fresh KurrentDB
+   * too: the connectors of the phases above are stored in the first one, and a sink started on it resumes them
+   * all, pointing at the stopped mock.
+   */
   async function measureRealKafka() {
+    const realEmulator = await spawnKurrentDbEmulator()
     const cluster = await startRealKafkaCluster({ brokers: 1, heap: '1g' })
     try {
+      const realLastPosition = await realEmulator.seed({ events, streams: shape.streams, prefix: shape.prefix, dataBytes: shape.dataBytes })
+      if (realLastPosition === undefined) throw new Error('seeding the backlog failed')
       const createRealTopic = async () => {
         const topic = uniqueTopicName('bench-real')
         await cluster.createTopic(topic, { partitions: 6, replicationFactor: 1 })
         return topic
       }
-      const realContext = { kurrentdb: emulator.connectionString, bootstrapServers: cluster.bootstrapServers, client, createTopic: createRealTopic }
-      const endToEnd = await measureEndToEnd(realContext, { prefix: shape.prefix, events, lastPosition: lastPosition!, waitForBrokerAck: true, label: 'real-kafka' })
+      const realContext = { kurrentdb: realEmulator.connectionString, bootstrapServers: cluster.bootstrapServers, client, createTopic: createRealTopic }
+      const endToEnd = await measureEndToEnd(realContext, { prefix: shape.prefix, events, lastPosition: realLastPosition, waitForBrokerAck: true, label: 'real-kafka' })
       const produce = await measureEngineProduce(cluster.bootstrapServers, await createRealTopic(), pool, Math.min(events, 500_000))
       const kcat = await measureKcatProduce(cluster.bootstrapServers, await createRealTopic(), pool, events)
       process.stderr.write('  java: kafka-producer-perf-test\n')
       const java = await measureJavaProducerPerformance(cluster, await createRealTopic(), pool, events)
       return { endToEnd, produce, kcat, java }
     } finally {
-      await cluster.stop()
+      await Promise.allSettled([cluster.stop(), realEmulator.stop()])
     }
   }
 

@@ -17,7 +17,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, readdirSync } from 'node:fs'
+import { existsSync, readdirSync, rmSync } from 'node:fs'
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
@@ -299,12 +299,15 @@ interface RunningNode {
 }
 
 const liveShells = new Set<ChildProcess>()
+/** Directories of clusters not stopped yet (with their certificates): removed on exit too, e.g. after a hook timeout. */
+const liveDirectories = new Set<string>()
 let exitHookInstalled = false
 function installExitHook(): void {
   if (exitHookInstalled) return
   exitHookInstalled = true
   process.on('exit', () => {
     for (const shell of liveShells) shell.kill('SIGKILL')
+    for (const directory of liveDirectories) rmSync(directory, { recursive: true, force: true })
   })
 }
 
@@ -315,6 +318,7 @@ export async function startRealKafkaCluster(options: RealKafkaClusterOptions = {
   const brokerCount = options.brokers ?? 1
   const users: Record<string, string> = { admin: `admin-${randomBytes(6).toString('hex')}`, ...options.users }
   const dir = await mkdtemp(join(tmpdir(), 'real-kafka-'))
+  liveDirectories.add(dir)
   let certificates: TestCertificates | undefined
   const running = new Map<number, RunningNode>()
   let stopped = false
@@ -332,6 +336,7 @@ export async function startRealKafkaCluster(options: RealKafkaClusterOptions = {
 
   try {
     certificates = await createTestCertificates('real kafka')
+    liveDirectories.add(certificates.dir)
     const keystoreFile = join(dir, 'broker-keystore.pem')
     await writeFile(keystoreFile, certificates.serverKeyPem + certificates.serverCertPem, { mode: 0o600 })
     const log4jFile = join(dir, 'log4j2.properties')
@@ -469,6 +474,8 @@ export async function startRealKafkaCluster(options: RealKafkaClusterOptions = {
       await killAll()
       await certificates?.remove()
       await rm(dir, { recursive: true, force: true })
+      liveDirectories.delete(dir)
+      if (certificates) liveDirectories.delete(certificates.dir)
     }
 
     const cluster: RealKafkaCluster = {
@@ -518,6 +525,8 @@ export async function startRealKafkaCluster(options: RealKafkaClusterOptions = {
     await killAll()
     await certificates?.remove()
     await rm(dir, { recursive: true, force: true })
+    liveDirectories.delete(dir)
+    if (certificates) liveDirectories.delete(certificates.dir)
     throw error
   }
 }

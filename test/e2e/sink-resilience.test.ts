@@ -12,7 +12,6 @@ import { baseSettings, payloadOf, rigKafkas, startRig, type Rig } from '../suppo
 
 let rig: Rig
 
-
 const unique = (prefix: string) => `${prefix}${randomUUID().slice(0, 8)}`
 const idOf = (record: KcatRecord) => `${payloadOf(record).stream}/${payloadOf(record).seq}`
 const expectedIds = (streams: readonly string[], perStream: number) => streams.flatMap((stream) => Array.from({ length: perStream }, (_, seq) => `${stream}/${seq}`))

@@ -1,16 +1,20 @@
 /**
  * The benchmark: how close the sink runs to its limits on this machine, every figure measured side by side in one
  * run against the rig (KurrentDB emulator in its own process, Kafka test broker with 3 brokers, 6 partitions,
- * replication 3, zstd, idempotent). Prints one table and writes bench/results/latest.json. Options:
+ * replication 3, zstd, idempotent), then, where Java 17+ is there, against a real Apache Kafka (1 broker, 6
+ * partitions): end-to-end, produce-only, kcat and Kafka's own Java producer (kafka-producer-perf-test) as native
+ * references. Prints one table and writes bench/results/latest.json. Options:
  *   --events N           backlog size (default 1,000,000)
  *   --save-reference F   also write the results to bench/results/F.json (committed reference runs)
+ *   --no-real-kafka      skip the real-broker phase
  */
 import { KurrentDBClient } from '@kurrent/kurrentdb-client'
 import { cpus, hostname, totalmem } from 'node:os'
 import { startKafkaTestBroker, uniqueTopicName } from '../test/support/kafka-test-broker.ts'
 import { spawnKurrentDbEmulator } from '../test/support/kurrentdb-emulator-process.ts'
 import { round } from './benchmark/measure.ts'
-import { benchmarkMessages, measureEngineProduce, measureKcatProduce } from './benchmark/produce-phase.ts'
+import { realKafkaUnavailableReason, startRealKafkaCluster } from '../test/support/real-kafka-cluster.ts'
+import { benchmarkMessages, measureEngineProduce, measureJavaProducerPerformance, measureKcatProduce } from './benchmark/produce-phase.ts'
 import { measureClientBatchedReads, measureClientSubscription, measureSinkReadPath } from './benchmark/read-phase.ts'
 import { measureEndToEnd, measureLatency, measureMemoryWhileKafkaDown, measureStartup } from './benchmark/sink-phases.ts'
 
@@ -54,7 +58,7 @@ try {
   const native = await measureKcatProduce(broker.bootstrapServers, await createTopic(), pool, events)
 
   phase('4. End-to-end: the backlog through dist/kafka-sink until confirmed and checkpointed')
-  const context = { kurrentdb: emulator.connectionString, broker, client, createTopic }
+  const context = { kurrentdb: emulator.connectionString, bootstrapServers: broker.bootstrapServers, broker, client, createTopic }
   const endToEnd = await measureEndToEnd(context, { prefix: shape.prefix, events, lastPosition, waitForBrokerAck: true })
   const endToEndNoAckWait = await measureEndToEnd(context, { prefix: shape.prefix, events, lastPosition, waitForBrokerAck: false })
 
@@ -66,6 +70,44 @@ try {
 
   phase('7. Start-up')
   const startup = await measureStartup(emulator.connectionString)
+
+  const realKafkaSkipped = process.argv.includes('--no-real-kafka') ? 'skipped (--no-real-kafka)' : realKafkaUnavailableReason()
+  let realKafka: Awaited<ReturnType<typeof measureRealKafka>> | undefined
+  if (realKafkaSkipped === undefined) {
+    phase('8. Real Apache Kafka (1 broker, 6 partitions): end-to-end, produce-only, kcat, Java producer')
+    await broker.stop()
+    realKafka = await measureRealKafka()
+  } else {
+    process.stderr.write(`\n▶ 8. Real Apache Kafka: ${realKafkaSkipped}\n`)
+  }
+
+  /**
+   * Against a real broker; the mock is stopped first so the two never compete for the 2 cores. A fresh KurrentDB
+   * too: the connectors of the phases above are stored in the first one, and a sink started on it resumes them
+   * all, pointing at the stopped mock.
+   */
+  async function measureRealKafka() {
+    const realEmulator = await spawnKurrentDbEmulator()
+    const cluster = await startRealKafkaCluster({ brokers: 1, heap: '1g' })
+    try {
+      const realLastPosition = await realEmulator.seed({ events, streams: shape.streams, prefix: shape.prefix, dataBytes: shape.dataBytes })
+      if (realLastPosition === undefined) throw new Error('seeding the backlog failed')
+      const createRealTopic = async () => {
+        const topic = uniqueTopicName('bench-real')
+        await cluster.createTopic(topic, { partitions: 6, replicationFactor: 1 })
+        return topic
+      }
+      const realContext = { kurrentdb: realEmulator.connectionString, bootstrapServers: cluster.bootstrapServers, client, createTopic: createRealTopic }
+      const endToEnd = await measureEndToEnd(realContext, { prefix: shape.prefix, events, lastPosition: realLastPosition, waitForBrokerAck: true, label: 'real-kafka' })
+      const produce = await measureEngineProduce(cluster.bootstrapServers, await createRealTopic(), pool, Math.min(events, 500_000))
+      const kcat = await measureKcatProduce(cluster.bootstrapServers, await createRealTopic(), pool, events)
+      process.stderr.write('  java: kafka-producer-perf-test\n')
+      const java = await measureJavaProducerPerformance(cluster, await createRealTopic(), pool, events)
+      return { endToEnd, produce, kcat, java }
+    } finally {
+      await Promise.allSettled([cluster.stop(), realEmulator.stop()])
+    }
+  }
 
   const minimumOfParts = Math.min(sinkRead.eventsPerSecond, produce.messagesPerSecond)
   const results = {
@@ -86,6 +128,12 @@ try {
     ratio_e2e_to_native: round(endToEnd.eventsPerSecond / native.messagesPerSecond, 3),
     latency_ms: { p50: latency.p50, p99: latency.p99, max: latency.max, events: latency.events },
     rss_mb: { peak: Math.max(endToEnd.peakRssMb, endToEndNoAckWait.peakRssMb), kafka_down: kafkaDown.peakMb, kafka_down_early: kafkaDown.earlyMb, kafka_down_late: kafkaDown.lateMb },
+    real_kafka: realKafka === undefined ? { skipped: realKafkaSkipped } : {
+      end_to_end: { events_per_s: realKafka.endToEnd.eventsPerSecond, seconds: realKafka.endToEnd.seconds },
+      produce_only: { messages_per_s: realKafka.produce.messagesPerSecond },
+      native_kcat: { messages_per_s: realKafka.kcat.messagesPerSecond },
+      native_java: { messages_per_s: realKafka.java.messagesPerSecond, record_bytes: realKafka.java.recordBytes },
+    },
     startup_ms: startup.medianMs,
     binary_mb: startup.binaryMb,
     bench_seconds: round((performance.now() - started) / 1_000),
@@ -107,6 +155,14 @@ try {
     ['RSS with Kafka down 30 s', `${kafkaDown.peakMb} MB peak`, `flat: ${kafkaDown.earlyMb} MB early → ${kafkaDown.lateMb} MB late`],
     ['start-up to /health/live', `${startup.medianMs} ms`, `median of ${startup.runs}; target ≤ 200 ms`],
     ['binary size', `${startup.binaryMb} MB`, ''],
+    ...(realKafka === undefined
+      ? [['real Kafka', String(realKafkaSkipped), ''] as [string, string, string]]
+      : ([
+          ['real Kafka: end-to-end, waitForBrokerAck=true', `${format(realKafka.endToEnd.eventsPerSecond)} events/s`, '1 broker, 6 partitions'],
+          ['real Kafka: produce-only (our engine)', `${format(realKafka.produce.messagesPerSecond)} msgs/s`, ''],
+          ['real Kafka: native reference (kcat -P)', `${format(realKafka.kcat.messagesPerSecond)} msgs/s`, ''],
+          ['real Kafka: native reference (Java producer)', `${format(realKafka.java.messagesPerSecond)} msgs/s`, `kafka-producer-perf-test, ${realKafka.java.recordBytes} B records`],
+        ] as Array<[string, string, string]>)),
   ]
   const widths = [0, 1, 2].map((column) => Math.max(...rows.map((row) => row[column]!.length)))
   console.log(`\nkafka-sink benchmark, ${results.date}, ${results.machine.cpus} cores (${results.machine.cpuModel}), ${format(events)}-event backlog\n`)

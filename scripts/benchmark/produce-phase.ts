@@ -1,7 +1,8 @@
 /**
  * Produce-only and the native reference: the same messages (the sink's records for the benchmark's events: value,
  * key and esdb-* headers) pushed into the same broker, once by our Kafka engine with the sink's batching and
- * settings, once by kcat -P (librdkafka in C), the practical ceiling of this machine.
+ * settings, once by kcat -P (librdkafka in C), the practical ceiling of this machine; against a real Kafka also
+ * by Kafka's own Java producer (kafka-producer-perf-test, ProducerPerformance).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -14,6 +15,7 @@ import type { KafkaMessage } from '../../src/sink/kafka/port.ts'
 import { toProducerConfig } from '../../src/sink/kafka/producer-config.ts'
 import { createPartitionKeyExtractor } from '../../src/sink/partition-key.ts'
 import { createRecordMapper } from '../../src/sink/record-mapping.ts'
+import type { RealKafkaCluster } from '../../test/support/real-kafka-cluster.ts'
 import { createProgress, perSecond } from './measure.ts'
 
 export interface BenchmarkEventShape {
@@ -92,6 +94,43 @@ export async function measureKcatProduce(bootstrapServers: string, topic: string
     if (exitCode !== 0) throw new Error(`kcat -P failed: ${stderr}`)
     const seconds = (performance.now() - started) / 1_000
     return { messages: total, seconds, messagesPerSecond: perSecond(total, seconds) }
+  } finally {
+    await rm(directory, { recursive: true, force: true })
+  }
+}
+
+/** Bytes a message puts on the wire before compression: key, value, header names and values. */
+function messageBytes(message: KafkaMessage): number {
+  let bytes = (message.key?.length ?? 0) + message.value.length
+  for (const [name, value] of message.headers) bytes += Buffer.byteLength(name) + value.length
+  return bytes
+}
+
+/**
+ * Kafka's Java producer (kafka-producer-perf-test) with the sink's delivery settings: acks=all, idempotent, zstd at
+ * level 6, 5 ms linger. It cannot send keys or headers, so each payload is a message's value followed by its key and
+ * header bytes: the same size, and about as compressible, as what the sink sends.
+ */
+export async function measureJavaProducerPerformance(cluster: RealKafkaCluster, topic: string, pool: readonly KafkaMessage[], total: number) {
+  const directory = await mkdtemp(join(tmpdir(), 'kafka-sink-bench-'))
+  try {
+    const payloadFile = join(directory, 'payloads.txt')
+    const payloads = pool.slice(0, 5_000).map((message) => {
+      const parts = [message.value.toString(), message.key?.toString() ?? '']
+      for (const [name, value] of message.headers) parts.push(name, value.toString())
+      return parts.join('').replaceAll('\n', ' ')
+    })
+    await writeFile(payloadFile, payloads.join('\n') + '\n')
+    const recordBytes = Math.round(pool.slice(0, 5_000).reduce((sum, message) => sum + messageBytes(message), 0) / Math.min(pool.length, 5_000))
+    const run = await cluster.runTool('org.apache.kafka.tools.ProducerPerformance', [
+      '--topic', topic, '--num-records', String(total), '--throughput', '-1', '--payload-file', payloadFile,
+      '--producer-props', `bootstrap.servers=${cluster.bootstrapServers}`, 'acks=all', 'enable.idempotence=true',
+      'compression.type=zstd', 'compression.zstd.level=6', 'linger.ms=5', 'batch.size=262144',
+    ], { timeoutMs: 600_000, jvmOptions: ['-Xmx512m', '-XX:+UseSerialGC'] })
+    // The last summary line: "N records sent, R records/sec (M MB/sec), A ms avg latency, X ms max latency, …".
+    const summary = /(\d+) records sent, ([\d.]+) records\/sec \(([\d.]+) MB\/sec\)/.exec(run.stdout.trim().split('\n').at(-1) ?? '')
+    if (run.exitCode !== 0 || summary === null) throw new Error(`ProducerPerformance failed (exit ${run.exitCode}): ${run.stderr.trim().slice(-1000)}`)
+    return { messages: Number(summary[1]), messagesPerSecond: Math.round(Number(summary[2])), megabytesPerSecond: Number(summary[3]), recordBytes }
   } finally {
     await rm(directory, { recursive: true, force: true })
   }

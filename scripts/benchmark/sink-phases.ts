@@ -11,17 +11,20 @@ import { createProgress, percentile, perSecond, processMemory, round, sampleMemo
 
 export interface SinkBenchContext {
   readonly kurrentdb: string
+  /** The Kafka the connectors write to (the mock's, or a real broker's). */
+  readonly bootstrapServers: string
+  /** The mock cluster, for the phase that takes Kafka down. */
   readonly broker: KafkaTestBroker
   readonly client: KurrentDBClient
   readonly createTopic: () => Promise<string>
 }
 
 /** A connector reading the benchmark streams (`<prefix>-*`) into `topic`. */
-function benchmarkConnector(context: SinkBenchContext, topic: string, prefix: string, extra: Record<string, string> = {}): Record<string, string> {
+function benchmarkConnector(context: Pick<SinkBenchContext, 'bootstrapServers'>, topic: string, prefix: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
     instanceTypeName: 'kafka-sink',
     topic,
-    bootstrapServers: context.broker.bootstrapServers,
+    bootstrapServers: context.bootstrapServers,
     'subscription:filter:scope': 'stream',
     'subscription:filter:filterType': 'prefix',
     'subscription:filter:expression': prefix,
@@ -47,12 +50,12 @@ async function producedSoFar(sink: SinkProcess): Promise<number> {
  * From the start command to every event confirmed by Kafka and covered by a committed checkpoint (the connector's
  * position reaches the backlog's last position). Also the sink's peak RSS over the run.
  */
-export async function measureEndToEnd(context: SinkBenchContext, options: { prefix: string; events: number; lastPosition: bigint; waitForBrokerAck: boolean }) {
+export async function measureEndToEnd(context: Omit<SinkBenchContext, 'broker'>, options: { prefix: string; events: number; lastPosition: bigint; waitForBrokerAck: boolean; /** Tells connectors of several runs on one KurrentDB apart. */ label?: string }) {
   const sink = await startSinkProcess({ kurrentdb: context.kurrentdb })
   try {
     const topic = await context.createTopic()
-    const connectorId = `bench-e2e-${options.waitForBrokerAck ? 'ack' : 'no-ack'}`
-    const progress = createProgress(`end-to-end${options.waitForBrokerAck ? '' : ' (no ack wait)'}`, 'events', options.events)
+    const connectorId = `bench-e2e-${options.waitForBrokerAck ? 'ack' : 'no-ack'}${options.label ? `-${options.label}` : ''}`
+    const progress = createProgress(`end-to-end${options.label ? ` (${options.label})` : ''}${options.waitForBrokerAck ? '' : ' (no ack wait)'}`, 'events', options.events)
     await startConnector(sink, connectorId, benchmarkConnector(context, topic, `${options.prefix}-`, { 'subscription:initialPosition': 'earliest', waitForBrokerAck: String(options.waitForBrokerAck) }))
     const api = sinkApi(sink.baseUrl)
     for (;;) {
@@ -77,7 +80,7 @@ export async function measureEndToEnd(context: SinkBenchContext, options: { pref
 export async function measureLatency(context: SinkBenchContext, options: { eventsPerSecond: number; seconds: number }) {
   const sink = await startSinkProcess({ kurrentdb: context.kurrentdb })
   const topic = await context.createTopic()
-  const consumer = spawn('kcat', ['-C', '-b', context.broker.bootstrapServers, '-t', topic, '-o', 'end', '-u', '-q', '-f', '%s\\n', '-X', 'fetch.wait.max.ms=1', '-X', 'fetch.error.backoff.ms=1'], { stdio: ['ignore', 'pipe', 'ignore'] })
+  const consumer = spawn('kcat', ['-C', '-b', context.bootstrapServers, '-t', topic, '-o', 'end', '-u', '-q', '-f', '%s\\n', '-X', 'fetch.wait.max.ms=1', '-X', 'fetch.error.backoff.ms=1'], { stdio: ['ignore', 'pipe', 'ignore'] })
   try {
     await startConnector(sink, 'bench-latency', benchmarkConnector(context, topic, 'latency-'))
     await sinkApi(sink.baseUrl).waitForState('bench-latency', 'CONNECTOR_STATE_RUNNING')

@@ -175,6 +175,11 @@ export function createOwnershipCoordinator(dependencies: {
     instanceId,
     start: async () => {
       await store.prepareMemberStream()
+      // Who else is there, before the first of their heartbeats arrives through the feed: without it, a new instance
+      // would claim connectors as if it were alone and hand them over again a moment later.
+      for (const member of await store.readRecentMembers()) {
+        if (member.instanceId !== instanceId) members.set(member.instanceId, { ...member, observedAtMs: now() })
+      }
       await heartbeat(false)
       members.set(instanceId, { instanceId, durationMs: leaseDurationMs, leaving: false, observedAtMs: now() })
       heartbeatTimer = setInterval(() => {

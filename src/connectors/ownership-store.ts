@@ -47,6 +47,12 @@ export interface OwnershipStore {
   /** Appends a claim if the lease stream is still at `expectedRevision` (undefined: no event yet). */
   appendLease(connectorId: string, claim: LeaseClaim, expectedRevision: bigint | undefined): Promise<LeaseAppendOutcome>
   appendHeartbeat(heartbeat: MemberHeartbeat): Promise<void>
+  /**
+   * The members that beat recently, judged by the server's own timestamps relative to the newest heartbeat (one
+   * clock, so instances' clocks need not agree): what a starting instance knows before it has followed a beat.
+   * The client's stream reads give those timestamps to the second, which is fine against lease durations of seconds.
+   */
+  readRecentMembers(): Promise<MemberHeartbeat[]>
   prepareMemberStream(): Promise<void>
   /** Every event written to the sink's own streams after `from`, live, reconnecting on failure. */
   follow(from: LogPosition | undefined, logger: Logger): Observable<SourceItem>
@@ -103,6 +109,23 @@ export function createOwnershipStore(connection: KurrentDbConnection): Ownership
     },
     appendHeartbeat: async (heartbeat) => {
       await client.appendToStream(memberStreamName, jsonEvent({ type: memberEventType, data: { ...heartbeat } as JSONType }), { streamState: ANY })
+    },
+    readRecentMembers: async () => {
+      const latest = new Map<string, { heartbeat: MemberHeartbeat; createdMs: number }>()
+      let newestMs: number | undefined
+      try {
+        for await (const resolved of client.readStream(memberStreamName, { direction: BACKWARDS, fromRevision: END, maxCount: heartbeatsKept })) {
+          const event = resolved.event
+          const heartbeat = event?.type === memberEventType ? decodeHeartbeat(event.data) : undefined
+          if (event === undefined || heartbeat === undefined) continue
+          const createdMs = event.created.getTime()
+          newestMs ??= createdMs
+          if (!latest.has(heartbeat.instanceId)) latest.set(heartbeat.instanceId, { heartbeat, createdMs })
+        }
+      } catch (error) {
+        if (!(error instanceof StreamNotFoundError)) throw error
+      }
+      return [...latest.values()].filter(({ heartbeat, createdMs }) => !heartbeat.leaving && newestMs! - createdMs < heartbeat.durationMs).map(({ heartbeat }) => heartbeat)
     },
     prepareMemberStream: async () => {
       await client.setStreamMetadata(memberStreamName, { maxCount: heartbeatsKept })

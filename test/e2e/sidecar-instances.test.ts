@@ -112,6 +112,22 @@ async function waitForOwner(via: Instance, connectorId: string, accept: (owner: 
   throw new Error(`connector ${connectorId} was not running on an accepted owner within ${timeoutMs} ms; last seen ${JSON.stringify(last)}`)
 }
 
+async function waitForAgreedSpread(instances: readonly Instance[], ids: readonly string[], timeoutMs = 20_000): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs
+  let views: Array<Array<string | undefined>> = []
+  while (Date.now() < deadline) {
+    views = await Promise.all(instances.map((instance) => Promise.all(ids.map(async (connectorId) => {
+      const item = await instance.api.connector(connectorId)
+      return item?.state === 'CONNECTOR_STATE_RUNNING' ? (item.ownerInstanceId as string | undefined) : undefined
+    }))))
+    const first = views[0]!
+    const agreed = first.every((owner) => owner !== undefined) && views.every((view) => view.every((owner, index) => owner === first[index]))
+    if (agreed && new Set(first).size > 1) return first as string[]
+    await Bun.sleep(200)
+  }
+  throw new Error(`the connectors did not settle spread over the instances within ${timeoutMs} ms; views: ${JSON.stringify(views)}`)
+}
+
 async function marker(topic: string, streams: readonly string[], appended: Map<string, number>): Promise<void> {
   // One more event per stream, then wait for all of them: a positive bound for "nothing else arrives".
   for (const stream of streams) {
@@ -130,11 +146,9 @@ describe('three instances on one KurrentDB', () => {
       // Created through the first instance, started through the second: the owner may be the third.
       const ids = await createConnectors(instances[0]!, 'steady', topic, streams)
       for (const connectorId of ids) expect((await instances[1]!.api.request('POST', `/connectors/${connectorId}/start`)).status).toBe(200)
-      const owners = await Promise.all(ids.map((connectorId) => waitForOwner(instances[2]!, connectorId, () => true)))
-      // Every instance agrees on each connector's owner.
-      for (const instance of instances) {
-        for (const [index, connectorId] of ids.entries()) expect((await instance.api.connector(connectorId))?.ownerInstanceId).toBe(owners[index]!)
-      }
+      // The connectors spread over the live instances, and every instance agrees on each one's owner. Views of who
+      // is alive converge within a heartbeat, so this is polled rather than read once.
+      const owners = await waitForAgreedSpread(instances, ids)
       expect(new Set(owners).size).toBeGreaterThan(1)
 
       const load = appendSteadily(streams)

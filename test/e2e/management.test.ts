@@ -3,7 +3,7 @@
  * stopping a connector whose Kafka cannot be reached, and the declarative connectors file.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { FORWARDS } from '@kurrent/kurrentdb-client'
+import { FORWARDS, jsonEvent } from '@kurrent/kurrentdb-client'
 import { randomUUID } from 'node:crypto'
 import { createServer, type AddressInfo, type Socket } from 'node:net'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -244,6 +244,50 @@ describe('isolation', () => {
     await sink.stop()
     await otherBroker.stop()
   }, 150_000)
+})
+
+describe('isolation under backpressure', () => {
+  test('a connector paused by a Kafka that is down, with a large backlog, does not slow the others in the process', async () => {
+    const sink = await rig.startSink({ args: token })
+    const downBroker = await startKafkaTestBroker({ brokers: 1 })
+    try {
+      const backlogStream = unique('Backlog-')
+      const steadyStream = unique('Steady-')
+      const pausedTopic = unique('paused-topic-')
+      await downBroker.createTopic(pausedTopic, { partitions: 1, replicationFactor: 1 })
+      const steadyTopic = await rig.createTopic()
+      await downBroker.setAllBrokersDown()
+      // Far more than the connector may hold in flight (8,000 records, 16 MiB): its subscription is paused with the
+      // rest of the backlog waiting behind it, on the same KurrentDB connection as the other connector's reads.
+      const padding = 'x'.repeat(900)
+      for (let offset = 0; offset < 20_000; offset += 1_000) {
+        await rig.client.appendToStream(backlogStream, Array.from({ length: 1_000 }, (_, index) => jsonEvent({ type: 'Backlog', data: { seq: offset + index, padding } })))
+      }
+      const paused = unique('paused-')
+      const steady = unique('steady-')
+      for (const [connectorId, topic, brokers, stream] of [[paused, pausedTopic, downBroker.bootstrapServers, backlogStream], [steady, steadyTopic, rig.broker.bootstrapServers, steadyStream]] as const) {
+        const settings = baseSettings(topic, brokers, { 'subscription:filter:scope': 'stream', 'subscription:filter:filterType': 'streamId', 'subscription:filter:expression': stream })
+        expect((await sink.api.request('POST', `/connectors/${connectorId}`, { settings })).status).toBe(200)
+        expect((await sink.api.request('POST', `/connectors/${connectorId}/start`)).status).toBe(200)
+      }
+      await sink.api.waitForState(steady, 'CONNECTOR_STATE_RUNNING')
+      // The paused connector has read its window full and waits, with the rest of its backlog behind it.
+      const consumedBy = async (connectorId: string) => {
+        const line = (await sink.api.request('GET', '/metrics')).text.split('\n').find((each) => each.startsWith(`messaging_kurrent_consumer_message_count{connector_id="${connectorId}"} `))
+        return line === undefined ? 0 : Number(line.split(' ').at(-1))
+      }
+      const deadline = Date.now() + 60_000
+      while ((await consumedBy(paused)) < 8_000 && Date.now() < deadline) await Bun.sleep(200)
+      expect(await consumedBy(paused)).toBeGreaterThanOrEqual(8_000)
+      for (let round = 0; round < 3; round++) {
+        await rig.appendEvents(steadyStream, 100, { firstSeq: round * 100 })
+        expect((await rig.readTopic(steadyTopic, (round + 1) * 100, 20_000)).length).toBeGreaterThanOrEqual((round + 1) * 100)
+      }
+    } finally {
+      await sink.stop()
+      await downBroker.stop()
+    }
+  }, 180_000)
 })
 
 describe('identity rules', () => {

@@ -5,6 +5,7 @@
  * imported only then: importing them takes most of the start-up time (measured ~0.8 s for the Kafka client alone).
  */
 import { readFile } from 'node:fs/promises'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { createHttpApi } from './api/http-api.ts'
 import type { ServeOptions } from './cli.ts'
 import { ConnectorError } from './connectors/connector-errors.ts'
@@ -12,6 +13,7 @@ import type { ConnectorService, RunningConnectorService } from './connectors/con
 import { applyConnectorsFile, ConnectorsFileError } from './connectors/connectors-file.ts'
 import { createLogger, type Logger } from './observability/logger.ts'
 import { createSinkMetrics } from './observability/metrics.ts'
+import { serve, type RunningServer } from './runtime/serve.ts'
 import type { KurrentDbConnection } from './source/kurrentdb-connection.ts'
 
 /** Exit codes: 0 after a clean shutdown, 2 for a configuration the process cannot start with. */
@@ -46,14 +48,14 @@ export async function runApp(options: ServeOptions, version: string): Promise<nu
     logger,
     version,
   })
-  let server
+  let server: RunningServer
   try {
-    server = api.listen({ hostname: options.host, port: options.port })
+    server = await serve(api, { hostname: options.host, port: options.port })
   } catch (error) {
     process.stderr.write(`kafka-sink: cannot listen on ${options.host}:${options.port}: ${(error as Error).message}\n`)
     return exitBadConfiguration
   }
-  logger.info('kafka-sink listening', { version, host: options.host, port: server.server?.port, kurrentdb: redactConnectionString(options.kurrentdb) })
+  logger.info('kafka-sink listening', { version, host: options.host, port: server.port, kurrentdb: redactConnectionString(options.kurrentdb) })
 
   let stopping = false
   const stopped = new Promise<number>((resolve) => {
@@ -137,7 +139,7 @@ async function loadConnectors(
       if (error instanceof ConnectorsFileError) throw error
       const delayMs = Math.min(10_000, 250 * 2 ** Math.min(attempt, 6))
       logger.warn('cannot load connectors from KurrentDB yet; retrying', { error, attempt, delayMs })
-      await Bun.sleep(delayMs)
+      await sleep(delayMs)
     }
   }
   return undefined
@@ -165,7 +167,7 @@ function whenLoaded(current: () => ConnectorService | undefined): ConnectorServi
 }
 
 function withTimeout<T>(promise: Promise<T>, milliseconds: number): Promise<T> {
-  return Promise.race([promise, Bun.sleep(milliseconds).then(() => Promise.reject(new Error(`no answer within ${milliseconds} ms`)))])
+  return Promise.race([promise, sleep(milliseconds).then(() => Promise.reject(new Error(`no answer within ${milliseconds} ms`)))])
 }
 
 /** Connection strings may carry `user:password@`; logs never show it. */

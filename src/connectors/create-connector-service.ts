@@ -3,6 +3,7 @@
  * commands and queries of connector-service.ts. Commands validate, check the connector's state, append one event to
  * its history stream with the expected revision, and start or stop the runtime.
  */
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { Logger } from '../observability/logger.ts'
 import type { SinkMetrics } from '../observability/metrics.ts'
 import type { PipelineTuning } from '../pipeline/run-connector.ts'
@@ -123,7 +124,7 @@ export async function createConnectorService(dependencies: ConnectorServiceDepen
         if (error instanceof ConcurrentChangeError) remember(connectorId, await store.readHistory(connectorId, record.revision).catch(() => []))
         else {
           logger.warn('recording the connector state failed; retrying', { connectorId, event: event.type, error })
-          await Bun.sleep(Math.min(5_000, 200 * 2 ** attempt))
+          await sleep(Math.min(5_000, 200 * 2 ** attempt))
         }
       }
     }

@@ -14,6 +14,8 @@ import { applyConnectorsFile, ConnectorsFileError } from './connectors/connector
 import { createLogger, type Logger } from './observability/logger.ts'
 import { createSinkMetrics } from './observability/metrics.ts'
 import { serve, type RunningServer } from './runtime/serve.ts'
+import { createKafkaPort } from './sink/kafka/create-kafka-port.ts'
+import { kafkaEngineUnavailableReason } from './sink/kafka/kafka-engines.ts'
 import type { KurrentDbConnection } from './source/kurrentdb-connection.ts'
 
 /** Exit codes: 0 after a clean shutdown, 2 for a configuration the process cannot start with. */
@@ -24,6 +26,11 @@ export async function runApp(options: ServeOptions, version: string): Promise<nu
   const token = await readDataProtectionToken(options)
   if (token instanceof Error) {
     process.stderr.write(`kafka-sink: ${token.message}\n`)
+    return exitBadConfiguration
+  }
+  const engineRefusal = await checkKafkaEngine(options)
+  if (engineRefusal !== undefined) {
+    process.stderr.write(`kafka-sink: ${engineRefusal}\n`)
     return exitBadConfiguration
   }
   if (options.insecure) logger.warn('the management API accepts requests without credentials (--insecure); use it only on a trusted machine')
@@ -101,6 +108,25 @@ async function readDataProtectionToken(options: ServeOptions): Promise<string | 
   }
 }
 
+/**
+ * The engine must be able to run here: a runtime that cannot load it is refused at start-up, as is a librdkafka
+ * engine whose native part is missing (it is built on the machine, scripts/bootstrap), rather than failing every
+ * connector later.
+ */
+async function checkKafkaEngine(options: ServeOptions): Promise<string | undefined> {
+  const unavailable = kafkaEngineUnavailableReason(options.kafkaEngine)
+  if (unavailable !== undefined) return unavailable
+  if (options.kafkaEngine !== 'librdkafka') return undefined
+  try {
+    const { loadLibrdkafka } = await import('./sink/kafka/librdkafka-engine.ts')
+    loadLibrdkafka()
+    return undefined
+  } catch (error) {
+    const firstLine = ((error as Error).message ?? String(error)).split('\n')[0]
+    return `the librdkafka engine cannot load @confluentinc/kafka-javascript (${firstLine}); build it with scripts/build-librdkafka-engine, or use --kafka-engine platformatic`
+  }
+}
+
 interface LoadedConnectors {
   readonly connection: KurrentDbConnection
   readonly service: RunningConnectorService
@@ -126,7 +152,13 @@ async function loadConnectors(
     const connection = connectToKurrentDb(options.kurrentdb)
     let service: RunningConnectorService | undefined
     try {
-      service = await createConnectorService({ connection, dataProtectionToken: token, logger, metrics })
+      service = await createConnectorService({
+        connection,
+        dataProtectionToken: token,
+        logger,
+        metrics,
+        openKafka: (config, connectorLogger) => createKafkaPort(config, connectorLogger, options.kafkaEngine),
+      })
       logger.info('connectors loaded from KurrentDB')
       if (options.connectorsFile !== undefined) await applyConnectorsFile(service, options.connectorsFile, logger)
       if (!isStopping()) return { connection, service }

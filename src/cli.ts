@@ -3,6 +3,7 @@
  * `CommandLine` value and never exits, prints or reads files, so every rule here is unit-tested.
  */
 import { logLevels, type LogLevel } from './observability/logger.ts'
+import { defaultKafkaEngine, kafkaEngineNames, type KafkaEngineName } from './sink/kafka/kafka-engines.ts'
 
 export interface ServeOptions {
   readonly host: string
@@ -14,6 +15,7 @@ export interface ServeOptions {
   readonly dataProtection: { readonly token: string } | { readonly tokenFile: string } | undefined
   readonly connectorsFile: string | undefined
   readonly logLevel: LogLevel
+  readonly kafkaEngine: KafkaEngineName
 }
 
 export type CommandLine =
@@ -44,6 +46,7 @@ const flagSpecs: readonly FlagSpec[] = [
   { name: 'data-protection-token', env: 'KAFKA_SINK_DATA_PROTECTION_TOKEN', takesValue: true, valueName: 'T', help: 'secret the connector passwords are encrypted with; it must never change' },
   { name: 'data-protection-token-file', env: 'KAFKA_SINK_DATA_PROTECTION_TOKEN_FILE', takesValue: true, valueName: 'F', help: 'file holding the data-protection token' },
   { name: 'connectors', env: 'KAFKA_SINK_CONNECTORS', takesValue: true, valueName: 'FILE', help: 'YAML or JSON file of connectors to create or update at start-up' },
+  { name: 'kafka-engine', env: 'KAFKA_SINK_KAFKA_ENGINE', takesValue: true, valueName: 'E', help: `Kafka client: ${kafkaEngineNames.join('|')} (default ${defaultKafkaEngine}; librdkafka needs Node)` },
   { name: 'log-level', env: 'KAFKA_SINK_LOG_LEVEL', takesValue: true, valueName: 'LEVEL', help: `one of ${logLevels.join('|')} (default info)` },
 ]
 
@@ -57,7 +60,8 @@ export function helpText(version: string): string {
     '  kafka-sink [serve] [--host H] [--port N] [--kurrentdb CONN]',
     '                     [--api-user U --api-password P | --insecure]',
     '                     [--data-protection-token T | --data-protection-token-file F]',
-    '                     [--connectors FILE] [--log-level debug|info|warn|error]',
+    '                     [--connectors FILE] [--kafka-engine platformatic|librdkafka]',
+    '                     [--log-level debug|info|warn|error]',
     '  kafka-sink --version | --help',
     '',
     'Options (a flag overrides its environment variable):',
@@ -164,6 +168,12 @@ function parseOrThrow(argv: readonly string[], env: Readonly<Record<string, stri
     throw new CommandLineError(`${logLevelInput!.source} must be one of ${logLevels.join(', ')}, got '${logLevelInput!.value}'`)
   }
 
+  const kafkaEngineInput = lookup('kafka-engine')
+  const kafkaEngine = (kafkaEngineInput?.value.toLowerCase() ?? defaultKafkaEngine) as KafkaEngineName
+  if (!kafkaEngineNames.includes(kafkaEngine)) {
+    throw new CommandLineError(`${kafkaEngineInput!.source} must be one of ${kafkaEngineNames.join(', ')}, got '${kafkaEngineInput!.value}'`)
+  }
+
   return {
     command: 'serve',
     options: {
@@ -175,6 +185,7 @@ function parseOrThrow(argv: readonly string[], env: Readonly<Record<string, stri
       dataProtection: token !== undefined ? { token: token.value } : tokenFile !== undefined ? { tokenFile: tokenFile.value } : undefined,
       connectorsFile: lookup('connectors')?.value,
       logLevel,
+      kafkaEngine,
     },
   }
 }

@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { spawnKurrentDbEmulator, type KurrentDbEmulatorProcess } from '../support/kurrentdb-emulator-process.ts'
-import { sinkBinary, startSinkProcess } from '../support/sink-process.ts'
+import { sinkCommand, sinkEnvironment, sinkExecutable, startSinkProcess } from '../support/sink-process.ts'
 
 let emptyDirectory: string
 let emulator: KurrentDbEmulatorProcess
@@ -24,7 +24,7 @@ afterAll(async () => {
 async function run(args: string[], env: Record<string, string> = {}) {
   // No inherited KAFKA_SINK_* variables: the test decides every input.
   const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('KAFKA_SINK_')))
-  const child = Bun.spawn([sinkBinary, ...args], { cwd: emptyDirectory, env: { ...cleanEnv, ...env }, stdout: 'pipe', stderr: 'pipe' })
+  const child = Bun.spawn(sinkCommand(args), { cwd: emptyDirectory, env: { ...cleanEnv, ...sinkEnvironment(), ...env }, stdout: 'pipe', stderr: 'pipe' })
   const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited])
   return { stdout, stderr, exitCode }
 }
@@ -39,7 +39,7 @@ describe('the CLI', () => {
   test('--help lists every flag with its environment twin', async () => {
     const { stdout, exitCode } = await run(['--help'])
     expect(exitCode).toBe(0)
-    for (const flag of ['--host', '--port', '--kurrentdb', '--api-user', '--api-password', '--insecure', '--data-protection-token', '--data-protection-token-file', '--connectors', '--log-level', '--version', '--help']) {
+    for (const flag of ['--host', '--port', '--kurrentdb', '--api-user', '--api-password', '--insecure', '--data-protection-token', '--data-protection-token-file', '--connectors', '--kafka-engine', '--log-level', '--version', '--help']) {
       expect(stdout).toContain(flag)
     }
     expect(stdout).toContain('KAFKA_SINK_API_PASSWORD')
@@ -132,6 +132,25 @@ describe('the server', () => {
       await sink.stop()
     }
   })
+})
+
+describe('the librdkafka engine', () => {
+  // It is a NAN addon: Node loads it, Bun and Deno cannot (kafka-engines.ts has their exact errors).
+  if (sinkExecutable === 'node') {
+    test('--kafka-engine librdkafka starts and becomes ready on Node', async () => {
+      const sink = await startSinkProcess({ kurrentdb: emulator.connectionString, args: ['--kafka-engine', 'librdkafka'] })
+      expect(await sink.stop('SIGTERM')).toBe(0)
+    })
+  } else {
+    test(`--kafka-engine librdkafka is refused on ${sinkExecutable} in one line that says why: exit 2`, async () => {
+      const { stderr, stdout, exitCode } = await run(['--insecure', '--kafka-engine', 'librdkafka'])
+      expect(exitCode).toBe(2)
+      expect(stderr).toContain('runs only under Node')
+      expect(stderr).toContain('NAN')
+      expect(stderr.trim().split('\n')).toHaveLength(1)
+      expect(stdout).not.toContain('kafka-sink listening')
+    })
+  }
 })
 
 describe('start-up stays lazy', () => {

@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { startKafkaTestBroker } from '../support/kafka-test-broker.ts'
 import { readTopicWithKcat } from '../support/kcat.ts'
 import { baseSettings, payloadOf, startRig, type Rig } from '../support/rig.ts'
-import { sinkBinary } from '../support/sink-process.ts'
+import { sinkCommand, sinkEnvironment } from '../support/sink-process.ts'
 
 let rig: Rig
 let workDirectory: string
@@ -195,7 +195,7 @@ describe('the connectors file', () => {
   test('a file with invalid settings stops the start-up with one line naming the problem', async () => {
     const file = join(workDirectory, 'invalid.json')
     await writeFile(file, JSON.stringify({ 'broken-connector': { settings: { instanceTypeName: 'kafka-sink', topic: '', bootstrapServer: 'x:1' } } }))
-    const child = Bun.spawn([sinkBinary, '--insecure', '--port', '0', '--kurrentdb', rig.emulator.connectionString, '--connectors', file], { stdout: 'pipe', stderr: 'pipe' })
+    const child = Bun.spawn(sinkCommand(['--insecure', '--port', '0', '--kurrentdb', rig.emulator.connectionString, '--connectors', file]), { env: { ...process.env, ...sinkEnvironment() }, stdout: 'pipe', stderr: 'pipe' })
     const [stderr, exitCode] = await Promise.all([new Response(child.stderr).text(), child.exited])
     expect(exitCode).toBe(2)
     expect(stderr).toContain('broken-connector')

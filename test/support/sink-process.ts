@@ -1,7 +1,15 @@
 /**
- * The compiled binary `dist/kafka-sink` in a child process, for end-to-end tests: starts it, learns its port from
- * the `kafka-sink listening` log line, keeps its JSON log lines, and stops it with a signal (or SIGKILL).
+ * kafka-sink as users run it, in a child process, for end-to-end tests: starts it, learns its port from the
+ * `kafka-sink listening` log line, keeps its JSON log lines, and stops it with a signal (or SIGKILL).
  * Plus a small client for its management API.
+ *
+ * Which executable runs is chosen with KAFKA_SINK_TEST_EXECUTABLE, so the same e2e files hold every build to the
+ * same behaviour (./scripts/test runs them once per executable):
+ *   bun          dist/kafka-sink, the Bun single binary (default; `bun run build`)
+ *   node         node dist/node/kafka-sink.mjs, the Node bundle (`bun run build:node`)
+ *   deno         deno run -A dist/node/kafka-sink.mjs, the same bundle on Deno (`bun run build:node`)
+ *   deno-binary  dist/kafka-sink-deno, the `deno compile` executable (`bun run build:deno`, where denort is available)
+ * KAFKA_SINK_TEST_KAFKA_ENGINE, when set, is passed on as KAFKA_SINK_KAFKA_ENGINE to every sink started here.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
@@ -9,7 +17,43 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 
-export const sinkBinary = join(import.meta.dir, '..', '..', 'dist', 'kafka-sink')
+const projectRoot = join(import.meta.dir, '..', '..')
+const nodeBundle = join(projectRoot, 'dist', 'node', 'kafka-sink.mjs')
+
+export type SinkExecutable = 'bun' | 'node' | 'deno' | 'deno-binary'
+const executables: Record<SinkExecutable, { readonly file: string; readonly command: readonly string[]; readonly build: string }> = {
+  bun: { file: join(projectRoot, 'dist', 'kafka-sink'), command: [join(projectRoot, 'dist', 'kafka-sink')], build: 'bun run build' },
+  node: { file: nodeBundle, command: [process.env.NODE ?? 'node', nodeBundle], build: 'bun run build:node' },
+  deno: {
+    file: nodeBundle,
+    // --no-config: a deno.json or package.json in the working directory must not change how the bundle runs.
+    command: [process.env.DENO ?? join(projectRoot, '.tools', 'node_modules', '.bin', 'deno'), 'run', '--allow-all', '--no-config', nodeBundle],
+    build: 'bun run build:node',
+  },
+  'deno-binary': { file: join(projectRoot, 'dist', 'kafka-sink-deno'), command: [join(projectRoot, 'dist', 'kafka-sink-deno')], build: 'bun run build:deno' },
+}
+
+function chosenExecutable(): SinkExecutable {
+  const name = process.env.KAFKA_SINK_TEST_EXECUTABLE ?? 'bun'
+  if (!(name in executables)) throw new Error(`KAFKA_SINK_TEST_EXECUTABLE=${name}: expected one of ${Object.keys(executables).join(', ')}`)
+  return name as SinkExecutable
+}
+
+export const sinkExecutable: SinkExecutable = chosenExecutable()
+/** The file the chosen executable runs (for size checks and messages). */
+export const sinkBinary = executables[sinkExecutable].file
+const testKafkaEngine = process.env.KAFKA_SINK_TEST_KAFKA_ENGINE
+
+/** The command line that runs kafka-sink with `args`, for tests that spawn it themselves. */
+export function sinkCommand(args: readonly string[]): string[] {
+  if (!existsSync(sinkBinary)) throw new Error(`${sinkBinary} is missing: run '${executables[sinkExecutable].build}' (./scripts/test does)`)
+  return [...executables[sinkExecutable].command, ...args]
+}
+
+/** The environment every sink started by tests gets on top of the test's own. */
+export function sinkEnvironment(): Record<string, string> {
+  return testKafkaEngine === undefined ? {} : { KAFKA_SINK_KAFKA_ENGINE: testKafkaEngine }
+}
 export const testCredentials = { user: 'admin', password: 'changeit' } as const
 
 export interface SinkProcess {
@@ -35,11 +79,11 @@ export interface StartSinkOptions {
 }
 
 export async function startSinkProcess(options: StartSinkOptions): Promise<SinkProcess> {
-  if (!existsSync(sinkBinary)) throw new Error(`${sinkBinary} is missing: run 'bun run build' (./scripts/test does)`)
   const credentials = options.withCredentials === false ? [] : ['--api-user', testCredentials.user, '--api-password', testCredentials.password]
-  const child = spawn(sinkBinary, ['--port', '0', '--host', '127.0.0.1', '--kurrentdb', options.kurrentdb, ...credentials, ...(options.args ?? [])], {
+  const [command, ...commandArgs] = sinkCommand(['--port', '0', '--host', '127.0.0.1', '--kurrentdb', options.kurrentdb, ...credentials, ...(options.args ?? [])])
+  const child = spawn(command!, commandArgs, {
     cwd: options.cwd,
-    env: { ...process.env, ...options.env },
+    env: { ...process.env, ...sinkEnvironment(), ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const lines: string[] = []

@@ -24,6 +24,7 @@ describe('parseCommandLine', () => {
           dataProtection: undefined,
           connectorsFile: undefined,
           logLevel: 'info',
+          kafkaEngine: 'platformatic',
         },
       })
     }
@@ -39,6 +40,7 @@ describe('parseCommandLine', () => {
       KAFKA_SINK_DATA_PROTECTION_TOKEN_FILE: '/run/token',
       KAFKA_SINK_CONNECTORS: '/etc/connectors.yaml',
       KAFKA_SINK_LOG_LEVEL: 'WARN',
+      KAFKA_SINK_KAFKA_ENGINE: 'librdkafka',
     }
     const parsed = parseCommandLine(['--port=9001'], env)
     expect(parsed).toEqual({
@@ -52,6 +54,7 @@ describe('parseCommandLine', () => {
         dataProtection: { tokenFile: '/run/token' },
         connectorsFile: '/etc/connectors.yaml',
         logLevel: 'warn',
+        kafkaEngine: 'librdkafka',
       },
     })
     const insecure = parseCommandLine([], { KAFKA_SINK_INSECURE: 'true', KAFKA_SINK_DATA_PROTECTION_TOKEN: 't' })
@@ -75,6 +78,7 @@ describe('parseCommandLine', () => {
     { name: 'user without password', argv: ['--api-user', 'admin'], contains: 'must be given together' },
     { name: 'both token forms', argv: ['--insecure', '--data-protection-token', 'a', '--data-protection-token-file', 'b'], contains: 'keep one' },
     { name: 'bad log level', argv: ['--insecure', '--log-level', 'verbose'], contains: 'must be one of debug, info, warn, error' },
+    { name: 'unknown Kafka engine', argv: ['--insecure', '--kafka-engine', 'kafkajs'], contains: 'must be one of platformatic, librdkafka' },
     { name: 'bad connection string', argv: ['--insecure', '--kurrentdb', 'localhost:2113'], contains: 'connection string' },
     { name: 'flag given twice', argv: ['--insecure', '--port', '1', '--port', '2'], contains: 'given twice' },
     { name: 'bad insecure value', argv: [], env: { KAFKA_SINK_INSECURE: 'maybe' }, contains: 'KAFKA_SINK_INSECURE must be true or false' },

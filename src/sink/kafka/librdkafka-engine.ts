@@ -1,0 +1,276 @@
+/**
+ * The Kafka engine on @confluentinc/kafka-javascript: librdkafka, the C client most Kafka users run, through its
+ * node-rdkafka style API (per-message delivery reports). It is a NAN addon, so it runs only under Node (see
+ * kafka-engines.ts for why Bun and Deno cannot load it). librdkafka does its own batching, retries, idempotence,
+ * partitioning (murmur2_random, Kafka's default) and compression; this file maps the port's configuration to its
+ * properties and its delivery reports to per-message outcomes.
+ */
+import { createRequire } from 'node:module'
+import type { Logger } from '../../observability/logger.ts'
+import { KafkaSendError } from './errors.ts'
+import { classifyLibrdkafkaError } from './librdkafka-errors.ts'
+import type { KafkaMessage, KafkaPort, KafkaProducerConfig, MessageOutcome } from './port.ts'
+
+/** librdkafka property values, as its configuration API takes them. */
+export type LibrdkafkaProperties = Record<string, string | number | boolean>
+
+export interface LibrdkafkaProducerPlan {
+  readonly properties: LibrdkafkaProperties
+  /** Settings the engine cannot honour exactly; logged once when the port is created. */
+  readonly warnings: readonly string[]
+}
+
+const securityProtocols: Record<KafkaProducerConfig['securityProtocol'], string> = {
+  plaintext: 'plaintext',
+  ssl: 'ssl',
+  saslPlaintext: 'sasl_plaintext',
+  saslSsl: 'sasl_ssl',
+}
+const saslMechanisms: Record<NonNullable<KafkaProducerConfig['sasl']>['mechanism'], string> = {
+  plain: 'PLAIN',
+  scramSha256: 'SCRAM-SHA-256',
+  scramSha512: 'SCRAM-SHA-512',
+}
+
+/** Pure: the port's configuration → librdkafka properties (CONFIGURATION.md of librdkafka 2.15). */
+export function planLibrdkafkaProducer(config: KafkaProducerConfig): LibrdkafkaProducerPlan {
+  const warnings: string[] = []
+  const idempotent = config.acks === 'all'
+  if (!idempotent) warnings.push('acks=leader: the idempotent producer needs acks=all, so this producer is not idempotent; retries may write duplicates')
+  let retries = config.messageSendMaxRetries
+  if (idempotent && retries === 0) {
+    // librdkafka refuses enable.idempotence with retries=0 ("`retries` must be > 0 when enable.idempotence=true").
+    retries = 1
+    warnings.push('messageSendMaxRetries=0 is applied as 1: librdkafka\'s idempotent producer needs at least one retry')
+  }
+  const properties: LibrdkafkaProperties = {
+    'client.id': config.clientId,
+    'bootstrap.servers': config.bootstrapServers.join(','),
+    'security.protocol': securityProtocols[config.securityProtocol],
+    acks: config.acks === 'all' ? -1 : 1,
+    'enable.idempotence': idempotent,
+    // Without idempotence a second request in flight could land before a retried first one (Kafka's
+    // max.in.flight=1 rule); the idempotent producer keeps order with up to 5.
+    'max.in.flight.requests.per.connection': idempotent ? 5 : 1,
+    'compression.type': config.compression.type,
+    'compression.level': config.compression.type === 'snappy' || config.compression.type === 'none' ? -1 : config.compression.level,
+    'broker.address.family': config.brokerAddressFamily,
+    'reconnect.backoff.max.ms': config.reconnectBackoffMaxMs,
+    'retry.backoff.max.ms': Math.max(100, config.reconnectBackoffMaxMs),
+    'message.send.max.retries': retries,
+    'request.timeout.ms': config.requestTimeoutMs,
+    // 0 means no limit, as in the port's configuration.
+    'message.timeout.ms': config.deliveryTimeoutMs,
+    // Kafka's default partitioner (the Java client's): the same key lands on the same partition as with any producer.
+    partitioner: 'murmur2_random',
+    // The pipeline batches and bounds what is in flight; librdkafka's own queue only needs to hold that.
+    'queue.buffering.max.messages': 1_000_000,
+    'queue.buffering.max.kbytes': 1_048_576,
+    'linger.ms': 5,
+    dr_cb: true,
+    'allow.auto.create.topics': false,
+    // librdkafka logs through the engine's event.log listener, not to stderr.
+    log_level: 4,
+  }
+  if (config.securityProtocol === 'ssl' || config.securityProtocol === 'saslSsl') {
+    // OpenSSL's default verify paths, which honour SSL_CERT_FILE and SSL_CERT_DIR like the other engine does.
+    properties['ssl.endpoint.identification.algorithm'] = 'https'
+  }
+  if (config.securityProtocol === 'saslPlaintext' || config.securityProtocol === 'saslSsl') {
+    if (config.sasl === undefined) warnings.push(`securityProtocol=${config.securityProtocol} without SASL credentials: connecting without authentication`)
+    else {
+      properties['sasl.mechanisms'] = saslMechanisms[config.sasl.mechanism]
+      properties['sasl.username'] = config.sasl.username
+      properties['sasl.password'] = config.sasl.password
+    }
+  }
+  return { properties, warnings }
+}
+
+// Boundary with the client: its node-rdkafka style Producer, typed by the package, is used through these members.
+interface RdProducer {
+  connect(options: { timeout: number }, callback: (error: unknown) => void): void
+  produce(topic: string, partition: number | null, value: Buffer, key: Buffer | null, timestamp: number, opaque: unknown, headers: Record<string, Buffer>[] | undefined): unknown
+  setPollInterval(intervalMs: number): void
+  disconnect(timeoutMs: number, callback: (error: unknown) => void): void
+  on(event: 'delivery-report', listener: (error: unknown, report: { opaque?: unknown }) => void): void
+  on(event: 'event.error', listener: (error: unknown) => void): void
+  on(event: 'event.log', listener: (entry: { severity: number; fac: string; message: string }) => void): void
+}
+interface LibrdkafkaModule {
+  readonly Producer: new (properties: LibrdkafkaProperties, topicProperties: LibrdkafkaProperties) => RdProducer
+  readonly librdkafkaVersion: string
+}
+
+/** Loads the client; throws with the loader's message when the native part is missing or cannot load. */
+export function loadLibrdkafka(): LibrdkafkaModule {
+  return createRequire(import.meta.url)('@confluentinc/kafka-javascript') as LibrdkafkaModule
+}
+
+interface PendingBatch {
+  readonly owner: Client
+  readonly outcomes: (MessageOutcome | undefined)[]
+  remaining: number
+  readonly resolve: (outcomes: readonly MessageOutcome[]) => void
+  timer: ReturnType<typeof setTimeout> | undefined
+  /** Resolves once every message of the batch has its outcome. */
+  done: Promise<unknown>
+}
+interface MessageTicket {
+  readonly batch: PendingBatch
+  readonly index: number
+}
+
+interface Client {
+  readonly producer: RdProducer
+  readonly connected: Promise<void>
+  readonly pending: Set<PendingBatch>
+  retired: boolean
+}
+
+const delivered: MessageOutcome = { delivered: true }
+/** Delivery reports are polled; 5 ms keeps confirmation latency near linger.ms without spinning. */
+const pollIntervalMs = 5
+/** librdkafka reports every message by message.timeout.ms; past this margin the port settles it itself. */
+const reportMarginMs = 10_000
+const disconnectTimeoutMs = 5_000
+
+export function createLibrdkafkaPort(config: KafkaProducerConfig, logger: Logger): KafkaPort {
+  const log = logger.child({ component: 'kafka-engine', engine: 'librdkafka' })
+  const plan = planLibrdkafkaProducer(config)
+  for (const warning of plan.warnings) log.warn(warning)
+  const librdkafka = loadLibrdkafka()
+
+  let client: Client | undefined
+  let state: 'open' | 'closed' = 'open'
+  let closing: Promise<void> | undefined
+
+  const settle = (batch: PendingBatch, index: number, outcome: MessageOutcome) => {
+    if (batch.outcomes[index] !== undefined) return
+    batch.outcomes[index] = outcome
+    if (--batch.remaining > 0) return
+    if (batch.timer !== undefined) clearTimeout(batch.timer)
+    batch.owner.pending.delete(batch)
+    batch.resolve(batch.outcomes as MessageOutcome[])
+  }
+  const settleAll = (owner: Client, error: KafkaSendError) => {
+    for (const batch of [...owner.pending]) {
+      for (let index = 0; index < batch.outcomes.length; index++) settle(batch, index, { delivered: false, error })
+    }
+  }
+
+  function createClient(): Client {
+    const producer = new librdkafka.Producer(plan.properties, {})
+    const pending = new Set<PendingBatch>()
+    let rejectConnect: ((error: unknown) => void) | undefined
+    const connected = new Promise<void>((resolve, reject) => {
+      rejectConnect = reject
+      producer.connect({ timeout: config.deliveryTimeoutMs > 0 ? config.deliveryTimeoutMs : 30_000 }, (error) => (error ? reject(classifyLibrdkafkaError(error)) : resolve()))
+    })
+    connected.catch(() => undefined)
+    const created: Client = { producer, connected, pending, retired: false }
+    producer.setPollInterval(pollIntervalMs)
+    producer.on('delivery-report', (error, report) => {
+      const ticket = report?.opaque as MessageTicket | undefined
+      if (ticket === undefined) return
+      settle(ticket.batch, ticket.index, error ? { delivered: false, error: classifyLibrdkafkaError(error) } : delivered)
+    })
+    producer.on('event.error', (error) => {
+      const classified = classifyLibrdkafkaError(error)
+      // Authentication and TLS failures come only as error events; without this, connect() would wait out its
+      // timeout and report a timeout instead of the reason.
+      if (!classified.transient) rejectConnect?.(classified)
+      if (classified.code === 'PRODUCER_STATE_LOST') retire(created, classified)
+      else log.debug('librdkafka error', { error: classified.message })
+    })
+    producer.on('event.log', (entry) => log.debug('librdkafka', { facility: entry.fac, message: entry.message }))
+    log.debug('Kafka client created', { librdkafka: librdkafka.librdkafkaVersion, bootstrapServers: config.bootstrapServers })
+    return created
+  }
+
+  function currentClient(): Client {
+    if (client === undefined || client.retired) client = createClient()
+    return client
+  }
+
+  /** A client librdkafka declared unusable (idempotence fatal error): its sends fail transient, the next gets a new one. */
+  function retire(retiring: Client, reason: KafkaSendError): void {
+    if (retiring.retired) return
+    retiring.retired = true
+    if (client === retiring) client = undefined
+    log.warn('restarting the Kafka client', { reason: reason.message })
+    settleAll(retiring, reason)
+    retiring.producer.disconnect(disconnectTimeoutMs, () => undefined)
+  }
+
+  function sendBatch(topic: string, messages: readonly KafkaMessage[]): Promise<readonly MessageOutcome[]> {
+    const owner = currentClient()
+    let resolve!: PendingBatch['resolve']
+    const done = new Promise<readonly MessageOutcome[]>((resolvePromise) => {
+      resolve = resolvePromise
+    })
+    const batch: PendingBatch = { owner, outcomes: new Array(messages.length).fill(undefined), remaining: messages.length, resolve, timer: undefined, done }
+    owner.pending.add(batch)
+    if (config.deliveryTimeoutMs > 0) {
+      batch.timer = setTimeout(() => {
+        const error = new KafkaSendError({
+          code: 'DELIVERY_TIMED_OUT',
+          transient: true,
+          message: `${messages.length} message(s) to ${topic} got no delivery report within deliveryTimeoutMs (${config.deliveryTimeoutMs} ms)`,
+        })
+        for (let index = 0; index < messages.length; index++) settle(batch, index, { delivered: false, error })
+      }, config.deliveryTimeoutMs + reportMarginMs)
+    }
+    for (let index = 0; index < messages.length; index++) {
+      const message = messages[index]!
+      const headers = message.headers.size === 0 ? undefined : [...message.headers].map(([name, value]) => ({ [name]: value }))
+      try {
+        // Partition null: librdkafka's partitioner picks it (murmur2_random, as Kafka's Java client does).
+        owner.producer.produce(topic, null, message.value, message.key, Number(message.timestamp), { batch, index } satisfies MessageTicket, headers)
+      } catch (error) {
+        settle(batch, index, { delivered: false, error: classifyLibrdkafkaError(error) })
+      }
+    }
+    return done
+  }
+
+  return {
+    async connect() {
+      if (state !== 'open') throw new KafkaSendError({ code: 'CLIENT_CLOSED', transient: true, message: 'the Kafka port is closed' })
+      const owner = currentClient()
+      try {
+        await owner.connected
+      } catch (error) {
+        const classified = classifyLibrdkafkaError(error)
+        // A client whose first connection failed is replaced: the next attempt starts from a clean state.
+        retire(owner, classified)
+        throw classified
+      }
+    },
+
+    send(topic, messages) {
+      if (state !== 'open') return Promise.reject(new Error('KafkaPort.send called after close()'))
+      if (messages.length === 0) return Promise.resolve([])
+      return sendBatch(topic, messages)
+    },
+
+    close({ flush }) {
+      closing ??= (async () => {
+        state = 'closed'
+        const owner = client
+        client = undefined
+        if (owner === undefined) return
+        if (flush) {
+          // Every message handed to librdkafka gets a delivery report (or the port's own timeout): wait for them.
+          await Promise.all([...owner.pending].map((batch) => batch.done))
+        } else {
+          settleAll(owner, new KafkaSendError({ code: 'CLIENT_CLOSED', transient: true, message: 'the Kafka port was closed before Kafka confirmed the message' }))
+        }
+        owner.retired = true
+        await new Promise<void>((resolve) => owner.producer.disconnect(disconnectTimeoutMs, () => resolve()))
+      })()
+      return closing
+    },
+  }
+}
+

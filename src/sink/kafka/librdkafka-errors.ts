@@ -1,0 +1,123 @@
+/**
+ * The librdkafka engine's error boundary: librdkafka reports every failure as a numeric `rd_kafka_resp_err_t`.
+ * Codes from 0 up are Kafka's protocol error codes, which we name as Kafka spells them and classify with the
+ * shared table (errors.ts); negative codes are librdkafka's own (`RD_KAFKA_RESP_ERR__*`, the numbers are part
+ * of its ABI), classified here.
+ */
+import { classifyUnidentifiedError, KafkaSendError, kafkaSendErrorFor, type KafkaSendErrorCode } from './errors.ts'
+
+/** Kafka protocol error codes → names (Kafka's `Errors` enum), for the codes the shared table classifies. */
+export const kafkaErrorNamesByCode: Readonly<Record<number, string>> = {
+  [-1]: 'UNKNOWN_SERVER_ERROR',
+  2: 'CORRUPT_MESSAGE',
+  3: 'UNKNOWN_TOPIC_OR_PARTITION',
+  5: 'LEADER_NOT_AVAILABLE',
+  6: 'NOT_LEADER_OR_FOLLOWER',
+  7: 'REQUEST_TIMED_OUT',
+  8: 'BROKER_NOT_AVAILABLE',
+  9: 'REPLICA_NOT_AVAILABLE',
+  10: 'MESSAGE_TOO_LARGE',
+  13: 'NETWORK_EXCEPTION',
+  14: 'COORDINATOR_LOAD_IN_PROGRESS',
+  15: 'COORDINATOR_NOT_AVAILABLE',
+  16: 'NOT_COORDINATOR',
+  17: 'INVALID_TOPIC_EXCEPTION',
+  18: 'RECORD_LIST_TOO_LARGE',
+  19: 'NOT_ENOUGH_REPLICAS',
+  20: 'NOT_ENOUGH_REPLICAS_AFTER_APPEND',
+  21: 'INVALID_REQUIRED_ACKS',
+  29: 'TOPIC_AUTHORIZATION_FAILED',
+  30: 'GROUP_AUTHORIZATION_FAILED',
+  31: 'CLUSTER_AUTHORIZATION_FAILED',
+  32: 'INVALID_TIMESTAMP',
+  33: 'UNSUPPORTED_SASL_MECHANISM',
+  34: 'ILLEGAL_SASL_STATE',
+  35: 'UNSUPPORTED_VERSION',
+  41: 'NOT_CONTROLLER',
+  42: 'INVALID_REQUEST',
+  43: 'UNSUPPORTED_FOR_MESSAGE_FORMAT',
+  44: 'POLICY_VIOLATION',
+  45: 'OUT_OF_ORDER_SEQUENCE_NUMBER',
+  46: 'DUPLICATE_SEQUENCE_NUMBER',
+  47: 'INVALID_PRODUCER_EPOCH',
+  49: 'INVALID_PRODUCER_ID_MAPPING',
+  51: 'CONCURRENT_TRANSACTIONS',
+  52: 'TRANSACTION_COORDINATOR_FENCED',
+  53: 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
+  56: 'KAFKA_STORAGE_ERROR',
+  58: 'SASL_AUTHENTICATION_FAILED',
+  59: 'UNKNOWN_PRODUCER_ID',
+  61: 'DELEGATION_TOKEN_AUTH_DISABLED',
+  65: 'DELEGATION_TOKEN_AUTHORIZATION_FAILED',
+  74: 'FENCED_LEADER_EPOCH',
+  75: 'UNKNOWN_LEADER_EPOCH',
+  76: 'UNSUPPORTED_COMPRESSION_TYPE',
+  87: 'INVALID_RECORD',
+  89: 'THROTTLING_QUOTA_EXCEEDED',
+  90: 'PRODUCER_FENCED',
+  100: 'UNKNOWN_TOPIC_ID',
+}
+
+/** librdkafka's local error codes (rdkafka.h), by the meaning the port gives them. */
+const localErrors: Readonly<Record<number, { readonly name: string; readonly code: KafkaSendErrorCode; readonly transient: boolean }>> = {
+  [-195]: { name: '_TRANSPORT', code: 'BROKERS_UNAVAILABLE', transient: true },
+  [-193]: { name: '_RESOLVE', code: 'BROKERS_UNAVAILABLE', transient: true },
+  [-187]: { name: '_ALL_BROKERS_DOWN', code: 'BROKERS_UNAVAILABLE', transient: true },
+  [-192]: { name: '_MSG_TIMED_OUT', code: 'DELIVERY_TIMED_OUT', transient: true },
+  [-185]: { name: '_TIMED_OUT', code: 'REQUEST_TIMED_OUT', transient: true },
+  [-166]: { name: '_TIMED_OUT_QUEUE', code: 'REQUEST_TIMED_OUT', transient: true },
+  // The local queue is full: backpressure, gone once deliveries drain it.
+  [-184]: { name: '_QUEUE_FULL', code: 'RETRIABLE_BROKER_ERROR', transient: true },
+  [-183]: { name: '_ISR_INSUFF', code: 'RETRIABLE_BROKER_ERROR', transient: true },
+  [-153]: { name: '_RETRY', code: 'RETRIABLE_BROKER_ERROR', transient: true },
+  // Messages purged or the handle destroyed: the port was closed, nothing is wrong with the messages.
+  [-197]: { name: '_DESTROY', code: 'CLIENT_CLOSED', transient: true },
+  [-152]: { name: '_PURGE_QUEUE', code: 'CLIENT_CLOSED', transient: true },
+  [-151]: { name: '_PURGE_INFLIGHT', code: 'CLIENT_CLOSED', transient: true },
+  // The idempotent producer hit an unrecoverable state (librdkafka then refuses every produce): a new
+  // producer, with a new producer id, fixes it; the port replaces the client when it sees this.
+  [-150]: { name: '_FATAL', code: 'PRODUCER_STATE_LOST', transient: true },
+  [-144]: { name: '_FENCED', code: 'PRODUCER_STATE_LOST', transient: true },
+  [-149]: { name: '_INCONSISTENT', code: 'PRODUCER_STATE_LOST', transient: true },
+  [-169]: { name: '_AUTHENTICATION', code: 'AUTHENTICATION_FAILED', transient: false },
+  [-181]: { name: '_SSL', code: 'TLS_FAILED', transient: false },
+  [-188]: { name: '_UNKNOWN_TOPIC', code: 'UNKNOWN_TOPIC', transient: false },
+  [-190]: { name: '_UNKNOWN_PARTITION', code: 'UNKNOWN_TOPIC', transient: false },
+  [-198]: { name: '_BAD_COMPRESSION', code: 'INVALID_RECORD', transient: false },
+  [-199]: { name: '_BAD_MSG', code: 'INVALID_RECORD', transient: false },
+  [-171]: { name: '_UNKNOWN_PROTOCOL', code: 'UNSUPPORTED_BY_BROKER', transient: false },
+  [-165]: { name: '_UNSUPPORTED_FEATURE', code: 'UNSUPPORTED_BY_BROKER', transient: false },
+  [-170]: { name: '_NOT_IMPLEMENTED', code: 'UNSUPPORTED_BY_ENGINE', transient: false },
+  [-186]: { name: '_INVALID_ARG', code: 'UNKNOWN', transient: false },
+}
+
+/** The parts of librdkafka's error objects (LibrdKafkaError) the port reads. */
+interface LibrdkafkaErrorShape {
+  readonly code: number
+  readonly message?: string
+}
+
+function isLibrdkafkaError(error: unknown): error is LibrdkafkaErrorShape {
+  return typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'number'
+}
+
+/** librdkafka's numeric code of an error, if it is one of its errors. */
+export function librdkafkaErrorCode(error: unknown): number | undefined {
+  return isLibrdkafkaError(error) ? error.code : undefined
+}
+
+export function classifyLibrdkafkaError(error: unknown): KafkaSendError {
+  if (error instanceof KafkaSendError) return error
+  if (!isLibrdkafkaError(error)) return classifyUnidentifiedError(error)
+  const detail = error.message ?? `librdkafka error ${error.code}`
+  const brokerName = kafkaErrorNamesByCode[error.code]
+  if (brokerName !== undefined) return kafkaSendErrorFor(brokerName, { message: `Kafka answered ${brokerName}: ${detail}`, cause: error })
+  const local = localErrors[error.code]
+  if (local !== undefined) {
+    // Local codes carry no Kafka name: kafkaName stays undefined, librdkafka's own name goes in the message.
+    return new KafkaSendError({ code: local.code, transient: local.transient, message: `librdkafka ${local.name}: ${detail}`, cause: error })
+  }
+  // A Kafka code our table does not list: fatal, as for any Kafka error name the shared table does not know.
+  if (error.code >= 0) return kafkaSendErrorFor(`KAFKA_ERROR_${error.code}`, { message: `Kafka answered error ${error.code}: ${detail}`, cause: error })
+  return classifyUnidentifiedError(error)
+}

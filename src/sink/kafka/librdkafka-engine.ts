@@ -16,6 +16,12 @@ export type LibrdkafkaProperties = Record<string, string | number | boolean>
 
 export interface LibrdkafkaProducerPlan {
   readonly properties: LibrdkafkaProperties
+  /**
+   * librdkafka's topic-level properties. They go to the client's topic configuration: the client builds each
+   * topic's configuration from that argument, so topic-level values in the global one would be ignored (measured:
+   * the partitioner and message.timeout.ms had no effect there).
+   */
+  readonly topicProperties: LibrdkafkaProperties
   /** Settings the engine cannot honour exactly; logged once when the port is created. */
   readonly warnings: readonly string[]
 }
@@ -35,34 +41,27 @@ const saslMechanisms: Record<NonNullable<KafkaProducerConfig['sasl']>['mechanism
 /** Pure: the port's configuration → librdkafka properties (CONFIGURATION.md of librdkafka 2.15). */
 export function planLibrdkafkaProducer(config: KafkaProducerConfig): LibrdkafkaProducerPlan {
   const warnings: string[] = []
-  const idempotent = config.acks === 'all'
-  if (!idempotent) warnings.push('acks=leader: the idempotent producer needs acks=all, so this producer is not idempotent; retries may write duplicates')
-  let retries = config.messageSendMaxRetries
-  if (idempotent && retries === 0) {
-    // librdkafka refuses enable.idempotence with retries=0 ("`retries` must be > 0 when enable.idempotence=true").
-    retries = 1
-    warnings.push('messageSendMaxRetries=0 is applied as 1: librdkafka\'s idempotent producer needs at least one retry')
-  }
+  // Idempotence protects retries from duplicating and reordering; librdkafka refuses it without retries, and
+  // without retries there is nothing for it to protect (max.in.flight 1 keeps the order).
+  const idempotent = config.acks === 'all' && config.messageSendMaxRetries > 0
+  if (config.acks !== 'all') warnings.push('acks=leader: the idempotent producer needs acks=all, so this producer is not idempotent; retries may write duplicates')
+  const retries = config.messageSendMaxRetries
   const properties: LibrdkafkaProperties = {
     'client.id': config.clientId,
     'bootstrap.servers': config.bootstrapServers.join(','),
     'security.protocol': securityProtocols[config.securityProtocol],
-    acks: config.acks === 'all' ? -1 : 1,
     'enable.idempotence': idempotent,
     // Without idempotence a second request in flight could land before a retried first one (Kafka's
     // max.in.flight=1 rule); the idempotent producer keeps order with up to 5.
     'max.in.flight.requests.per.connection': idempotent ? 5 : 1,
     'compression.type': config.compression.type,
-    'compression.level': config.compression.type === 'snappy' || config.compression.type === 'none' ? -1 : config.compression.level,
     'broker.address.family': config.brokerAddressFamily,
     'reconnect.backoff.max.ms': config.reconnectBackoffMaxMs,
     'retry.backoff.max.ms': Math.max(100, config.reconnectBackoffMaxMs),
     'message.send.max.retries': retries,
-    'request.timeout.ms': config.requestTimeoutMs,
-    // 0 means no limit, as in the port's configuration.
-    'message.timeout.ms': config.deliveryTimeoutMs,
-    // Kafka's default partitioner (the Java client's): the same key lands on the same partition as with any producer.
-    partitioner: 'murmur2_random',
+    // How long a topic missing from metadata may take to appear before its messages fail with _UNKNOWN_TOPIC
+    // (fatal) rather than time out (transient): within the delivery timeout, as in the other engine.
+    'topic.metadata.propagation.max.ms': config.deliveryTimeoutMs > 0 ? Math.max(1_000, Math.min(30_000, Math.floor(config.deliveryTimeoutMs / 2))) : 30_000,
     // The pipeline batches and bounds what is in flight; librdkafka's own queue only needs to hold that.
     'queue.buffering.max.messages': 1_000_000,
     'queue.buffering.max.kbytes': 1_048_576,
@@ -84,7 +83,17 @@ export function planLibrdkafkaProducer(config: KafkaProducerConfig): LibrdkafkaP
       properties['sasl.password'] = config.sasl.password
     }
   }
-  return { properties, warnings }
+  const topicProperties: LibrdkafkaProperties = {
+    acks: config.acks === 'all' ? -1 : 1,
+    'request.timeout.ms': config.requestTimeoutMs,
+    // 0 means no limit, as in the port's configuration.
+    'message.timeout.ms': config.deliveryTimeoutMs,
+    // Kafka's default partitioner (the Java client's): the same key lands on the same partition as with any producer.
+    partitioner: 'murmur2_random',
+    'compression.type': config.compression.type,
+    'compression.level': config.compression.type === 'snappy' || config.compression.type === 'none' ? -1 : config.compression.level,
+  }
+  return { properties, topicProperties, warnings }
 }
 
 // Boundary with the client: its node-rdkafka style Producer, typed by the package, is used through these members.
@@ -92,7 +101,9 @@ interface RdProducer {
   connect(options: { timeout: number }, callback: (error: unknown) => void): void
   produce(topic: string, partition: number | null, value: Buffer, key: Buffer | null, timestamp: number, opaque: unknown, headers: Record<string, Buffer>[] | undefined): unknown
   setPollInterval(intervalMs: number): void
+  isConnected(): boolean
   disconnect(timeoutMs: number, callback: (error: unknown) => void): void
+  on(event: 'ready', listener: () => void): void
   on(event: 'delivery-report', listener: (error: unknown, report: { opaque?: unknown }) => void): void
   on(event: 'event.error', listener: (error: unknown) => void): void
   on(event: 'event.log', listener: (entry: { severity: number; fac: string; message: string }) => void): void
@@ -112,6 +123,7 @@ interface PendingBatch {
   readonly outcomes: (MessageOutcome | undefined)[]
   remaining: number
   readonly resolve: (outcomes: readonly MessageOutcome[]) => void
+  readonly startedAt: number
   timer: ReturnType<typeof setTimeout> | undefined
   /** Resolves once every message of the batch has its outcome. */
   done: Promise<unknown>
@@ -125,6 +137,8 @@ interface Client {
   readonly producer: RdProducer
   readonly connected: Promise<void>
   readonly pending: Set<PendingBatch>
+  /** The latest error librdkafka reported and kept retrying past: the explanation when a delivery times out. */
+  lastError: { readonly error: KafkaSendError; readonly at: number } | undefined
   retired: boolean
 }
 
@@ -135,6 +149,27 @@ const pollIntervalMs = 5
 const reportMarginMs = 10_000
 const disconnectTimeoutMs = 5_000
 
+/**
+ * Disconnects without waiting for deliveries: the port settles its messages itself before it disconnects. The
+ * client's disconnect flushes first (time 0 here) and throws "Producer not connected" on a client that never
+ * connected, which has nothing to disconnect.
+ */
+function disconnect(producer: RdProducer): Promise<void> {
+  if (!producer.isConnected()) return Promise.resolve()
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, disconnectTimeoutMs)
+    try {
+      producer.disconnect(0, () => {
+        clearTimeout(timer)
+        resolve()
+      })
+    } catch {
+      clearTimeout(timer)
+      resolve()
+    }
+  })
+}
+
 export function createLibrdkafkaPort(config: KafkaProducerConfig, logger: Logger): KafkaPort {
   const log = logger.child({ component: 'kafka-engine', engine: 'librdkafka' })
   const plan = planLibrdkafkaProducer(config)
@@ -144,6 +179,8 @@ export function createLibrdkafkaPort(config: KafkaProducerConfig, logger: Logger
   let client: Client | undefined
   let state: 'open' | 'closed' = 'open'
   let closing: Promise<void> | undefined
+  const sendsInFlight = new Set<Promise<unknown>>()
+  const closedError = () => new KafkaSendError({ code: 'CLIENT_CLOSED', transient: true, message: 'the Kafka port was closed before Kafka confirmed the message' })
 
   const settle = (batch: PendingBatch, index: number, outcome: MessageOutcome) => {
     if (batch.outcomes[index] !== undefined) return
@@ -160,7 +197,7 @@ export function createLibrdkafkaPort(config: KafkaProducerConfig, logger: Logger
   }
 
   function createClient(): Client {
-    const producer = new librdkafka.Producer(plan.properties, {})
+    const producer = new librdkafka.Producer(plan.properties, plan.topicProperties)
     const pending = new Set<PendingBatch>()
     let rejectConnect: ((error: unknown) => void) | undefined
     const connected = new Promise<void>((resolve, reject) => {
@@ -168,24 +205,55 @@ export function createLibrdkafkaPort(config: KafkaProducerConfig, logger: Logger
       producer.connect({ timeout: config.deliveryTimeoutMs > 0 ? config.deliveryTimeoutMs : 30_000 }, (error) => (error ? reject(classifyLibrdkafkaError(error)) : resolve()))
     })
     connected.catch(() => undefined)
-    const created: Client = { producer, connected, pending, retired: false }
+    const created: Client = { producer, connected, pending, lastError: undefined, retired: false }
     producer.setPollInterval(pollIntervalMs)
     producer.on('delivery-report', (error, report) => {
       const ticket = report?.opaque as MessageTicket | undefined
       if (ticket === undefined) return
-      settle(ticket.batch, ticket.index, error ? { delivered: false, error: classifyLibrdkafkaError(error) } : delivered)
+      if (!error) {
+        settle(ticket.batch, ticket.index, delivered)
+        return
+      }
+      const classified = deliveryError(created, ticket.batch, classifyLibrdkafkaError(error))
+      settle(ticket.batch, ticket.index, { delivered: false, error: classified })
+      // The report can come before the fatal error event: the next send must already get a new producer.
+      if (classified.code === 'PRODUCER_STATE_LOST') retire(created, classified)
+    })
+    // A client retired while its connection was still being made is disconnected once it is made.
+    producer.on('ready', () => {
+      if (created.retired) void disconnect(producer)
     })
     producer.on('event.error', (error) => {
       const classified = classifyLibrdkafkaError(error)
+      // Error events are reports: librdkafka goes on retrying. Only ones we can name explain a later timeout.
+      if (classified.code !== 'UNKNOWN') created.lastError = { error: classified, at: Date.now() }
       // Authentication and TLS failures come only as error events; without this, connect() would wait out its
       // timeout and report a timeout instead of the reason.
-      if (!classified.transient) rejectConnect?.(classified)
+      if (classified.code === 'AUTHENTICATION_FAILED' || classified.code === 'TLS_FAILED') rejectConnect?.(classified)
       if (classified.code === 'PRODUCER_STATE_LOST') retire(created, classified)
       else log.debug('librdkafka error', { error: classified.message })
     })
     producer.on('event.log', (entry) => log.debug('librdkafka', { facility: entry.fac, message: entry.message }))
     log.debug('Kafka client created', { librdkafka: librdkafka.librdkafkaVersion, bootstrapServers: config.bootstrapServers })
     return created
+  }
+
+  /**
+   * A message that timed out (or a connect that did) is explained by what librdkafka kept retrying meanwhile:
+   * brokers down, or a failure that will not heal (authentication, TLS), which then stays fatal so the pipeline
+   * does not retry it forever.
+   */
+  function deliveryError(owner: Client, batch: { readonly startedAt: number }, error: KafkaSendError): KafkaSendError {
+    if (error.code !== 'DELIVERY_TIMED_OUT' && error.code !== 'REQUEST_TIMED_OUT') return error
+    const last = owner.lastError
+    if (last === undefined || last.at < batch.startedAt) return error
+    return new KafkaSendError({
+      code: last.error.code,
+      transient: last.error.transient,
+      kafkaName: last.error.kafkaName,
+      message: `${error.message}; last error: ${last.error.message}`,
+      cause: last.error,
+    })
   }
 
   function currentClient(): Client {
@@ -200,26 +268,37 @@ export function createLibrdkafkaPort(config: KafkaProducerConfig, logger: Logger
     if (client === retiring) client = undefined
     log.warn('restarting the Kafka client', { reason: reason.message })
     settleAll(retiring, reason)
-    retiring.producer.disconnect(disconnectTimeoutMs, () => undefined)
+    void disconnect(retiring.producer)
   }
 
-  function sendBatch(topic: string, messages: readonly KafkaMessage[]): Promise<readonly MessageOutcome[]> {
+  async function sendBatch(topic: string, messages: readonly KafkaMessage[]): Promise<readonly MessageOutcome[]> {
     const owner = currentClient()
+    const startedAt = Date.now()
+    try {
+      // produce() throws "Producer not connected" before the first connect completes; a send may come first.
+      await owner.connected
+    } catch (error) {
+      const classified = deliveryError(owner, { startedAt }, classifyLibrdkafkaError(error))
+      retire(owner, classified)
+      return messages.map(() => ({ delivered: false as const, error: classified }))
+    }
+    // Closed without flush (or replaced) while this send waited for the connection.
+    if (owner.retired) return messages.map(() => ({ delivered: false as const, error: closedError() }))
     let resolve!: PendingBatch['resolve']
     const done = new Promise<readonly MessageOutcome[]>((resolvePromise) => {
       resolve = resolvePromise
     })
-    const batch: PendingBatch = { owner, outcomes: new Array(messages.length).fill(undefined), remaining: messages.length, resolve, timer: undefined, done }
+    const batch: PendingBatch = { owner, outcomes: new Array(messages.length).fill(undefined), remaining: messages.length, resolve, startedAt, timer: undefined, done }
     owner.pending.add(batch)
     if (config.deliveryTimeoutMs > 0) {
       batch.timer = setTimeout(() => {
-        const error = new KafkaSendError({
+        const error = deliveryError(owner, batch, new KafkaSendError({
           code: 'DELIVERY_TIMED_OUT',
           transient: true,
           message: `${messages.length} message(s) to ${topic} got no delivery report within deliveryTimeoutMs (${config.deliveryTimeoutMs} ms)`,
-        })
+        }))
         for (let index = 0; index < messages.length; index++) settle(batch, index, { delivered: false, error })
-      }, config.deliveryTimeoutMs + reportMarginMs)
+      }, Math.max(0, config.deliveryTimeoutMs + reportMarginMs - (Date.now() - startedAt)))
     }
     for (let index = 0; index < messages.length; index++) {
       const message = messages[index]!
@@ -238,10 +317,11 @@ export function createLibrdkafkaPort(config: KafkaProducerConfig, logger: Logger
     async connect() {
       if (state !== 'open') throw new KafkaSendError({ code: 'CLIENT_CLOSED', transient: true, message: 'the Kafka port is closed' })
       const owner = currentClient()
+      const startedAt = Date.now()
       try {
         await owner.connected
       } catch (error) {
-        const classified = classifyLibrdkafkaError(error)
+        const classified = deliveryError(owner, { startedAt }, classifyLibrdkafkaError(error))
         // A client whose first connection failed is replaced: the next attempt starts from a clean state.
         retire(owner, classified)
         throw classified
@@ -251,7 +331,10 @@ export function createLibrdkafkaPort(config: KafkaProducerConfig, logger: Logger
     send(topic, messages) {
       if (state !== 'open') return Promise.reject(new Error('KafkaPort.send called after close()'))
       if (messages.length === 0) return Promise.resolve([])
-      return sendBatch(topic, messages)
+      const sending = sendBatch(topic, messages)
+      sendsInFlight.add(sending)
+      void sending.finally(() => sendsInFlight.delete(sending))
+      return sending
     },
 
     close({ flush }) {
@@ -261,13 +344,15 @@ export function createLibrdkafkaPort(config: KafkaProducerConfig, logger: Logger
         client = undefined
         if (owner === undefined) return
         if (flush) {
-          // Every message handed to librdkafka gets a delivery report (or the port's own timeout): wait for them.
-          await Promise.all([...owner.pending].map((batch) => batch.done))
+          // Every message handed to librdkafka gets a delivery report (or the port's own timeout): wait for them,
+          // and for sends still waiting on the connection.
+          await Promise.allSettled([...sendsInFlight])
         } else {
-          settleAll(owner, new KafkaSendError({ code: 'CLIENT_CLOSED', transient: true, message: 'the Kafka port was closed before Kafka confirmed the message' }))
+          owner.retired = true
+          settleAll(owner, closedError())
         }
         owner.retired = true
-        await new Promise<void>((resolve) => owner.producer.disconnect(disconnectTimeoutMs, () => resolve()))
+        await disconnect(owner.producer)
       })()
       return closing
     },

@@ -58,43 +58,58 @@ export const kafkaErrorNamesByCode: Readonly<Record<number, string>> = {
   100: 'UNKNOWN_TOPIC_ID',
 }
 
-/** librdkafka's local error codes (rdkafka.h), by the meaning the port gives them. */
-const localErrors: Readonly<Record<number, { readonly name: string; readonly code: KafkaSendErrorCode; readonly transient: boolean }>> = {
-  [-195]: { name: '_TRANSPORT', code: 'BROKERS_UNAVAILABLE', transient: true },
-  [-193]: { name: '_RESOLVE', code: 'BROKERS_UNAVAILABLE', transient: true },
-  [-187]: { name: '_ALL_BROKERS_DOWN', code: 'BROKERS_UNAVAILABLE', transient: true },
-  [-192]: { name: '_MSG_TIMED_OUT', code: 'DELIVERY_TIMED_OUT', transient: true },
-  [-185]: { name: '_TIMED_OUT', code: 'REQUEST_TIMED_OUT', transient: true },
-  [-166]: { name: '_TIMED_OUT_QUEUE', code: 'REQUEST_TIMED_OUT', transient: true },
+/**
+ * librdkafka's local error codes (rdkafka.h), by the meaning the port gives them. `description` is librdkafka's
+ * rd_kafka_err2str text after "Local: ": the client's error events carry only that text (their code reads -1).
+ */
+const localErrors: Readonly<Record<number, { readonly description: string; readonly name: string; readonly code: KafkaSendErrorCode; readonly transient: boolean }>> = {
+  [-195]: { description: 'Broker transport failure', name: '_TRANSPORT', code: 'BROKERS_UNAVAILABLE', transient: true },
+  [-193]: { description: 'Host resolution failure', name: '_RESOLVE', code: 'BROKERS_UNAVAILABLE', transient: true },
+  [-187]: { description: 'All broker connections are down', name: '_ALL_BROKERS_DOWN', code: 'BROKERS_UNAVAILABLE', transient: true },
+  [-192]: { description: 'Message timed out', name: '_MSG_TIMED_OUT', code: 'DELIVERY_TIMED_OUT', transient: true },
+  [-185]: { description: 'Timed out', name: '_TIMED_OUT', code: 'REQUEST_TIMED_OUT', transient: true },
+  [-166]: { description: 'Timed out in queue', name: '_TIMED_OUT_QUEUE', code: 'REQUEST_TIMED_OUT', transient: true },
   // The local queue is full: backpressure, gone once deliveries drain it.
-  [-184]: { name: '_QUEUE_FULL', code: 'RETRIABLE_BROKER_ERROR', transient: true },
-  [-183]: { name: '_ISR_INSUFF', code: 'RETRIABLE_BROKER_ERROR', transient: true },
-  [-153]: { name: '_RETRY', code: 'RETRIABLE_BROKER_ERROR', transient: true },
+  [-184]: { description: 'Queue full', name: '_QUEUE_FULL', code: 'RETRIABLE_BROKER_ERROR', transient: true },
+  [-183]: { description: 'ISR count insufficient', name: '_ISR_INSUFF', code: 'RETRIABLE_BROKER_ERROR', transient: true },
+  [-153]: { description: 'Retry operation', name: '_RETRY', code: 'RETRIABLE_BROKER_ERROR', transient: true },
   // Messages purged or the handle destroyed: the port was closed, nothing is wrong with the messages.
-  [-197]: { name: '_DESTROY', code: 'CLIENT_CLOSED', transient: true },
-  [-152]: { name: '_PURGE_QUEUE', code: 'CLIENT_CLOSED', transient: true },
-  [-151]: { name: '_PURGE_INFLIGHT', code: 'CLIENT_CLOSED', transient: true },
+  [-197]: { description: 'Broker handle destroyed for termination', name: '_DESTROY', code: 'CLIENT_CLOSED', transient: true },
+  [-152]: { description: 'Purged in queue', name: '_PURGE_QUEUE', code: 'CLIENT_CLOSED', transient: true },
+  [-151]: { description: 'Purged in flight', name: '_PURGE_INFLIGHT', code: 'CLIENT_CLOSED', transient: true },
   // The idempotent producer hit an unrecoverable state (librdkafka then refuses every produce): a new
   // producer, with a new producer id, fixes it; the port replaces the client when it sees this.
-  [-150]: { name: '_FATAL', code: 'PRODUCER_STATE_LOST', transient: true },
-  [-144]: { name: '_FENCED', code: 'PRODUCER_STATE_LOST', transient: true },
-  [-149]: { name: '_INCONSISTENT', code: 'PRODUCER_STATE_LOST', transient: true },
-  [-169]: { name: '_AUTHENTICATION', code: 'AUTHENTICATION_FAILED', transient: false },
-  [-181]: { name: '_SSL', code: 'TLS_FAILED', transient: false },
-  [-188]: { name: '_UNKNOWN_TOPIC', code: 'UNKNOWN_TOPIC', transient: false },
-  [-190]: { name: '_UNKNOWN_PARTITION', code: 'UNKNOWN_TOPIC', transient: false },
-  [-198]: { name: '_BAD_COMPRESSION', code: 'INVALID_RECORD', transient: false },
-  [-199]: { name: '_BAD_MSG', code: 'INVALID_RECORD', transient: false },
-  [-171]: { name: '_UNKNOWN_PROTOCOL', code: 'UNSUPPORTED_BY_BROKER', transient: false },
-  [-165]: { name: '_UNSUPPORTED_FEATURE', code: 'UNSUPPORTED_BY_BROKER', transient: false },
-  [-170]: { name: '_NOT_IMPLEMENTED', code: 'UNSUPPORTED_BY_ENGINE', transient: false },
-  [-186]: { name: '_INVALID_ARG', code: 'UNKNOWN', transient: false },
+  [-150]: { description: 'Fatal error', name: '_FATAL', code: 'PRODUCER_STATE_LOST', transient: true },
+  [-144]: { description: 'This instance has been fenced by a newer instance', name: '_FENCED', code: 'PRODUCER_STATE_LOST', transient: true },
+  [-149]: { description: 'Inconsistent state', name: '_INCONSISTENT', code: 'PRODUCER_STATE_LOST', transient: true },
+  [-169]: { description: 'Authentication failure', name: '_AUTHENTICATION', code: 'AUTHENTICATION_FAILED', transient: false },
+  [-181]: { description: 'SSL error', name: '_SSL', code: 'TLS_FAILED', transient: false },
+  [-188]: { description: 'Unknown topic', name: '_UNKNOWN_TOPIC', code: 'UNKNOWN_TOPIC', transient: false },
+  [-190]: { description: 'Unknown partition', name: '_UNKNOWN_PARTITION', code: 'UNKNOWN_TOPIC', transient: false },
+  [-198]: { description: 'Invalid compressed data', name: '_BAD_COMPRESSION', code: 'INVALID_RECORD', transient: false },
+  [-199]: { description: 'Bad message format', name: '_BAD_MSG', code: 'INVALID_RECORD', transient: false },
+  [-171]: { description: 'Unknown protocol', name: '_UNKNOWN_PROTOCOL', code: 'UNSUPPORTED_BY_BROKER', transient: false },
+  [-165]: { description: 'Required feature not supported by broker', name: '_UNSUPPORTED_FEATURE', code: 'UNSUPPORTED_BY_BROKER', transient: false },
+  [-170]: { description: 'Not implemented', name: '_NOT_IMPLEMENTED', code: 'UNSUPPORTED_BY_ENGINE', transient: false },
+  [-186]: { description: 'Invalid argument or configuration', name: '_INVALID_ARG', code: 'UNKNOWN', transient: false },
 }
 
 /** The parts of librdkafka's error objects (LibrdKafkaError) the port reads. */
 interface LibrdkafkaErrorShape {
   readonly code: number
   readonly message?: string
+  readonly origin?: string
+}
+
+const localCodesByDescription = new Map(Object.entries(localErrors).map(([code, { description }]) => [description.toLowerCase(), Number(code)]))
+
+/**
+ * The code of an error event: the client builds those from an Error whose message is "Local: <description>" and
+ * sets code -1 (lib/error.js), so the description is what identifies it.
+ */
+function effectiveCode(error: LibrdkafkaErrorShape): number {
+  if (error.code !== -1 || error.origin !== 'local' || error.message === undefined) return error.code
+  return localCodesByDescription.get(error.message.toLowerCase()) ?? error.code
 }
 
 function isLibrdkafkaError(error: unknown): error is LibrdkafkaErrorShape {
@@ -110,14 +125,15 @@ export function classifyLibrdkafkaError(error: unknown): KafkaSendError {
   if (error instanceof KafkaSendError) return error
   if (!isLibrdkafkaError(error)) return classifyUnidentifiedError(error)
   const detail = error.message ?? `librdkafka error ${error.code}`
-  const brokerName = kafkaErrorNamesByCode[error.code]
+  const code = effectiveCode(error)
+  const brokerName = error.origin === 'local' && code === -1 ? undefined : kafkaErrorNamesByCode[code]
   if (brokerName !== undefined) return kafkaSendErrorFor(brokerName, { message: `Kafka answered ${brokerName}: ${detail}`, cause: error })
-  const local = localErrors[error.code]
+  const local = localErrors[code]
   if (local !== undefined) {
     // Local codes carry no Kafka name: kafkaName stays undefined, librdkafka's own name goes in the message.
     return new KafkaSendError({ code: local.code, transient: local.transient, message: `librdkafka ${local.name}: ${detail}`, cause: error })
   }
   // A Kafka code our table does not list: fatal, as for any Kafka error name the shared table does not know.
-  if (error.code >= 0) return kafkaSendErrorFor(`KAFKA_ERROR_${error.code}`, { message: `Kafka answered error ${error.code}: ${detail}`, cause: error })
+  if (code >= 0) return kafkaSendErrorFor(`KAFKA_ERROR_${code}`, { message: `Kafka answered error ${code}: ${detail}`, cause: error })
   return classifyUnidentifiedError(error)
 }

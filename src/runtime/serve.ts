@@ -66,13 +66,21 @@ function serveOnDeno(app: AnyElysia, options: ServeOptions): RunningServer {
 }
 
 async function serveOnNode(app: AnyElysia, options: ServeOptions): Promise<RunningServer> {
-  const { serve: serveWithNodeHttp } = await import('srvx/node')
+  const [{ serve: serveWithNodeHttp }, { STATUS_CODES }] = await Promise.all([import('srvx/node'), import('node:http')])
   const handler = app.fetch
+  // srvx writes a Response's statusText as the reason phrase, and a web Response's is '' unless set: the status
+  // line would read "HTTP/1.1 200 " where Bun and Deno (and KurrentDB) send "HTTP/1.1 200 OK".
+  const withReasonPhrase = (response: Response): Response => {
+    if (response.statusText === '' && STATUS_CODES[response.status] !== undefined) {
+      Object.defineProperty(response, 'statusText', { value: STATUS_CODES[response.status] })
+    }
+    return response
+  }
   const server = serveWithNodeHttp({
     hostname: options.hostname,
     port: options.port,
     ...(options.tls === undefined ? {} : { tls: { cert: options.tls.cert, key: options.tls.key } }),
-    fetch: (request) => handler(request),
+    fetch: async (request) => withReasonPhrase(await handler(request)),
     reusePort: false,
     // kafka-sink handles its own signals (app.ts) and writes its own logs.
     gracefulShutdown: false,

@@ -8,7 +8,7 @@
 import { createRequire } from 'node:module'
 import type { Logger } from '../../observability/logger.ts'
 import { KafkaSendError } from './errors.ts'
-import { classifyLibrdkafkaError } from './librdkafka-errors.ts'
+import { classifyConnectionFailureLog, classifyLibrdkafkaError } from './librdkafka-errors.ts'
 import type { KafkaMessage, KafkaPort, KafkaProducerConfig, MessageOutcome } from './port.ts'
 
 /** librdkafka property values, as its configuration API takes them. */
@@ -205,8 +205,8 @@ export function createLibrdkafkaPort(config: KafkaProducerConfig, logger: Logger
       producer.connect({ timeout: config.deliveryTimeoutMs > 0 ? config.deliveryTimeoutMs : 30_000 }, (error) => (error ? reject(classifyLibrdkafkaError(error)) : resolve()))
     })
     connected.catch(() => undefined)
-    const created: Client = { producer, connected, pending, lastError: undefined, retired: false }
     producer.setPollInterval(pollIntervalMs)
+    const created: Client = { producer, connected, pending, lastError: undefined, retired: false }
     producer.on('delivery-report', (error, report) => {
       const ticket = report?.opaque as MessageTicket | undefined
       if (ticket === undefined) return
@@ -233,7 +233,14 @@ export function createLibrdkafkaPort(config: KafkaProducerConfig, logger: Logger
       if (classified.code === 'PRODUCER_STATE_LOST') retire(created, classified)
       else log.debug('librdkafka error', { error: classified.message })
     })
-    producer.on('event.log', (entry) => log.debug('librdkafka', { facility: entry.fac, message: entry.message }))
+    producer.on('event.log', (entry) => {
+      log.debug('librdkafka', { facility: entry.fac, message: entry.message })
+      if (entry.fac !== 'FAIL') return
+      const failure = classifyConnectionFailureLog(entry.message)
+      if (failure === undefined) return
+      created.lastError = { error: failure, at: Date.now() }
+      rejectConnect?.(failure)
+    })
     log.debug('Kafka client created', { librdkafka: librdkafka.librdkafkaVersion, bootstrapServers: config.bootstrapServers })
     return created
   }

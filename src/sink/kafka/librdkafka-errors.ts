@@ -137,3 +137,20 @@ export function classifyLibrdkafkaError(error: unknown): KafkaSendError {
   if (code >= 0) return kafkaSendErrorFor(`KAFKA_ERROR_${code}`, { message: `Kafka answered error ${code}: ${detail}`, cause: error })
   return classifyUnidentifiedError(error)
 }
+
+/**
+ * librdkafka logs every broker connection failure with facility FAIL, with the text it also hands its error
+ * callback. Before the first connection succeeds the client dispatches no error events (they are polled, and it
+ * starts polling once connected), so for failures that will not heal — TLS verification, SASL authentication —
+ * this text is the only signal in time. Measured with librdkafka 2.15.1: "SSL handshake failed: … certificate
+ * verify failed …", "SASL authentication error: Authentication failed: Invalid username or password".
+ */
+export function classifyConnectionFailureLog(message: string): KafkaSendError | undefined {
+  if (/SSL handshake failed|certificate verify failed/i.test(message)) {
+    return new KafkaSendError({ code: 'TLS_FAILED', transient: false, message: `librdkafka: ${message}` })
+  }
+  if (/SASL authentication (error|failed)|Authentication failed/i.test(message)) {
+    return new KafkaSendError({ code: 'AUTHENTICATION_FAILED', transient: false, kafkaName: /SASL authentication/i.test(message) ? 'SASL_AUTHENTICATION_FAILED' : undefined, message: `librdkafka: ${message}` })
+  }
+  return undefined
+}

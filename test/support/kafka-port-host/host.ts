@@ -6,7 +6,7 @@
  */
 import '../../../src/runtime/node-compat.ts'
 import { createInterface } from 'node:readline'
-import { silentLogger } from '../../../src/observability/logger.ts'
+import { createLogger, silentLogger } from '../../../src/observability/logger.ts'
 import { createKafkaPort } from '../../../src/sink/kafka/create-kafka-port.ts'
 import { KafkaSendError } from '../../../src/sink/kafka/errors.ts'
 import type { KafkaEngineName } from '../../../src/sink/kafka/kafka-engines.ts'
@@ -14,6 +14,8 @@ import type { KafkaPort, KafkaProducerConfig } from '../../../src/sink/kafka/por
 import type { EngineAnswer, EngineRequest, WireError } from './protocol.ts'
 
 const engine = process.argv[2] as KafkaEngineName
+// KAFKA_PORT_HOST_LOG=debug sends the engine's logs to stderr (remote-kafka-port.ts keeps the last lines).
+const logger = process.env.KAFKA_PORT_HOST_LOG === 'debug' ? createLogger({ level: 'debug', write: (line: string) => process.stderr.write(line + '\n') }) : silentLogger
 const ports = new Map<number, KafkaPort>()
 let nextPort = 1
 
@@ -29,7 +31,7 @@ function answer(message: EngineAnswer): void {
 async function handle(request: EngineRequest): Promise<EngineAnswer> {
   if (request.op === 'open') {
     const port = nextPort++
-    ports.set(port, createKafkaPort(request.config as KafkaProducerConfig, silentLogger, engine))
+    ports.set(port, createKafkaPort(request.config as KafkaProducerConfig, logger, engine))
     return { id: request.id, port }
   }
   const port = ports.get(request.port)

@@ -123,6 +123,7 @@ export async function startKafkaPortHost(engine: KafkaEngineName, env: Record<st
       }
     },
     stop: async () => {
+      if (process.env.KAFKA_PORT_HOST_LOG === 'debug') process.stderr.write(`${stderr.join('\n')}\n`)
       child.stdin!.end()
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
       await exit

@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { spawnKurrentDbEmulator, type KurrentDbEmulatorProcess } from '../support/kurrentdb-emulator-process.ts'
-import { sinkCommand, sinkEnvironment, sinkExecutable, startSinkProcess } from '../support/sink-process.ts'
+import { sinkApi, sinkCommand, sinkEnvironment, sinkExecutable, startSinkProcess } from '../support/sink-process.ts'
 
 let emptyDirectory: string
 let emulator: KurrentDbEmulatorProcess
@@ -151,6 +151,26 @@ describe('the librdkafka engine', () => {
       expect(stdout).not.toContain('kafka-sink listening')
     })
   }
+})
+
+describe('runtime capabilities', () => {
+  // node:zlib has zstd from Node 22.15 on. The platformatic engine's asynchronous compressor then threw where the
+  // client never observed it: the connector read RUNNING while every send hung. It must stop, saying why.
+  const nodeLacksZstd = sinkExecutable === 'node' && Bun.spawnSync([process.env.NODE ?? 'node', '-e', "process.exit(typeof require('node:zlib').zstdCompressSync === 'function' ? 1 : 0)"]).exitCode === 0
+  test.if(nodeLacksZstd)('on a Node without zstd, a platformatic connector with zstd stops at once with the reason', async () => {
+    const sink = await startSinkProcess({ kurrentdb: emulator.connectionString, args: ['--kafka-engine', 'platformatic'] })
+    try {
+      const api = sinkApi(sink.baseUrl)
+      const settings = { instanceTypeName: 'kafka-sink', topic: 'zstd-check', bootstrapServers: '127.0.0.1:9', 'compression:type': 'zstd' }
+      expect((await api.request('POST', '/connectors/zstd-check', { settings })).status).toBe(200)
+      expect((await api.request('POST', '/connectors/zstd-check/start')).status).toBe(200)
+      const stopped = await api.waitForState('zstd-check', 'CONNECTOR_STATE_STOPPED')
+      expect(stopped.errorDetails).toMatchObject({ code: 'UNSUPPORTED_BY_ENGINE' })
+      expect((stopped.errorDetails as { message: string }).message).toContain('zstd')
+    } finally {
+      await sink.stop()
+    }
+  })
 })
 
 describe('start-up stays lazy', () => {

@@ -44,10 +44,16 @@ export const sinkExecutable: SinkExecutable = chosenExecutable()
 export const sinkBinary = executables[sinkExecutable].file
 const testKafkaEngine = process.env.KAFKA_SINK_TEST_KAFKA_ENGINE
 
+/** The file an executable runs (for size figures and messages). */
+export function sinkExecutableFile(executable: SinkExecutable = sinkExecutable): string {
+  return executables[executable].file
+}
+
 /** The command line that runs kafka-sink with `args`, for tests that spawn it themselves. */
-export function sinkCommand(args: readonly string[]): string[] {
-  if (!existsSync(sinkBinary)) throw new Error(`${sinkBinary} is missing: run '${executables[sinkExecutable].build}' (./scripts/test does)`)
-  return [...executables[sinkExecutable].command, ...args]
+export function sinkCommand(args: readonly string[], executable: SinkExecutable = sinkExecutable): string[] {
+  const { file, build, command } = executables[executable]
+  if (!existsSync(file)) throw new Error(`${file} is missing: run '${build}' (./scripts/test does)`)
+  return [...command, ...args]
 }
 
 /** The environment every sink started by tests gets on top of the test's own. */
@@ -76,11 +82,13 @@ export interface StartSinkOptions {
   readonly withCredentials?: boolean
   /** false to return as soon as the server listens, before `/health/ready` answers 200. */
   readonly waitForReady?: boolean
+  /** Which build to run; default the one KAFKA_SINK_TEST_EXECUTABLE chose. */
+  readonly executable?: SinkExecutable
 }
 
 export async function startSinkProcess(options: StartSinkOptions): Promise<SinkProcess> {
   const credentials = options.withCredentials === false ? [] : ['--api-user', testCredentials.user, '--api-password', testCredentials.password]
-  const [command, ...commandArgs] = sinkCommand(['--port', '0', '--host', '127.0.0.1', '--kurrentdb', options.kurrentdb, ...credentials, ...(options.args ?? [])])
+  const [command, ...commandArgs] = sinkCommand(['--port', '0', '--host', '127.0.0.1', '--kurrentdb', options.kurrentdb, ...credentials, ...(options.args ?? [])], options.executable)
   const child = spawn(command!, commandArgs, {
     cwd: options.cwd,
     env: { ...process.env, ...sinkEnvironment(), ...options.env },

@@ -3,7 +3,8 @@
  * engine, and the bundle on Deno (and the Deno binary when it was built). Each drains one backlog end to end
  * (confirmed and checkpointed) against the rig; figures per build: throughput, CPU per event, peak RSS, start-up
  * to /health/live, and size on disk. Prints a table; writes bench/results/runtimes-latest.json.
- *   bun scripts/bench-runtimes.ts [--events N]      (default 200,000; build first: bun run build build:node)
+ *   bun scripts/bench-runtimes.ts [--events N] [--only TEXT]   (default 200,000 events; TEXT selects builds by name;
+ *   build first: bun run build && bun run build:node)
  */
 import { KurrentDBClient } from '@kurrent/kurrentdb-client'
 import { existsSync, readdirSync, statSync } from 'node:fs'
@@ -35,6 +36,9 @@ const builds: Build[] = [
   { name: 'Deno (bundle), platformatic', executable: 'deno', engine: 'platformatic', compression: 'zstd' },
   ...(existsSync(sinkExecutableFile('deno-binary')) ? [{ name: 'Deno binary, platformatic', executable: 'deno-binary' as const, engine: 'platformatic' as const, compression: 'zstd' }] : []),
 ]
+
+const only = argument('--only')
+const selected = only === undefined ? builds : builds.filter((build) => build.name.includes(only))
 
 /** Bytes on disk of what the build needs beside the runtime: the binary, or the bundle's folder. */
 function sizeMb(executable: SinkExecutable): number {
@@ -70,9 +74,11 @@ try {
   const lastPosition = await emulator.seed({ events, streams: 1_000, prefix, dataBytes: 150 })
   if (lastPosition === undefined) throw new Error('seeding the backlog failed')
   process.stderr.write(`${events.toLocaleString('en')} events of ~150 B over 1,000 streams\n`)
-  for (const build of builds) {
+  for (const [index, build] of selected.entries()) {
     process.stderr.write(`▶ ${build.name}\n`)
-    const sink = await startSinkProcess({ kurrentdb: emulator.connectionString, executable: build.executable, withCredentials: false, args: ['--insecure', '--log-level', 'warn', '--kafka-engine', build.engine] })
+    // One connector per build; it is deleted afterwards so the next build's process does not resume it.
+    const connectorId = `rtbench-e2e-${index}`
+    const sink = await startSinkProcess({ kurrentdb: emulator.connectionString, executable: build.executable, withCredentials: false, args: ['--insecure', '--kafka-engine', build.engine] })
     try {
       const topic = uniqueTopicName('rtbench')
       await broker.createTopic(topic, { partitions: 6, replicationFactor: 3 })
@@ -89,10 +95,10 @@ try {
         'subscription:initialPosition': 'earliest',
         'compression:type': build.compression,
       }
-      if ((await api.request('POST', '/connectors/rtbench-e2e', { settings })).status !== 200) throw new Error('creating the connector failed')
-      await api.request('POST', '/connectors/rtbench-e2e/start')
+      if ((await api.request('POST', `/connectors/${connectorId}`, { settings })).status !== 200) throw new Error('creating the connector failed')
+      await api.request('POST', `/connectors/${connectorId}/start`)
       for (;;) {
-        const connector = await api.connector('rtbench-e2e')
+        const connector = await api.connector(connectorId)
         if (connector?.state === 'CONNECTOR_STATE_STOPPED') throw new Error(`the connector stopped: ${JSON.stringify(connector.errorDetails)}`)
         if (connector?.position !== undefined && BigInt(connector.position as string) >= lastPosition) break
         await sleep(100)
@@ -108,6 +114,8 @@ try {
         startup_ms: await startupMs(build, emulator.connectionString),
         size_mb: sizeMb(build.executable),
       })
+      await api.request('POST', `/connectors/${connectorId}/stop`)
+      await api.request('DELETE', `/connectors/${connectorId}`)
     } finally {
       await sink.stop()
     }

@@ -21,12 +21,39 @@ import { expectNoGaps, expectPerKeyOrder, produceWithKcat, readTopicWithKcat, ty
 setDefaultTimeout(60_000)
 
 const engine = (process.env.KAFKA_SINK_TEST_KAFKA_ENGINE ?? 'platformatic') as KafkaEngineName
-let broker: KafkaTestBroker
+
+/**
+ * The Kafka cluster the suite runs against. Every test needs its address and a way to create topics; the tests
+ * that inject faults (testWithFaults) also need the mock's fault commands, and are skipped on a cluster without
+ * them. A real cluster plugs in here with `faults: undefined`.
+ */
+interface ConformanceCluster {
+  readonly bootstrapServers: string
+  createTopic(name: string, options: { partitions: number; replicationFactor: number }): Promise<void>
+  readonly faults: KafkaTestBroker | undefined
+  stop(): Promise<void>
+}
+
+async function startConformanceCluster(): Promise<ConformanceCluster> {
+  const mock = await startKafkaTestBroker({ brokers: 3 })
+  return { bootstrapServers: mock.bootstrapServers, createTopic: (name, options) => mock.createTopic(name, options), faults: mock, stop: () => mock.stop() }
+}
+
+// The mock is the only cluster today; fault tests run wherever it does.
+const clusterHasFaults = true
+const testWithFaults = clusterHasFaults ? test : test.skip
+
+let broker: ConformanceCluster
 let host: KafkaPortHost | undefined
 const ports: KafkaPort[] = []
 
+function faults(): KafkaTestBroker {
+  if (broker.faults === undefined) throw new Error('this cluster cannot inject faults')
+  return broker.faults
+}
+
 beforeAll(async () => {
-  ;[broker, host] = await Promise.all([startKafkaTestBroker({ brokers: 3 }), engine === 'platformatic' ? undefined : startKafkaPortHost(engine)])
+  ;[broker, host] = await Promise.all([startConformanceCluster(), engine === 'platformatic' ? undefined : startKafkaPortHost(engine)])
 })
 afterAll(async () => {
   await Promise.allSettled(ports.map((port) => port.close({ flush: false })))
@@ -214,13 +241,13 @@ describe(`${engine} engine: injected broker errors`, () => {
   // recover inside the send (platformatic re-initialises its producer id) or report the messages as transient
   // PRODUCER_STATE_LOST (librdkafka treats an out-of-order sequence as fatal for its producer and the port
   // replaces it); either way, sending the undelivered ones again delivers them all.
-  test.each(['UNKNOWN_PRODUCER_ID', 'OUT_OF_ORDER_SEQUENCE_NUMBER'] as const)(
+  testWithFaults.each(['UNKNOWN_PRODUCER_ID', 'OUT_OF_ORDER_SEQUENCE_NUMBER'] as const)(
     '%s once on Produce: delivered, or transient PRODUCER_STATE_LOST and delivered when sent again',
     async (errorName) => {
       const topic = await newTopic(`engine-${errorName.toLowerCase()}`, 1)
       const port = await openPort()
       await port.connect()
-      await broker.pushRequestErrors('Produce', [errorName])
+      await faults().pushRequestErrors('Produce', [errorName])
       const batch = messages(`once-${errorName}`, 20)
       const outcomes = await port.send(topic, batch)
       const undelivered = batch.filter((_, index) => !outcomes[index]!.delivered)
@@ -232,11 +259,11 @@ describe(`${engine} engine: injected broker errors`, () => {
     },
   )
 
-  test('MESSAGE_TOO_LARGE: fatal outcomes naming it, and nothing of the batch in the topic', async () => {
+  testWithFaults('MESSAGE_TOO_LARGE: fatal outcomes naming it, and nothing of the batch in the topic', async () => {
     const topic = await newTopic('engine-too-large', 1)
     const port = await openPort()
     await port.connect()
-    await broker.pushRequestErrors('Produce', ['MESSAGE_TOO_LARGE'])
+    await faults().pushRequestErrors('Produce', ['MESSAGE_TOO_LARGE'])
     const batch = messages('too-large', 10)
     const outcomes = await port.send(topic, batch)
     for (const outcome of outcomes) {
@@ -249,11 +276,11 @@ describe(`${engine} engine: injected broker errors`, () => {
     expect((await read(topic, 1)).map((record) => record.value)).toEqual(['marker-0'])
   })
 
-  test('a failure on one broker fails only the messages of its partitions; the others are delivered', async () => {
+  testWithFaults('a failure on one broker fails only the messages of its partitions; the others are delivered', async () => {
     const topic = await newTopic('engine-partial')
     const port = await openPort()
     await port.connect()
-    await broker.pushRequestErrors('Produce', ['MESSAGE_TOO_LARGE'])
+    await faults().pushRequestErrors('Produce', ['MESSAGE_TOO_LARGE'])
     const batch = messages('partial', 120, 40)
     const outcomes = await port.send(topic, batch)
     const deliveredValues = batch.filter((_, index) => outcomes[index]?.delivered === true).map((message) => message.value.toString())
@@ -266,11 +293,11 @@ describe(`${engine} engine: injected broker errors`, () => {
     expect(records.map((record) => record.value).sort()).toEqual(deliveredValues.sort())
   })
 
-  test('TOPIC_AUTHORIZATION_FAILED: fatal AUTHORIZATION_FAILED', async () => {
+  testWithFaults('TOPIC_AUTHORIZATION_FAILED: fatal AUTHORIZATION_FAILED', async () => {
     const topic = await newTopic('engine-authorization', 1)
     const port = await openPort()
     await port.connect()
-    await broker.pushRequestErrors('Produce', ['TOPIC_AUTHORIZATION_FAILED'])
+    await faults().pushRequestErrors('Produce', ['TOPIC_AUTHORIZATION_FAILED'])
     const outcomes = await port.send(topic, messages('denied', 5))
     for (const outcome of outcomes) {
       expect(failureOf(outcome)).toMatchObject({
@@ -281,39 +308,39 @@ describe(`${engine} engine: injected broker errors`, () => {
     }
   })
 
-  test('NOT_LEADER_OR_FOLLOWER and NOT_ENOUGH_REPLICAS are retried inside the engine and delivered', async () => {
+  testWithFaults('NOT_LEADER_OR_FOLLOWER and NOT_ENOUGH_REPLICAS are retried inside the engine and delivered', async () => {
     const topic = await newTopic('engine-retriable', 1)
     const port = await openPort()
     await port.connect()
-    await broker.pushRequestErrors('Produce', ['NOT_LEADER_OR_FOLLOWER', 'NOT_ENOUGH_REPLICAS', 'NOT_ENOUGH_REPLICAS_AFTER_APPEND'])
+    await faults().pushRequestErrors('Produce', ['NOT_LEADER_OR_FOLLOWER', 'NOT_ENOUGH_REPLICAS', 'NOT_ENOUGH_REPLICAS_AFTER_APPEND'])
     const batch = messages('retried', 30)
     expectAllDelivered(await port.send(topic, batch), batch.length)
     expectNoGaps(await read(topic, batch.length), values(batch))
   })
 
-  test('dropped connections (the broker hangs up on Produce) are retried and delivered', async () => {
+  testWithFaults('dropped connections (the broker hangs up on Produce) are retried and delivered', async () => {
     const topic = await newTopic('engine-disconnect', 1)
     const port = await openPort()
     await port.connect()
-    await broker.pushRequestErrors('Produce', ['DISCONNECT', 'DISCONNECT'])
+    await faults().pushRequestErrors('Produce', ['DISCONNECT', 'DISCONNECT'])
     const batch = messages('reconnected', 10)
     expectAllDelivered(await port.send(topic, batch), batch.length)
     expectNoGaps(await read(topic, batch.length), values(batch))
   })
 
-  test('messageSendMaxRetries 0: a dropped connection is a transient outcome at once', async () => {
+  testWithFaults('messageSendMaxRetries 0: a dropped connection is a transient outcome at once', async () => {
     const topic = await newTopic('engine-no-retries', 1)
     const port = await openPort({ messageSendMaxRetries: 0 })
     await port.connect()
-    await broker.pushRequestErrors('Produce', ['DISCONNECT'])
+    await faults().pushRequestErrors('Produce', ['DISCONNECT'])
     for (const outcome of await port.send(topic, messages('not-retried', 5))) {
       expect(failureOf(outcome)).toMatchObject({ code: 'BROKERS_UNAVAILABLE', transient: true, kafkaName: undefined })
     }
   })
 
-  test('an unknown topic: fatal UNKNOWN_TOPIC once the delivery timeout has given it time to appear', async () => {
+  testWithFaults('an unknown topic: fatal UNKNOWN_TOPIC once the delivery timeout has given it time to appear', async () => {
     const topic = uniqueTopicName('engine-unknown-topic')
-    await broker.setTopicError(topic, 'UNKNOWN_TOPIC_OR_PARTITION')
+    await faults().setTopicError(topic, 'UNKNOWN_TOPIC_OR_PARTITION')
     const port = await openPort({ deliveryTimeoutMs: 2_000 })
     const outcomes = await port.send(topic, messages('nowhere', 3))
     for (const outcome of outcomes) {
@@ -324,16 +351,16 @@ describe(`${engine} engine: injected broker errors`, () => {
 })
 
 describe(`${engine} engine: unavailable brokers`, () => {
-  test('all brokers down: transient outcomes within the delivery timeout, then delivery once they are back', async () => {
+  testWithFaults('all brokers down: transient outcomes within the delivery timeout, then delivery once they are back', async () => {
     const topic = await newTopic('engine-all-down')
     const port = await openPort({ deliveryTimeoutMs: 3_000 })
     await port.connect()
-    await broker.setAllBrokersDown()
+    await faults().setAllBrokersDown()
     let outcomes: readonly MessageOutcome[]
     try {
       outcomes = await port.send(topic, messages('while-down', 20))
     } finally {
-      await broker.setAllBrokersUp()
+      await faults().setAllBrokersUp()
     }
     expect(outcomes).toHaveLength(20)
     for (const outcome of outcomes) {
@@ -346,32 +373,32 @@ describe(`${engine} engine: unavailable brokers`, () => {
     expectNoGaps(await read(topic, after.length), values(after))
   })
 
-  test('brokers down, then up within the delivery timeout: the send is delivered', async () => {
+  testWithFaults('brokers down, then up within the delivery timeout: the send is delivered', async () => {
     const topic = await newTopic('engine-down-up')
     const port = await openPort({ deliveryTimeoutMs: 30_000, reconnectBackoffMaxMs: 300 })
     await port.connect()
-    await broker.setAllBrokersDown()
+    await faults().setAllBrokersDown()
     const batch = messages('down-up', 50)
     const sending = port.send(topic, batch)
     try {
       await Bun.sleep(1_500) // sequencing only: let the engine hit the outage before the brokers return
     } finally {
-      await broker.setAllBrokersUp()
+      await faults().setAllBrokersUp()
     }
     expectAllDelivered(await sending, batch.length)
     expectNoGaps(await read(topic, batch.length), values(batch))
   })
 
-  test('brokers that answer too slowly: DELIVERY_TIMED_OUT at the delivery timeout, then a fresh client delivers', async () => {
+  testWithFaults('brokers that answer too slowly: DELIVERY_TIMED_OUT at the delivery timeout, then a fresh client delivers', async () => {
     const topic = await newTopic('engine-slow')
     const port = await openPort({ deliveryTimeoutMs: 1_500, requestTimeoutMs: 30_000 })
     await port.connect()
-    await broker.setRoundTripTime(-1, 5_000)
+    await faults().setRoundTripTime(-1, 5_000)
     let outcomes: readonly MessageOutcome[]
     try {
       outcomes = await port.send(topic, messages('slow', 10))
     } finally {
-      await broker.setRoundTripTime(-1, 0)
+      await faults().setRoundTripTime(-1, 0)
     }
     for (const outcome of outcomes) {
       expect(failureOf(outcome)).toMatchObject({ code: 'DELIVERY_TIMED_OUT', transient: true })
@@ -428,11 +455,11 @@ describe(`${engine} engine: close`, () => {
     await expect(port.connect()).rejects.toBeInstanceOf(KafkaSendError)
   })
 
-  test('close({ flush: false }) during an outage settles the in-flight send as CLIENT_CLOSED at once', async () => {
+  testWithFaults('close({ flush: false }) during an outage settles the in-flight send as CLIENT_CLOSED at once', async () => {
     const topic = await newTopic('engine-close-now')
     const port = await openPort({ deliveryTimeoutMs: 60_000 })
     await port.connect()
-    await broker.setAllBrokersDown()
+    await faults().setAllBrokersDown()
     try {
       const sending = port.send(topic, messages('abandoned', 10))
       await Bun.sleep(500) // sequencing only: the send is retrying when the port closes
@@ -441,7 +468,7 @@ describe(`${engine} engine: close`, () => {
         expect(failureOf(outcome)).toMatchObject({ code: 'CLIENT_CLOSED', transient: true })
       }
     } finally {
-      await broker.setAllBrokersUp()
+      await faults().setAllBrokersUp()
     }
   })
 })

@@ -8,6 +8,7 @@
  *   bun          dist/kafka-sink, the Bun single binary (default; `bun run build`)
  *   node         node dist/node/kafka-sink.mjs, the Node bundle (`bun run build:node`)
  *   deno         deno run -A dist/node/kafka-sink.mjs, the same bundle on Deno (`bun run build:node`)
+ *   deno-source  deno run -A src/main.ts, the sources on Deno (with the project's node_modules)
  *   deno-binary  dist/kafka-sink-deno, the `deno compile` executable (`bun run build:deno`, where denort is available)
  * KAFKA_SINK_TEST_KAFKA_ENGINE, when set, is passed on as KAFKA_SINK_KAFKA_ENGINE to every sink started here.
  */
@@ -20,7 +21,7 @@ import { createInterface } from 'node:readline'
 const projectRoot = join(import.meta.dir, '..', '..')
 const nodeBundle = join(projectRoot, 'dist', 'node', 'kafka-sink.mjs')
 
-export type SinkExecutable = 'bun' | 'node' | 'deno' | 'deno-binary'
+export type SinkExecutable = 'bun' | 'node' | 'deno' | 'deno-source' | 'deno-binary'
 const executables: Record<SinkExecutable, { readonly file: string; readonly command: readonly string[]; readonly build: string }> = {
   bun: { file: join(projectRoot, 'dist', 'kafka-sink'), command: [join(projectRoot, 'dist', 'kafka-sink')], build: 'bun run build' },
   node: { file: nodeBundle, command: [process.env.NODE ?? 'node', nodeBundle], build: 'bun run build:node' },
@@ -29,6 +30,11 @@ const executables: Record<SinkExecutable, { readonly file: string; readonly comm
     // --no-config: a deno.json or package.json in the working directory must not change how the bundle runs.
     command: [process.env.DENO ?? join(projectRoot, '.tools', 'node_modules', '.bin', 'deno'), 'run', '--allow-all', '--no-config', nodeBundle],
     build: 'bun run build:node',
+  },
+  'deno-source': {
+    file: join(projectRoot, 'src', 'main.ts'),
+    command: [process.env.DENO ?? join(projectRoot, '.tools', 'node_modules', '.bin', 'deno'), 'run', '--allow-all', join(projectRoot, 'src', 'main.ts')],
+    build: 'nothing to build',
   },
   'deno-binary': { file: join(projectRoot, 'dist', 'kafka-sink-deno'), command: [join(projectRoot, 'dist', 'kafka-sink-deno')], build: 'bun run build:deno' },
 }

@@ -150,7 +150,8 @@ const delivered: MessageOutcome = { delivered: true }
 /**
  * Delivery reports are polled. Every poll is one cheap native call, and each batch waits for its last report, so
  * the interval is part of every round trip (measured with 100-message batches: ~20 ms per batch at 5 ms).
- * The client's background polling would avoid the timer but crashed the process (segfault) in our tests.
+ * The client's background polling would avoid the timer, but enabled before the connection it crashed the process
+ * (segfault, measured).
  */
 const pollIntervalMs = 2
 /** librdkafka reports every message by message.timeout.ms; past this margin the port settles it itself. */

@@ -147,7 +147,7 @@ export function planPlatformaticProducer(config: KafkaProducerConfig): Platforma
     ...(sasl === undefined ? {} : { sasl }),
   }
 
-  return { options, idempotent, resolveBootstrapFamily: useTls ? undefined : family, warnings, refusal: undefined }
+  return { options, idempotent, resolveBootstrapFamily: useTls ? undefined : family, warnings, refusal: compression.unavailable }
 }
 
 /**

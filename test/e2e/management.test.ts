@@ -154,7 +154,10 @@ describe('stopping', () => {
     await sink.api.waitForState(connectorId, 'CONNECTOR_STATE_STOPPED', 60_000)
     expect(await sink.stop('SIGTERM')).toBe(0)
     const types = (await historyOf(connectorId)).map((event) => event.type)
-    expect(types.at(-1)).toBe('$kafka-sink-connector-stopped')
+    // librdkafka does not hang on the handshake: it reports the protocol mismatch as a TLS failure at once, so the
+    // connector may have failed (fatally, as it should) before the stop arrived. The platformatic client hangs.
+    const endings = process.env.KAFKA_SINK_TEST_KAFKA_ENGINE === 'librdkafka' ? ['$kafka-sink-connector-stopped', '$kafka-sink-connector-failed'] : ['$kafka-sink-connector-stopped']
+    expect(endings).toContain(types.at(-1)!)
     expect(types).not.toContain('$kafka-sink-connector-running')
   }, 90_000)
 })

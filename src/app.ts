@@ -7,6 +7,7 @@
 import { readFile } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import type { ApiCredentials } from './api/auth.ts'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { createHttpApi } from './api/http-api.ts'
 import type { ServeOptions } from './cli.ts'
 import { ConnectorError } from './connectors/connector-errors.ts'
@@ -16,6 +17,9 @@ import { createLogger, type Logger } from './observability/logger.ts'
 import { createSinkMetrics } from './observability/metrics.ts'
 import type { OwnershipOptions } from './connectors/ownership-coordinator.ts'
 import { redactConnectionString } from './observability/redaction.ts'
+import { serve, type RunningServer } from './runtime/serve.ts'
+import { createKafkaPort } from './sink/kafka/create-kafka-port.ts'
+import { kafkaEngineUnavailableReason } from './sink/kafka/kafka-engines.ts'
 import type { KurrentDbConnection } from './source/kurrentdb-connection.ts'
 
 /** Exit codes: 0 after a clean shutdown, 2 for a configuration the process cannot start with. */
@@ -27,6 +31,11 @@ export async function runApp(options: ServeOptions, version: string): Promise<nu
   const token = await readDataProtectionToken(options)
   if (token instanceof Error) {
     process.stderr.write(`kafka-sink: ${token.message}\n`)
+    return exitBadConfiguration
+  }
+  const engineRefusal = await checkKafkaEngine(options)
+  if (engineRefusal !== undefined) {
+    process.stderr.write(`kafka-sink: ${engineRefusal}\n`)
     return exitBadConfiguration
   }
   const credentials = await readApiCredentials(options)
@@ -73,19 +82,19 @@ export async function runApp(options: ServeOptions, version: string): Promise<nu
     process.stderr.write(`kafka-sink: ${tls.message}\n`)
     return exitBadConfiguration
   }
-  let server
+  let server: RunningServer
   try {
-    server = api.listen({ hostname: options.host, port: options.port, ...(tls === undefined ? {} : { tls }) })
+    server = await serve(api, { hostname: options.host, port: options.port, ...(tls === undefined ? {} : { tls }) })
   } catch (error) {
     process.stderr.write(`kafka-sink: cannot listen on ${options.host}:${options.port}: ${(error as Error).message}\n`)
     return exitBadConfiguration
   }
   // The default instance id names the machine and the port, so instances side by side on one host differ.
-  const instanceId = options.instanceId ?? `${hostname()}:${server.server?.port ?? options.port}`
+  const instanceId = options.instanceId ?? `${hostname()}:${server.port}`
   logger.info('kafka-sink listening', {
     version,
     host: options.host,
-    port: server.server?.port,
+    port: server.port,
     protocol: tls === undefined ? 'http' : 'https',
     instanceId,
     kurrentdb: redactConnectionString(options.kurrentdb),
@@ -164,6 +173,25 @@ async function readSecretFile(file: string, what: string): Promise<string | Erro
   }
 }
 
+/**
+ * The engine must be able to run here: a runtime that cannot load it is refused at start-up, as is a librdkafka
+ * engine whose native part is missing (it is built on the machine, scripts/bootstrap), rather than failing every
+ * connector later.
+ */
+async function checkKafkaEngine(options: ServeOptions): Promise<string | undefined> {
+  const unavailable = kafkaEngineUnavailableReason(options.kafkaEngine)
+  if (unavailable !== undefined) return unavailable
+  if (options.kafkaEngine !== 'librdkafka') return undefined
+  try {
+    const { loadLibrdkafka } = await import('./sink/kafka/librdkafka-engine.ts')
+    loadLibrdkafka()
+    return undefined
+  } catch (error) {
+    const firstLine = ((error as Error).message ?? String(error)).split('\n')[0]
+    return `the librdkafka engine cannot load @confluentinc/kafka-javascript (${firstLine}); build it with scripts/build-librdkafka-engine, or use --kafka-engine platformatic`
+  }
+}
+
 interface LoadedConnectors {
   readonly connection: KurrentDbConnection
   readonly service: RunningConnectorService
@@ -199,6 +227,7 @@ async function loadConnectors(
         metrics,
         tuning: { stallAfterMs: options.stallAfterMs, commitFailureLimitMs: options.commitFailureLimitMs },
         ownership,
+        openKafka: (config, connectorLogger) => createKafkaPort(config, connectorLogger, options.kafkaEngine),
       })
       logger.info('connectors loaded from KurrentDB')
       if (options.connectorsFile !== undefined) await applyConnectorsFile(service, options.connectorsFile, logger)
@@ -214,7 +243,7 @@ async function loadConnectors(
       if (isAccessRefused(error)) throw new Error(accessRefusedMessage(error))
       const delayMs = Math.min(10_000, 250 * 2 ** Math.min(attempt, 6))
       logger.warn('cannot load connectors from KurrentDB yet; retrying', { error, attempt, delayMs })
-      await Promise.race([Bun.sleep(delayMs), stopRequested])
+      await Promise.race([sleep(delayMs), stopRequested])
     }
   }
   return undefined
@@ -242,5 +271,5 @@ function whenLoaded(current: () => ConnectorService | undefined): ConnectorServi
 }
 
 function withTimeout<T>(promise: Promise<T>, milliseconds: number): Promise<T> {
-  return Promise.race([promise, Bun.sleep(milliseconds).then(() => Promise.reject(new Error(`no answer within ${milliseconds} ms`)))])
+  return Promise.race([promise, sleep(milliseconds).then(() => Promise.reject(new Error(`no answer within ${milliseconds} ms`)))])
 }

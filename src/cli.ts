@@ -4,6 +4,7 @@
  */
 import { logLevels, type LogLevel } from './observability/logger.ts'
 import { redactConnectionString } from './observability/redaction.ts'
+import { defaultKafkaEngine, kafkaEngineNames, type KafkaEngineName } from './sink/kafka/kafka-engines.ts'
 
 export interface ServeOptions {
   readonly host: string
@@ -30,6 +31,7 @@ export interface ServeOptions {
   readonly leaseDurationMs: number
   /** What the app should warn about once it logs: secrets given as flags, which every user of the machine sees in `ps`. */
   readonly warnings: readonly string[]
+  readonly kafkaEngine: KafkaEngineName
 }
 
 /** `kafka-sink health`: probes the liveness route of the instance on this host, for images without curl. */
@@ -80,6 +82,7 @@ const flagSpecs: readonly FlagSpec[] = [
   { name: 'tls-cert-file', env: 'KAFKA_SINK_TLS_CERT_FILE', takesValue: true, valueName: 'F', help: 'PEM certificate (chain) to serve the HTTP API over HTTPS' },
   { name: 'tls-key-file', env: 'KAFKA_SINK_TLS_KEY_FILE', takesValue: true, valueName: 'F', help: 'PEM private key of --tls-cert-file' },
   { name: 'connectors', env: 'KAFKA_SINK_CONNECTORS', takesValue: true, valueName: 'FILE', help: 'YAML or JSON file of connectors to create or update at start-up' },
+  { name: 'kafka-engine', env: 'KAFKA_SINK_KAFKA_ENGINE', takesValue: true, valueName: 'E', help: `Kafka client: ${kafkaEngineNames.join('|')} (default ${defaultKafkaEngine}; librdkafka needs Node)` },
   { name: 'log-level', env: 'KAFKA_SINK_LOG_LEVEL', takesValue: true, valueName: 'LEVEL', help: `one of ${logLevels.join('|')} (default info)` },
   { name: 'stall-after', env: 'KAFKA_SINK_STALL_AFTER', takesValue: true, valueName: 'DURATION', help: `report a connector stalled when it has events to deliver and its confirmed position has not moved for this long, e.g. 90s, 2m, 500ms (default ${defaultStallAfterMs / 1000}s)` },
   { name: 'ready-fails-on-stall', env: 'KAFKA_SINK_READY_FAILS_ON_STALL', takesValue: false, help: '/health/ready answers 503 while a connector is stalled' },
@@ -105,7 +108,8 @@ export function helpText(version: string): string {
     '                     [--api-user U (--api-password P | --api-password-file F) | --insecure]',
     '                     [--data-protection-token T | --data-protection-token-file F]',
     '                     [--tls-cert-file F --tls-key-file F]',
-    '                     [--connectors FILE] [--log-level debug|info|warn|error]',
+    '                     [--connectors FILE] [--kafka-engine platformatic|librdkafka]',
+    '                     [--log-level debug|info|warn|error]',
     '                     [--stall-after DURATION] [--ready-fails-on-stall] [--commit-failure-limit DURATION]',
     '                     [--instance-id ID] [--lease-duration DURATION]',
     '  kafka-sink health [--host H] [--port N]   exit 0 when /health/live of the instance on this host answers 200',
@@ -246,6 +250,11 @@ function parseOrThrow(argv: readonly string[], env: Readonly<Record<string, stri
         `--${name} was given on the command line, where every user of this machine can read it (ps, /proc): ` +
         `use ${flagSpecs.find((flag) => flag.name === name)!.env} or --${name}-file instead`,
     )
+  const kafkaEngineInput = lookup('kafka-engine')
+  const kafkaEngine = (kafkaEngineInput?.value.toLowerCase() ?? defaultKafkaEngine) as KafkaEngineName
+  if (!kafkaEngineNames.includes(kafkaEngine)) {
+    throw new CommandLineError(`${kafkaEngineInput!.source} must be one of ${kafkaEngineNames.join(', ')}, got '${kafkaEngineInput!.value}'`)
+  }
 
   return {
     command: 'serve',
@@ -267,6 +276,7 @@ function parseOrThrow(argv: readonly string[], env: Readonly<Record<string, stri
       instanceId: instanceId?.value,
       leaseDurationMs,
       warnings,
+      kafkaEngine,
     },
   }
 }

@@ -2,8 +2,12 @@
  * CLI entry: parse flags and env, then lazily import and start the app. Importing the KurrentDB client alone costs
  * ~200 ms (measured), so `--version` and `--help` must answer before any of it is loaded.
  */
+import './runtime/node-compat.ts'
 import { helpText, parseCommandLine } from './cli.ts'
-import { version } from '../package.json'
+// The import attribute is what Deno (and the JSON-modules standard) requires; Bun and Node accept it too.
+import packageJson from '../package.json' with { type: 'json' }
+
+const version = packageJson.version
 
 // No top-level await: the binary is built as CommonJS with precompiled bytecode, which starts faster.
 async function main(): Promise<void> {

@@ -3,6 +3,7 @@
  * state? }`. Applied at start-up; applying the same file twice changes nothing.
  */
 import { readFile } from 'node:fs/promises'
+import { parse as parseYaml } from 'yaml'
 import type { Logger } from '../observability/logger.ts'
 import { ConnectorError } from './connector-errors.ts'
 import type { ConnectorDeclaration, RunningConnectorService } from './connector-service.ts'
@@ -15,7 +16,7 @@ export class ConnectorsFileError extends Error {
 export function parseConnectorsFile(text: string, fileName: string): Map<string, ConnectorDeclaration> {
   let document: unknown
   try {
-    document = /\.json$/i.test(fileName) || text.trimStart().startsWith('{') ? JSON.parse(text) : Bun.YAML.parse(text)
+    document = /\.json$/i.test(fileName) || text.trimStart().startsWith('{') ? JSON.parse(text) : parseYaml(text)
   } catch (error) {
     throw new ConnectorsFileError(`${fileName} is not valid YAML or JSON: ${(error as Error).message}`)
   }

@@ -4,6 +4,7 @@
  * its history stream with the expected revision, and start or stop the runtime.
  */
 import { createHmac } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { Logger } from '../observability/logger.ts'
 import type { SinkMetrics } from '../observability/metrics.ts'
 import type { PipelineTuning, Stall } from '../pipeline/run-connector.ts'
@@ -175,7 +176,7 @@ export async function createConnectorService(dependencies: ConnectorServiceDepen
             if (!failing) unrecorded.set(connectorId, (unrecorded.get(connectorId) ?? 0) + 1)
             failing = true
             logger.warn('recording the connector state failed; retrying until it is written', { connectorId, event: event.type, attempt, error })
-            await Bun.sleep(Math.min(5_000, 200 * 2 ** Math.min(attempt, 5)))
+            await sleep(Math.min(5_000, 200 * 2 ** Math.min(attempt, 5)))
           }
         }
       }

@@ -8,8 +8,8 @@
  * version is pinned, and the source's tests run against the emulator through this exact path.
  */
 import { KurrentDBClient } from '@kurrent/kurrentdb-client'
-import { StreamsClient } from '@kurrent/kurrentdb-client/generated/kurrentdb/protocols/v1/streams_grpc_pb'
-import type { ReadReq } from '@kurrent/kurrentdb-client/generated/kurrentdb/protocols/v1/streams_pb'
+import { StreamsClient } from '@kurrent/kurrentdb-client/generated/kurrentdb/protocols/v1/streams_grpc_pb.js'
+import type { ReadReq } from '@kurrent/kurrentdb-client/generated/kurrentdb/protocols/v1/streams_pb.js'
 import type { LogPosition } from './positions.ts'
 import { buildReadEventAtRequest, buildReadLastEventRequest } from './read-request.ts'
 import { decodeReadResponse } from './read-response-decoder.ts'

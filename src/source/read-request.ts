@@ -2,10 +2,16 @@
  * Builds the `Streams.Read` subscription request for a read plan and a start point, with the message classes
  * @kurrent/kurrentdb-client ships (the same ones its own subscribeToAll/subscribeToStream use).
  */
-import { Empty, StreamIdentifier } from '@kurrent/kurrentdb-client/generated/kurrentdb/protocols/v1/shared_pb'
-import { ReadReq } from '@kurrent/kurrentdb-client/generated/kurrentdb/protocols/v1/streams_pb'
+// Default imports: google-protobuf's generated CommonJS assigns its exports in a way Node's and Deno's named-export
+// detection cannot see (`does not provide an export named 'Empty'`); the module object itself has them all.
+import sharedMessages from '@kurrent/kurrentdb-client/generated/kurrentdb/protocols/v1/shared_pb.js'
+import streamsMessages from '@kurrent/kurrentdb-client/generated/kurrentdb/protocols/v1/streams_pb.js'
+import type { ReadReq as ReadRequest } from '@kurrent/kurrentdb-client/generated/kurrentdb/protocols/v1/streams_pb.js'
 import type { LogPosition, StartPoint } from './positions.ts'
 import type { ReadTarget } from './read-plan.ts'
+
+const { Empty, StreamIdentifier } = sharedMessages
+const { ReadReq } = streamsMessages
 
 export interface SubscriptionRequestOptions {
   readonly target: ReadTarget
@@ -17,7 +23,7 @@ export interface SubscriptionRequestOptions {
   readonly checkpointEvery: number
 }
 
-export function buildSubscriptionRequest(options: SubscriptionRequestOptions): ReadReq {
+export function buildSubscriptionRequest(options: SubscriptionRequestOptions): ReadRequest {
   const readOptions = new ReadReq.Options()
   const uuidOption = new ReadReq.Options.UUIDOption()
   uuidOption.setString(new Empty())
@@ -69,7 +75,7 @@ export function buildSubscriptionRequest(options: SubscriptionRequestOptions): R
 }
 
 /** A one-event read of the end of `$all`: the cheapest request that proves the server answers reads. */
-export function buildReadLastEventRequest(): ReadReq {
+export function buildReadLastEventRequest(): ReadRequest {
   return buildOneEventReadRequest(ReadReq.Options.ReadDirection.BACKWARDS, 'end')
 }
 
@@ -77,11 +83,11 @@ export function buildReadLastEventRequest(): ReadReq {
  * A one-event read of `$all` forwards from `position`: the server refuses a position that is not a record boundary
  * with INVALID_ARGUMENT, for reads and subscriptions alike (KurrentDB `TFChunkReadSide.cs`, `RpcExceptions.cs`).
  */
-export function buildReadEventAtRequest(position: LogPosition): ReadReq {
+export function buildReadEventAtRequest(position: LogPosition): ReadRequest {
   return buildOneEventReadRequest(ReadReq.Options.ReadDirection.FORWARDS, position)
 }
 
-function buildOneEventReadRequest(direction: ReadReq.Options.ReadDirection, from: 'end' | LogPosition): ReadReq {
+function buildOneEventReadRequest(direction: (typeof ReadReq.Options.ReadDirection)[keyof typeof ReadReq.Options.ReadDirection], from: 'end' | LogPosition): ReadRequest {
   const readOptions = new ReadReq.Options()
   const uuidOption = new ReadReq.Options.UUIDOption()
   uuidOption.setString(new Empty())

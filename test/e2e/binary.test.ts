@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { spawnKurrentDbEmulator, type KurrentDbEmulatorProcess } from '../support/kurrentdb-emulator-process.ts'
 import { createTestCertificates } from '../support/kafka-security-front/certificates.ts'
-import { sinkBinary, startSinkProcess } from '../support/sink-process.ts'
+import { sinkApi, sinkCommand, sinkEnvironment, sinkExecutable, startSinkProcess } from '../support/sink-process.ts'
 
 let emptyDirectory: string
 let emulator: KurrentDbEmulatorProcess
@@ -25,7 +25,7 @@ afterAll(async () => {
 async function run(args: string[], env: Record<string, string> = {}) {
   // No inherited KAFKA_SINK_* variables: the test decides every input.
   const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('KAFKA_SINK_')))
-  const child = Bun.spawn([sinkBinary, ...args], { cwd: emptyDirectory, env: { ...cleanEnv, ...env }, stdout: 'pipe', stderr: 'pipe' })
+  const child = Bun.spawn(sinkCommand(args), { cwd: emptyDirectory, env: { ...cleanEnv, ...sinkEnvironment(), ...env }, stdout: 'pipe', stderr: 'pipe' })
   const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited])
   return { stdout, stderr, exitCode }
 }
@@ -40,7 +40,7 @@ describe('the CLI', () => {
   test('--help lists every flag with its environment twin', async () => {
     const { stdout, exitCode } = await run(['--help'])
     expect(exitCode).toBe(0)
-    for (const flag of ['--host', '--port', '--kurrentdb', '--api-user', '--api-password', '--api-password-file', '--insecure', '--allowed-hosts', '--data-protection-token', '--data-protection-token-file', '--tls-cert-file', '--tls-key-file', '--connectors', '--log-level', '--version', '--help']) {
+    for (const flag of ['--host', '--port', '--kurrentdb', '--api-user', '--api-password', '--api-password-file', '--insecure', '--allowed-hosts', '--data-protection-token', '--data-protection-token-file', '--tls-cert-file', '--tls-key-file', '--connectors', '--kafka-engine', '--log-level', '--version', '--help']) {
       expect(stdout).toContain(flag)
     }
     expect(stdout).toContain('KAFKA_SINK_API_PASSWORD')
@@ -239,6 +239,45 @@ describe('the server', () => {
         body: JSON.stringify({ settings: { instanceTypeName: 'kafka-sink', topic: 't', 'authentication:securityProtocol': 'SaslPlaintext', 'authentication:username': 'u', 'authentication:password': 'p' } }),
       })
       expect(created.status).toBe(200)
+    } finally {
+      await sink.stop()
+    }
+  })
+})
+
+describe('the librdkafka engine', () => {
+  // It is a NAN addon: Node loads it, Bun and Deno cannot (kafka-engines.ts has their exact errors).
+  if (sinkExecutable === 'node') {
+    test('--kafka-engine librdkafka starts and becomes ready on Node', async () => {
+      const sink = await startSinkProcess({ kurrentdb: emulator.connectionString, args: ['--kafka-engine', 'librdkafka'] })
+      expect(await sink.stop('SIGTERM')).toBe(0)
+    })
+  } else {
+    test(`--kafka-engine librdkafka is refused on ${sinkExecutable} in one line that says why: exit 2`, async () => {
+      const { stderr, stdout, exitCode } = await run(['--insecure', '--kafka-engine', 'librdkafka'])
+      expect(exitCode).toBe(2)
+      expect(stderr).toContain('runs only under Node')
+      expect(stderr).toContain('NAN')
+      expect(stderr.trim().split('\n')).toHaveLength(1)
+      expect(stdout).not.toContain('kafka-sink listening')
+    })
+  }
+})
+
+describe('runtime capabilities', () => {
+  // node:zlib has zstd from Node 22.15 on. The platformatic engine's asynchronous compressor then threw where the
+  // client never observed it: the connector read RUNNING while every send hung. It must stop, saying why.
+  const nodeLacksZstd = sinkExecutable === 'node' && Bun.spawnSync([process.env.NODE ?? 'node', '-e', "process.exit(typeof require('node:zlib').zstdCompressSync === 'function' ? 1 : 0)"]).exitCode === 0
+  test.if(nodeLacksZstd)('on a Node without zstd, a platformatic connector with zstd stops at once with the reason', async () => {
+    const sink = await startSinkProcess({ kurrentdb: emulator.connectionString, args: ['--kafka-engine', 'platformatic'] })
+    try {
+      const api = sinkApi(sink.baseUrl)
+      const settings = { instanceTypeName: 'kafka-sink', topic: 'zstd-check', bootstrapServers: '127.0.0.1:9', 'compression:type': 'zstd' }
+      expect((await api.request('POST', '/connectors/zstd-check', { settings })).status).toBe(200)
+      expect((await api.request('POST', '/connectors/zstd-check/start')).status).toBe(200)
+      const stopped = await api.waitForState('zstd-check', 'CONNECTOR_STATE_STOPPED')
+      expect(stopped.errorDetails).toMatchObject({ code: 'UNSUPPORTED_BY_ENGINE' })
+      expect((stopped.errorDetails as { message: string }).message).toContain('zstd')
     } finally {
       await sink.stop()
     }

@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { startKafkaTestBroker } from '../support/kafka-test-broker.ts'
 import { readTopicWithKcat } from '../support/kcat.ts'
 import { baseSettings, payloadOf, startRig, type Rig } from '../support/rig.ts'
-import { sinkBinary } from '../support/sink-process.ts'
+import { sinkCommand, sinkEnvironment } from '../support/sink-process.ts'
 
 let rig: Rig
 let workDirectory: string
@@ -66,7 +66,11 @@ describe('state kept in KurrentDB', () => {
     await second.stop()
   }, 120_000)
 
-  test('of concurrent reconfigurations of one connector exactly one wins; the others get 409', async () => {
+  // Optimistic concurrency: a reconfiguration based on a revision another one already replaced gets 409, so no
+  // update is lost. How many of six simultaneous requests overlap depends on the runtime's scheduling (Bun
+  // overlaps all six; Node's HTTP server finishes some before others start), so the test holds the invariant:
+  // at least one wins, every other one is refused with ABORTED, and each winner is exactly one stored change.
+  test('of concurrent reconfigurations of one connector, the overlapping ones get 409 and no update is lost', async () => {
     const sink = await rig.startSink({ args: token })
     const connectorId = unique('concurrent-')
     const settings = baseSettings('orders', rig.broker.bootstrapServers)
@@ -74,14 +78,15 @@ describe('state kept in KurrentDB', () => {
     const attempts = await Promise.all(
       Array.from({ length: 6 }, (_, index) => sink.api.request('PUT', `/connectors/${connectorId}/settings`, { ...settings, topic: `orders-${index}` })),
     )
-    const statuses = attempts.map((attempt) => attempt.status).sort()
-    expect(statuses.filter((status) => status === 200)).toHaveLength(1)
-    expect(statuses.filter((status) => status === 409)).toHaveLength(5)
-    for (const loser of attempts.filter((attempt) => attempt.status === 409)) expect((loser.body as { code: number }).code).toBe(10)
-    const winner = attempts.findIndex((attempt) => attempt.status === 200)
+    const winners = attempts.flatMap((attempt, index) => (attempt.status === 200 ? [index] : []))
+    expect(winners.length).toBeGreaterThanOrEqual(1)
+    for (const loser of attempts.filter((attempt) => attempt.status !== 200)) {
+      expect(loser.status).toBe(409)
+      expect((loser.body as { code: number }).code).toBe(10)
+    }
     const stored = await sink.api.request('GET', `/connectors/${connectorId}/settings`)
-    expect((stored.body as { settings: Record<string, string> }).settings.topic).toBe(`orders-${winner}`)
-    expect((await historyOf(connectorId)).filter((event) => event.type === '$kafka-sink-connector-reconfigured')).toHaveLength(1)
+    expect(winners.map((index) => `orders-${index}`)).toContain(String((stored.body as { settings: Record<string, string> }).settings.topic))
+    expect((await historyOf(connectorId)).filter((event) => event.type === '$kafka-sink-connector-reconfigured')).toHaveLength(winners.length)
     await sink.stop()
   })
 })
@@ -152,7 +157,10 @@ describe('stopping', () => {
     await sink.api.waitForState(connectorId, 'CONNECTOR_STATE_STOPPED', 60_000)
     expect(await sink.stop('SIGTERM')).toBe(0)
     const types = (await historyOf(connectorId)).map((event) => event.type)
-    expect(types.at(-1)).toBe('$kafka-sink-connector-stopped')
+    // librdkafka does not hang on the handshake: it reports the protocol mismatch as a TLS failure at once, so the
+    // connector may have failed (fatally, as it should) before the stop arrived. The platformatic client hangs.
+    const endings = process.env.KAFKA_SINK_TEST_KAFKA_ENGINE === 'librdkafka' ? ['$kafka-sink-connector-stopped', '$kafka-sink-connector-failed'] : ['$kafka-sink-connector-stopped']
+    expect(endings).toContain(types.at(-1)!)
     expect(types).not.toContain('$kafka-sink-connector-running')
     closeSilent()
   }, 90_000)
@@ -199,7 +207,7 @@ describe('the connectors file', () => {
   test('a file with invalid settings stops the start-up with one line naming the problem', async () => {
     const file = join(workDirectory, 'invalid.json')
     await writeFile(file, JSON.stringify({ 'broken-connector': { settings: { instanceTypeName: 'kafka-sink', topic: '', bootstrapServer: 'x:1' } } }))
-    const child = Bun.spawn([sinkBinary, '--insecure', '--port', '0', '--kurrentdb', rig.emulator.connectionString, '--connectors', file], { stdout: 'pipe', stderr: 'pipe' })
+    const child = Bun.spawn(sinkCommand(['--insecure', '--port', '0', '--kurrentdb', rig.emulator.connectionString, '--connectors', file]), { env: { ...process.env, ...sinkEnvironment() }, stdout: 'pipe', stderr: 'pipe' })
     const [stderr, exitCode] = await Promise.all([new Response(child.stderr).text(), child.exited])
     expect(exitCode).toBe(2)
     expect(stderr).toContain('broken-connector')

@@ -1,7 +1,16 @@
 /**
- * The compiled binary `dist/kafka-sink` in a child process, for end-to-end tests: starts it, learns its port from
- * the `kafka-sink listening` log line, keeps its JSON log lines, and stops it with a signal (or SIGKILL).
+ * kafka-sink as users run it, in a child process, for end-to-end tests: starts it, learns its port from the
+ * `kafka-sink listening` log line, keeps its JSON log lines, and stops it with a signal (or SIGKILL).
  * Plus a small client for its management API.
+ *
+ * Which executable runs is chosen with KAFKA_SINK_TEST_EXECUTABLE, so the same e2e files hold every build to the
+ * same behaviour (./scripts/test runs them once per executable):
+ *   bun          dist/kafka-sink, the Bun single binary (default; `bun run build`)
+ *   node         node dist/node/kafka-sink.mjs, the Node bundle (`bun run build:node`)
+ *   deno         deno run -A dist/node/kafka-sink.mjs, the same bundle on Deno (`bun run build:node`)
+ *   deno-source  deno run -A src/main.ts, the sources on Deno (with the project's node_modules)
+ *   deno-binary  dist/kafka-sink-deno, the `deno compile` executable (`bun run build:deno`, where denort is available)
+ * KAFKA_SINK_TEST_KAFKA_ENGINE, when set, is passed on as KAFKA_SINK_KAFKA_ENGINE to every sink started here.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
@@ -9,7 +18,54 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 
-export const sinkBinary = join(import.meta.dir, '..', '..', 'dist', 'kafka-sink')
+const projectRoot = join(import.meta.dir, '..', '..')
+const nodeBundle = join(projectRoot, 'dist', 'node', 'kafka-sink.mjs')
+
+export type SinkExecutable = 'bun' | 'node' | 'deno' | 'deno-source' | 'deno-binary'
+const executables: Record<SinkExecutable, { readonly file: string; readonly command: readonly string[]; readonly build: string }> = {
+  bun: { file: join(projectRoot, 'dist', 'kafka-sink'), command: [join(projectRoot, 'dist', 'kafka-sink')], build: 'bun run build' },
+  node: { file: nodeBundle, command: [process.env.NODE ?? 'node', nodeBundle], build: 'bun run build:node' },
+  deno: {
+    file: nodeBundle,
+    // --no-config: a deno.json or package.json in the working directory must not change how the bundle runs.
+    command: [process.env.DENO ?? join(projectRoot, '.tools', 'node_modules', '.bin', 'deno'), 'run', '--allow-all', '--no-config', nodeBundle],
+    build: 'bun run build:node',
+  },
+  'deno-source': {
+    file: join(projectRoot, 'src', 'main.ts'),
+    command: [process.env.DENO ?? join(projectRoot, '.tools', 'node_modules', '.bin', 'deno'), 'run', '--allow-all', join(projectRoot, 'src', 'main.ts')],
+    build: 'nothing to build',
+  },
+  'deno-binary': { file: join(projectRoot, 'dist', 'kafka-sink-deno'), command: [join(projectRoot, 'dist', 'kafka-sink-deno')], build: 'bun run build:deno' },
+}
+
+function chosenExecutable(): SinkExecutable {
+  const name = process.env.KAFKA_SINK_TEST_EXECUTABLE ?? 'bun'
+  if (!(name in executables)) throw new Error(`KAFKA_SINK_TEST_EXECUTABLE=${name}: expected one of ${Object.keys(executables).join(', ')}`)
+  return name as SinkExecutable
+}
+
+export const sinkExecutable: SinkExecutable = chosenExecutable()
+/** The file the chosen executable runs (for size checks and messages). */
+export const sinkBinary = executables[sinkExecutable].file
+const testKafkaEngine = process.env.KAFKA_SINK_TEST_KAFKA_ENGINE
+
+/** The file an executable runs (for size figures and messages). */
+export function sinkExecutableFile(executable: SinkExecutable = sinkExecutable): string {
+  return executables[executable].file
+}
+
+/** The command line that runs kafka-sink with `args`, for tests that spawn it themselves. */
+export function sinkCommand(args: readonly string[], executable: SinkExecutable = sinkExecutable): string[] {
+  const { file, build, command } = executables[executable]
+  if (!existsSync(file)) throw new Error(`${file} is missing: run '${build}' (./scripts/test does)`)
+  return [...command, ...args]
+}
+
+/** The environment every sink started by tests gets on top of the test's own. */
+export function sinkEnvironment(): Record<string, string> {
+  return testKafkaEngine === undefined ? {} : { KAFKA_SINK_KAFKA_ENGINE: testKafkaEngine }
+}
 export const testCredentials = { user: 'admin', password: 'changeit' } as const
 
 export interface SinkProcess {
@@ -34,15 +90,15 @@ export interface StartSinkOptions {
   readonly withCredentials?: boolean
   /** false to return as soon as the server listens, before `/health/ready` answers 200. */
   readonly waitForReady?: boolean
-  /** The command that runs kafka-sink, e.g. through `chroot` into an image's root filesystem (default: dist/kafka-sink). */
+  /** The command that runs kafka-sink, e.g. through `chroot` into an image's root filesystem (default: the chosen executable). */
   readonly command?: readonly [string, ...string[]]
   /** Pass the port, host, KurrentDB and credentials as the KAFKA_SINK_* environment twins instead of flags, as a container image is configured. */
   readonly configureThroughEnvironment?: boolean
+  /** Which build to run; default the one KAFKA_SINK_TEST_EXECUTABLE chose. */
+  readonly executable?: SinkExecutable
 }
 
 export async function startSinkProcess(options: StartSinkOptions): Promise<SinkProcess> {
-  const [program, ...programArgs] = options.command ?? [sinkBinary]
-  if (options.command === undefined && !existsSync(sinkBinary)) throw new Error(`${sinkBinary} is missing: run 'bun run build' (./scripts/test does)`)
   const configuration: Record<string, string> = { port: '0', host: '127.0.0.1', kurrentdb: options.kurrentdb }
   if (options.withCredentials !== false) configuration['api-user'] = testCredentials.user
   const inEnvironment = (name: string) => options.configureThroughEnvironment === true || (name === 'kurrentdb' && options.kurrentdbInEnvironment === true)
@@ -51,9 +107,11 @@ export async function startSinkProcess(options: StartSinkOptions): Promise<SinkP
   const configurationEnv = Object.fromEntries(entries.filter(([name]) => inEnvironment(name)).map(([name, value]) => [`KAFKA_SINK_${name.toUpperCase().replace('-', '_')}`, value]))
   // The password goes through the environment, as the README recommends: arguments are visible to every user (ps).
   const passwordEnv: Record<string, string> = options.withCredentials === false ? {} : { KAFKA_SINK_API_PASSWORD: testCredentials.password }
-  const child = spawn(program, [...programArgs, ...configurationArgs, ...(options.args ?? [])], {
+  const args = [...configurationArgs, ...(options.args ?? [])]
+  const [command, ...commandArgs] = options.command === undefined ? sinkCommand(args, options.executable) : [...options.command, ...args]
+  const child = spawn(command!, commandArgs, {
     cwd: options.cwd,
-    env: { ...process.env, ...configurationEnv, ...passwordEnv, ...options.env },
+    env: { ...process.env, ...sinkEnvironment(), ...configurationEnv, ...passwordEnv, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const lines: string[] = []

@@ -32,6 +32,7 @@ describe('parseCommandLine', () => {
           instanceId: undefined,
           leaseDurationMs: 15_000,
           warnings: [expect.stringContaining('--api-password was given on the command line')],
+          kafkaEngine: 'platformatic',
         },
       })
     }
@@ -96,6 +97,7 @@ describe('parseCommandLine', () => {
       KAFKA_SINK_ALLOWED_HOSTS: 'sink.internal, Other.Example ',
       KAFKA_SINK_TLS_CERT_FILE: '/tls/cert.pem',
       KAFKA_SINK_TLS_KEY_FILE: '/tls/key.pem',
+      KAFKA_SINK_KAFKA_ENGINE: 'librdkafka',
     }
     const parsed = parseCommandLine(['--port=9001'], env)
     expect(parsed).toEqual({
@@ -117,6 +119,7 @@ describe('parseCommandLine', () => {
         instanceId: 'node-1',
         leaseDurationMs: 20_000,
         warnings: [],
+        kafkaEngine: 'librdkafka',
       },
     })
     const insecure = parseCommandLine([], { KAFKA_SINK_INSECURE: 'true', KAFKA_SINK_DATA_PROTECTION_TOKEN: 't' })
@@ -142,6 +145,7 @@ describe('parseCommandLine', () => {
     { name: 'user without password', argv: ['--api-user', 'admin'], contains: 'must be given together' },
     { name: 'both token forms', argv: ['--insecure', '--data-protection-token', 'a', '--data-protection-token-file', 'b'], contains: 'keep one' },
     { name: 'bad log level', argv: ['--insecure', '--log-level', 'verbose'], contains: 'must be one of debug, info, warn, error' },
+    { name: 'unknown Kafka engine', argv: ['--insecure', '--kafka-engine', 'kafkajs'], contains: 'must be one of platformatic, librdkafka' },
     { name: 'bad connection string', argv: ['--insecure', '--kurrentdb', 'localhost:2113'], contains: 'connection string' },
     { name: 'flag given twice', argv: ['--insecure', '--port', '1', '--port', '2'], contains: 'given twice' },
     { name: 'bad insecure value', argv: [], env: { KAFKA_SINK_INSECURE: 'maybe' }, contains: 'KAFKA_SINK_INSECURE must be true or false' },

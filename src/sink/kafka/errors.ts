@@ -26,6 +26,7 @@ export const kafkaSendErrorCodes = [
   'UNKNOWN_TOPIC',
   'INVALID_TOPIC',
   'UNSUPPORTED_BY_BROKER', // protocol version, compression type or acks the broker refuses
+  'UNSUPPORTED_BY_ENGINE', // a setting the Kafka engine cannot apply on this runtime (e.g. a missing codec)
   'BROKER_ERROR', // any other error the broker names and Kafka does not call retriable
   'UNKNOWN', // an error we cannot identify (see classifyUnidentifiedError)
 ] as const

@@ -8,10 +8,14 @@
  */
 import { compressionsAlgorithms } from '@platformatic/kafka'
 import zlib from 'node:zlib'
+import { runtimeDescription } from '../../runtime/runtime.ts'
 import type { CompressionType } from './port.ts'
 
-/** The codec name handed to the client: one of its own, or one we registered. */
-export type CompressionChoice = { readonly codec: string; readonly warning: string | undefined }
+/**
+ * The codec name handed to the client: one of its own, or one we registered. `unavailable` says why this runtime
+ * cannot compress with the codec at all: the port then refuses to connect instead of failing every batch.
+ */
+export type CompressionChoice = { readonly codec: string; readonly warning: string | undefined; readonly unavailable?: string }
 
 /** librdkafka's convention, which the sink's settings follow: -1 means the codec's default level. */
 const codecDefaultLevel = -1
@@ -55,6 +59,17 @@ export function chooseCompression(type: CompressionType, level: number): Compres
         async: (data, clamped) => promisified(zlib.gzip, data, { level: clamped }),
       })
     case 'zstd': {
+      // node:zlib has zstd from Node 22.15 on (Bun and Deno have it); without it the client's async compressor
+      // throws inside a request builder whose rejection it never observes, so the send would hang, not fail.
+      if (typeof zlib.zstdCompressSync !== 'function') {
+        return {
+          codec: 'zstd',
+          warning: undefined,
+          unavailable:
+            `compression:type=zstd needs node:zlib's zstd (Node 22.15 or later), which ${runtimeDescription()} does not have; ` +
+            'choose another compression:type, or the librdkafka engine (--kafka-engine librdkafka)',
+        }
+      }
       const options = (clamped: number) => ({ params: { [zlib.constants.ZSTD_c_compressionLevel]: clamped } })
       return leveled('zstd', level, zstdLevels, zstdBitmask, {
         sync: (data, clamped) => zlib.zstdCompressSync(data, options(clamped)),

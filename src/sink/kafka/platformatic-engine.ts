@@ -60,6 +60,8 @@ export interface PlatformaticProducerPlan {
   readonly resolveBootstrapFamily: 4 | 6 | undefined
   /** Settings the engine cannot honour exactly; logged once when the port is created. */
   readonly warnings: readonly string[]
+  /** Why this engine cannot run these settings on this runtime at all; connect() refuses with it. */
+  readonly refusal: string | undefined
 }
 
 const saslMechanismNames: Record<SaslMechanism, SASLOptions['mechanism']> = {
@@ -148,7 +150,7 @@ export function planPlatformaticProducer(config: KafkaProducerConfig): Platforma
     ...(sasl === undefined ? {} : { sasl }),
   }
 
-  return { options, idempotent, resolveBootstrapFamily: useTls ? undefined : family, warnings }
+  return { options, idempotent, resolveBootstrapFamily: useTls ? undefined : family, warnings, refusal: compression.unavailable }
 }
 
 /**
@@ -459,6 +461,7 @@ export function createPlatformaticKafkaPort(config: KafkaProducerConfig, logger:
   return {
     async connect() {
       if (state !== 'open') throw closedError()
+      if (plan.refusal !== undefined) throw new KafkaSendError({ code: 'UNSUPPORTED_BY_ENGINE', transient: false, message: plan.refusal })
       const startedAt = Date.now()
       let attemptClient: Client | undefined
       const attempt = (async () => {
@@ -490,6 +493,10 @@ export function createPlatformaticKafkaPort(config: KafkaProducerConfig, logger:
     send(topic, messages) {
       if (state !== 'open') return Promise.reject(new Error('KafkaPort.send called after close()'))
       if (messages.length === 0) return Promise.resolve([])
+      if (plan.refusal !== undefined) {
+        const error = new KafkaSendError({ code: 'UNSUPPORTED_BY_ENGINE', transient: false, message: plan.refusal })
+        return Promise.resolve(messages.map(() => ({ delivered: false as const, error })))
+      }
       const sending = sendBatch(topic, messages)
       sendsInFlight.add(sending)
       void sending.finally(() => sendsInFlight.delete(sending)).catch(() => undefined)

@@ -10,7 +10,10 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startRig, type Rig } from '../../support/rig.ts'
-import { sinkBinary, startSinkProcess } from '../../support/sink-process.ts'
+import { sinkExecutableFile, startSinkProcess } from '../../support/sink-process.ts'
+
+// The examples deploy the single binary.
+const sinkBinary = sinkExecutableFile('bun')
 
 const deployDirectory = join(import.meta.dir, '..', '..', '..', 'deploy')
 const read = (relative: string) => readFileSync(join(deployDirectory, relative), 'utf8')

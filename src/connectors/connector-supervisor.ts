@@ -82,6 +82,8 @@ interface ActiveRun {
 
 export function createConnectorSupervisor(dependencies: SupervisorDependencies): ConnectorSupervisor {
   const runs = new Map<string, ActiveRun>()
+  /** Every run not yet ended, those replaced by a newer activation of their connector included. */
+  const unfinished = new Set<ActiveRun>()
   const { logger, metrics } = dependencies
   let shuttingDown = false
 
@@ -141,6 +143,12 @@ export function createConnectorSupervisor(dependencies: SupervisorDependencies):
         silent: shuttingDown,
       }
       runs.set(connectorId, run)
+      unfinished.add(run)
+      // A newer activation supersedes the run still going: it must end (flushed, committed) before this one starts.
+      if (previous !== undefined && !previous.stopRequested) {
+        previous.stopRequested = true
+        previous.stop$.next()
+      }
       updateActiveGauge()
       const connectorLogger = logger.child({ connectorId })
       // The connector's own lines (starts, stops, retries, reconnects); `logging:enabled=false` silences them once
@@ -149,6 +157,7 @@ export function createConnectorSupervisor(dependencies: SupervisorDependencies):
 
       const end = (error: unknown) => {
         if (runs.get(connectorId) === run) runs.delete(connectorId)
+        unfinished.delete(run)
         updateActiveGauge()
         const lost = error instanceof OwnershipLostError
         const failure = error === undefined || lost ? undefined : describeFailure(error)
@@ -227,8 +236,8 @@ export function createConnectorSupervisor(dependencies: SupervisorDependencies):
     shutdown: async () => {
       shuttingDown = true
       // Until none is left: a run activated while the first ones were stopping gets its final commit too.
-      while (runs.size > 0) {
-        const ending = [...runs.values()].map((run) => {
+      while (unfinished.size > 0) {
+        const ending = [...unfinished].map((run) => {
           run.silent = true
           run.stopRequested = true
           run.stop$.next()

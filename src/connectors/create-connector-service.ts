@@ -189,6 +189,13 @@ export async function createConnectorService(dependencies: ConnectorServiceDepen
     }
   }
 
+  /**
+   * The activation whose run last ended here, by a failure or a requested stop: until its `failed` or `stopped` fact
+   * is written (KurrentDB may be down), the recorded state still asks for that activation to run, and it must not be
+   * started again here.
+   */
+  const endedHere = new Map<string, number>()
+
   const reportFor = (connectorId: string, activation: number): RunReport => ({
     onRunning: () => void recordRuntime(connectorId, () => ({ type: 'running', activation, timestamp: now() })),
     onCommitted: (resume) => positions.set(connectorId, resume.position?.commit),
@@ -196,10 +203,14 @@ export async function createConnectorService(dependencies: ConnectorServiceDepen
       if (stall === undefined) stalls.delete(connectorId)
       else stalls.set(connectorId, stall)
     },
-    onEnded: ({ failure }) =>
+    onEnded: ({ failure }) => {
+      endedHere.set(connectorId, Math.max(endedHere.get(connectorId) ?? 0, activation))
       void recordRuntime(connectorId, () =>
         failure === undefined ? { type: 'stopped', activation, timestamp: now() } : { type: 'failed', activation, errorDetails: failure, timestamp: now() },
-      ),
+      )
+      // Whatever holds the connector now follows from its state: typically the lease is let go.
+      void reconcile(connectorId)
+    },
   })
 
   /**
@@ -233,7 +244,11 @@ export async function createConnectorService(dependencies: ConnectorServiceDepen
     const record = records.get(connectorId)
     if (record === undefined || closed) return
     const live = record.deleteTime === undefined
-    const wantsToRun = live && (record.state === 'CONNECTOR_STATE_ACTIVATING' || record.state === 'CONNECTOR_STATE_RUNNING')
+    const runState = live && (record.state === 'CONNECTOR_STATE_ACTIVATING' || record.state === 'CONNECTOR_STATE_RUNNING')
+    // Its run ended here and the fact is not written yet: keep the lease (no other instance restarts it meanwhile)
+    // and start nothing; the written fact brings the next decision.
+    if (runState && record.activation <= (endedHere.get(connectorId) ?? 0)) return
+    const wantsToRun = runState
     const deactivating = live && record.state === 'CONNECTOR_STATE_DEACTIVATING'
     if (wantsToRun || deactivating) await coordinator.ensureObserved(connectorId)
     const activeActivation = supervisor.activeActivation(connectorId)

@@ -31,9 +31,8 @@ export async function measureSinkReadPath(connectionString: string, prefix: stri
       paused$: new BehaviorSubject(false),
       logger: silentLogger,
     }).subscribe({
-      next: (item) => {
-        if (item.kind !== 'event') return
-        count++
+      next: (batch) => {
+        for (const item of batch) if (item.kind === 'event') count++
         progress.update(count)
         if (count >= events) {
           subscription.unsubscribe()

@@ -11,7 +11,7 @@
  * committed, and errors with the typed cause when the connector cannot go on (the last confirmed position is
  * committed first, so a restart resumes right before the failing record).
  */
-import { concat, defer, EMPTY, filter, ignoreElements, map, mergeMap, Observable, ReplaySubject, take, takeUntil, tap, type Observable as ObservableType } from 'rxjs'
+import { concat, defer, EMPTY, ignoreElements, map, merge, mergeMap, Observable, ReplaySubject, share, take, takeUntil, tap, type Observable as ObservableType } from 'rxjs'
 import type { Logger } from '../observability/logger.ts'
 import type { ConnectorMetrics } from '../observability/metrics.ts'
 import type { KafkaSinkSettings } from '../settings/kafka-sink-settings.ts'
@@ -23,7 +23,7 @@ import { createRecordMapper } from '../sink/record-mapping.ts'
 import type { KurrentDbConnection } from '../source/kurrentdb-connection.ts'
 import type { StartPoint } from '../source/positions.ts'
 import { createEventPredicate, planRead } from '../source/read-plan.ts'
-import { subscribeToSource, type SourceItem } from '../source/subscribe.ts'
+import { subscribeToSource, type SourceBatch } from '../source/subscribe.ts'
 import { batchWork } from './batch-work.ts'
 import { confirmRange, hasUncommitted, initialTrackerState, markCommitted, rangeOfBatch, shouldCommit } from './checkpoint-tracker.ts'
 import { createCreditWindow } from './credit-window.ts'
@@ -209,44 +209,62 @@ export function runConnector(dependencies: ConnectorDependencies, run: Connector
     }, lagSampleIntervalMs)
 
     let lastReadPosition: bigint | undefined
-    const toWorkItem = (item: SourceItem): WorkItem | undefined => {
-      let work: WorkItem
+    const revisionsResume = plan.target.kind === 'stream'
+    /** Source items as numbered work items, events mapped to Kafka records (or to position-only markers). */
+    const toWorkItems = (batch: SourceBatch): WorkItem[] => {
       const readAt = performance.now()
-      switch (item.kind) {
-        case 'subscribed':
-          if (!running) {
-            running = true
-            subscriber.next({ kind: 'running' })
+      const work: WorkItem[] = []
+      let consumed = 0
+      for (const item of batch) {
+        switch (item.kind) {
+          case 'subscribed':
+            break
+          case 'caughtUp':
+            work.push({ sequence: sequence++, resume: undefined, message: undefined, bytes: 0, caughtUp: true, readAt })
+            break
+          case 'checkpoint':
+            lastReadPosition = item.position.commit
+            work.push({ sequence: sequence++, resume: { position: item.position, revision: undefined }, message: undefined, bytes: 0, caughtUp: false, readAt })
+            break
+          case 'event': {
+            const { event } = item
+            consumed++
+            const message = forward(event) ? toRecord(event) : undefined
+            lastReadPosition = event.position.commit
+            work.push({
+              sequence: sequence++,
+              resume: { position: event.position, revision: revisionsResume ? event.revision : undefined },
+              message,
+              bytes: message === undefined ? 0 : messageSize(message),
+              caughtUp: false,
+              readAt,
+            })
+            break
           }
-          return undefined
-        case 'caughtUp':
-          subscriber.next({ kind: 'caughtUp' })
-          work = { sequence: sequence++, resume: undefined, message: undefined, bytes: 0, caughtUp: true, readAt }
-          break
-        case 'checkpoint':
-          lastReadPosition = item.position.commit
-          work = { sequence: sequence++, resume: { position: item.position, revision: undefined }, message: undefined, bytes: 0, caughtUp: false, readAt }
-          break
-        case 'event': {
-          const { event } = item
-          metrics.messagesConsumed(1)
-          const message = forward(event) ? toRecord(event) : undefined
-          lastReadPosition = event.position.commit
-          work = {
-            sequence: sequence++,
-            resume: { position: event.position, revision: plan.target.kind === 'stream' ? event.revision : undefined },
-            message,
-            bytes: message === undefined ? 0 : messageSize(message),
-            caughtUp: false,
-            readAt,
-          }
-          break
         }
       }
-      if (window.inFlight().items === 0) progressAt = performance.now()
-      window.take(1, work.bytes)
+      if (consumed > 0) metrics.messagesConsumed(consumed)
       return work
     }
+    /** What the source's items say about the run itself: subscribed (the first time), caught up. */
+    const lifecycleSignals = (batch: SourceBatch): ConnectorSignal[] => {
+      const signals: ConnectorSignal[] = []
+      for (const item of batch) {
+        if (item.kind === 'subscribed' && !running) {
+          running = true
+          signals.push({ kind: 'running' })
+        } else if (item.kind === 'caughtUp') signals.push({ kind: 'caughtUp' })
+      }
+      return signals
+    }
+    /** Read work takes credits from the window; the source pauses while it is exhausted, until confirmations give back. */
+    const takeCredits = tap((work: readonly WorkItem[]) => {
+      if (work.length === 0) return
+      if (window.inFlight().items === 0) progressAt = performance.now()
+      let bytes = 0
+      for (const item of work) bytes += item.bytes
+      window.take(work.length, bytes)
+    })
 
     const send = async (messages: readonly KafkaMessage[]) => {
       const started = performance.now()
@@ -292,24 +310,29 @@ export function runConnector(dependencies: ConnectorDependencies, run: Connector
       }
     })
 
-    const work$ = subscribeToSource(dependencies.connection, {
+    const read$ = subscribeToSource(dependencies.connection, {
       target: plan.target,
       start: run.start,
       checkpointEvery: settings.autocommit.recordsThreshold,
       paused$: window.exhausted$,
       logger,
-    }).pipe(
-      takeUntil(stopRequested$),
-      map(toWorkItem),
-      filter((work): work is WorkItem => work !== undefined),
-    )
+    }).pipe(takeUntil(stopRequested$), share())
 
     const concurrency = settings.waitForBrokerAck ? 1 : tuning.pipelinedBatches
-    // A stop while still connecting (brokers unreachable, a TLS handshake that hangs) ends the run without reading.
-    const pipeline = concat(connectKafka.pipe(ignoreElements(), takeUntil(stopRequested$)), defer(() => (stopRequested ? EMPTY : work$))).pipe(
+    const deliver$ = read$.pipe(
+      map(toWorkItems),
+      takeCredits,
       batchWork({ maxMessages: tuning.maxBatchMessages, maxBytes: tuning.maxBatchBytes, lingerMs: tuning.lingerMs }),
       mergeMap((batch) => deliverBatch(batch, send, deliveryPolicy, { abort$, onRetry }), concurrency),
       tap(confirm),
+      ignoreElements(),
+    )
+    const lifecycle$ = read$.pipe(mergeMap(lifecycleSignals))
+
+    // A stop while still connecting (brokers unreachable, a TLS handshake that hangs) ends the run without reading.
+    const pipeline = concat(
+      connectKafka.pipe(ignoreElements(), takeUntil(stopRequested$)),
+      defer(() => (stopRequested ? EMPTY : merge(lifecycle$, deliver$))),
     )
 
     const stopping = run.stop$.pipe(take(1)).subscribe(() => {
@@ -341,7 +364,7 @@ export function runConnector(dependencies: ConnectorDependencies, run: Connector
       }
     }
 
-    const subscription = pipeline.subscribe({ error: (error: unknown) => void finish(error), complete: () => void finish(undefined) })
+    const subscription = pipeline.subscribe({ next: (signal) => subscriber.next(signal), error: (error: unknown) => void finish(error), complete: () => void finish(undefined) })
 
     return () => {
       subscription.unsubscribe()

@@ -6,6 +6,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import { hostname } from 'node:os'
+import { backoffDelay } from './backoff.ts'
 import type { ApiCredentials } from './api/auth.ts'
 import { createHttpApi } from './api/http-api.ts'
 import type { ServeOptions } from './cli.ts'
@@ -202,7 +203,7 @@ async function loadConnectors(
       await service?.shutdown()
       await connection.dispose().catch(() => {})
       if (error instanceof ConnectorsFileError) throw error
-      const delayMs = Math.min(10_000, 250 * 2 ** Math.min(attempt, 6))
+      const delayMs = backoffDelay(attempt, { initialMs: 500, maxMs: 10_000 })
       logger.warn('cannot load connectors from KurrentDB yet; retrying', { error, attempt, delayMs })
       await Bun.sleep(delayMs)
     }

@@ -17,12 +17,6 @@ export type StartPoint =
 
 const maxUint64 = 2n ** 64n - 1n
 
-export function compareLogPositions(left: LogPosition, right: LogPosition): number {
-  if (left.commit !== right.commit) return left.commit < right.commit ? -1 : 1
-  if (left.prepare !== right.prepare) return left.prepare < right.prepare ? -1 : 1
-  return 0
-}
-
 /** Parses a uint64 written as a decimal string (wire format); undefined when it is not one. */
 export function parseUint64(text: string): bigint | undefined {
   if (!/^\d{1,20}$/.test(text)) return undefined

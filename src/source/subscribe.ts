@@ -11,6 +11,7 @@
  */
 import { Observable, type Observable as ObservableType } from 'rxjs'
 import { status as GrpcStatus, type ClientReadableStream } from '@grpc/grpc-js'
+import { backoffDelay, type BackoffPolicy } from '../backoff.ts'
 import type { Logger } from '../observability/logger.ts'
 import type { KurrentDbConnection } from './kurrentdb-connection.ts'
 import type { LogPosition, StartPoint } from './positions.ts'
@@ -51,8 +52,8 @@ export interface SourceOptions {
   readonly checkpointEvery: number
   readonly paused$: ObservableType<boolean>
   readonly logger: Logger
-  /** Reconnect delays: doubling from `initialMs` up to `maxMs`, with full jitter. */
-  readonly reconnect?: { readonly initialMs: number; readonly maxMs: number }
+  /** Reconnect delays (see backoffDelay). */
+  readonly reconnect?: BackoffPolicy
 }
 
 // Codes a KurrentDB restart, failover or network hiccup produces; anything else needs a person.
@@ -73,11 +74,6 @@ export function classifyReadError(error: unknown): KurrentDbReadError {
   // No gRPC code means the connection could not be made at all (DNS, refused): a network condition, so transient.
   const transient = code === undefined || transientGrpcCodes.has(code)
   return new KurrentDbReadError(`KurrentDB read failed: ${message}`, transient, code, { cause: error })
-}
-
-export function reconnectDelay(attempt: number, policy: { initialMs: number; maxMs: number }, random: () => number = Math.random): number {
-  const ceiling = Math.min(policy.maxMs, policy.initialMs * 2 ** Math.max(0, attempt - 1))
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2)
 }
 
 const defaultReconnect = { initialMs: 200, maxMs: 5_000 }
@@ -165,7 +161,7 @@ export function subscribeToSource(connection: KurrentDbConnection, options: Sour
         return
       }
       failedAttempts++
-      const delay = reconnectDelay(failedAttempts, reconnect)
+      const delay = backoffDelay(failedAttempts, reconnect)
       options.logger.warn('KurrentDB subscription interrupted; reconnecting', { error, attempt: failedAttempts, delayMs: delay })
       reopenTimer = setTimeout(open, delay)
     }

@@ -7,7 +7,6 @@ import { chooseCompression } from '../../../../src/sink/kafka/platformatic-compr
 import {
   parseBootstrapServer,
   planPlatformaticProducer,
-  retryDelayMs,
 } from '../../../../src/sink/kafka/platformatic-engine.ts'
 import type { KafkaProducerConfig } from '../../../../src/sink/kafka/port.ts'
 
@@ -146,25 +145,6 @@ describe('chooseCompression', () => {
   test("the client's own codecs are left untouched", () => {
     chooseCompression('zstd', 3)
     expect(registry.zstd!.compressSync(sample).equals(zlib.zstdCompressSync(sample))).toBe(true)
-  })
-})
-
-describe('retryDelayMs', () => {
-  test('starts near 100 ms, doubles, and never exceeds the maximum', () => {
-    const middle = () => 0.5
-    expect(retryDelayMs(1, 20_000, middle)).toBe(100)
-    expect(retryDelayMs(2, 20_000, middle)).toBe(200)
-    expect(retryDelayMs(5, 20_000, middle)).toBe(1_600)
-    expect(retryDelayMs(40, 20_000, middle)).toBe(20_000)
-    for (let attempt = 1; attempt < 60; attempt++) {
-      expect(retryDelayMs(attempt, 1_000, () => 1)).toBeLessThanOrEqual(1_000)
-      expect(retryDelayMs(attempt, 1_000, () => 0)).toBeGreaterThanOrEqual(0)
-    }
-  })
-
-  test('jitter spreads delays by ±20%', () => {
-    expect(retryDelayMs(3, 20_000, () => 0)).toBe(320)
-    expect(retryDelayMs(3, 20_000, () => 1)).toBe(480)
   })
 })
 

@@ -4,8 +4,9 @@
  * replication 3, zstd, idempotent). Prints one table and writes bench/results/latest.json. Options:
  *   --events N           backlog size (default 1,000,000)
  *   --save-reference F   also write the results to bench/results/F.json (committed reference runs)
- *   --baseline PATH      also run the end-to-end, latency and start-up phases with another build of the binary, in
- *                        the same run, for a before/after comparison on a shared machine
+ *   --baseline PATH      also run the end-to-end (broker acks), latency and start-up phases with another build of the
+ *                        binary, each right after the same phase of dist/kafka-sink: a before/after comparison in one
+ *                        run on a shared machine
  */
 import { KurrentDBClient } from '@kurrent/kurrentdb-client'
 import { cpus, hostname, totalmem } from 'node:os'
@@ -61,34 +62,34 @@ try {
   const endToEnd = await measureEndToEnd(context, { prefix: shape.prefix, events, lastPosition, waitForBrokerAck: true })
   const endToEndNoAckWait = await measureEndToEnd(context, { prefix: shape.prefix, events, lastPosition, waitForBrokerAck: false })
 
+  const baselineContext = baselineBinary === undefined ? undefined : { ...context, binary: baselineBinary }
+  const baselineEndToEnd = baselineContext === undefined ? undefined : await measureEndToEnd(baselineContext, { prefix: shape.prefix, events, lastPosition, waitForBrokerAck: true })
+
   phase('5. Latency: append to Kafka at 1,000 events/s for 30 s')
   const latency = await measureLatency(context, { eventsPerSecond: 1_000, seconds: 30 })
+
+  const baselineLatency = baselineContext === undefined ? undefined : await measureLatency(baselineContext, { eventsPerSecond: 1_000, seconds: 30 })
 
   phase('6. Memory while Kafka is down for 30 s with the backlog waiting')
   const kafkaDown = await measureMemoryWhileKafkaDown(context, { prefix: shape.prefix, seconds: 30 })
 
   phase('7. Start-up')
   const startup = await measureStartup(emulator.connectionString)
-
-  let baseline
-  if (baselineBinary !== undefined) {
-    phase(`8. Baseline ${baselineBinary}: end-to-end, latency, start-up`)
-    const baselineContext = { ...context, binary: baselineBinary }
-    const baselineEndToEnd = await measureEndToEnd(baselineContext, { prefix: shape.prefix, events, lastPosition, waitForBrokerAck: true })
-    const baselineLatency = await measureLatency(baselineContext, { eventsPerSecond: 1_000, seconds: 30 })
-    const baselineStartup = await measureStartup(emulator.connectionString, 7, baselineBinary)
-    baseline = {
-      binary: baselineBinary,
-      end_to_end: { events_per_s: baselineEndToEnd.eventsPerSecond, seconds: baselineEndToEnd.seconds, cpu_us_per_event: baselineEndToEnd.cpuUsPerEvent, cpu_cores: baselineEndToEnd.cores },
-      ratio_e2e_to_min: round(baselineEndToEnd.eventsPerSecond / Math.min(sinkRead.eventsPerSecond, produce.messagesPerSecond), 2),
-      latency_ms: { p50: baselineLatency.p50, p99: baselineLatency.p99, max: baselineLatency.max, events: baselineLatency.events },
-      cpu_cores_at_1k: baselineLatency.cores,
-      rss_mb: { peak: baselineEndToEnd.peakRssMb },
-      startup_ms: baselineStartup.medianMs,
-    }
-  }
+  const baselineStartup = baselineBinary === undefined ? undefined : await measureStartup(emulator.connectionString, 7, baselineBinary)
 
   const minimumOfParts = Math.min(sinkRead.eventsPerSecond, produce.messagesPerSecond)
+  const baseline =
+    baselineEndToEnd === undefined || baselineLatency === undefined || baselineStartup === undefined
+      ? undefined
+      : {
+          binary: baselineBinary,
+          end_to_end: { events_per_s: baselineEndToEnd.eventsPerSecond, seconds: baselineEndToEnd.seconds, cpu_us_per_event: baselineEndToEnd.cpuUsPerEvent, cpu_cores: baselineEndToEnd.cores },
+          ratio_e2e_to_min: round(baselineEndToEnd.eventsPerSecond / minimumOfParts, 2),
+          latency_ms: { p50: baselineLatency.p50, p99: baselineLatency.p99, max: baselineLatency.max, events: baselineLatency.events },
+          cpu_cores_at_1k: baselineLatency.cores,
+          rss_mb: { peak: baselineEndToEnd.peakRssMb },
+          startup_ms: baselineStartup.medianMs,
+        }
   const results = {
     date: new Date().toISOString(),
     machine: { host: hostname(), cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGb: round(totalmem() / 1024 ** 3) },

@@ -18,6 +18,9 @@ export interface SinkBenchContext {
   readonly binary?: string
 }
 
+/** Connector ids are kept by KurrentDB: a baseline run needs its own. */
+const connectorIdFor = (context: SinkBenchContext, id: string) => (context.binary === undefined ? id : `${id}-baseline`)
+
 const startSink = (context: SinkBenchContext) =>
   startSinkProcess({ kurrentdb: context.kurrentdb, ...(context.binary === undefined ? {} : { command: [context.binary] as const }) })
 
@@ -56,7 +59,7 @@ export async function measureEndToEnd(context: SinkBenchContext, options: { pref
   const sink = await startSink(context)
   try {
     const topic = await context.createTopic()
-    const connectorId = `bench-e2e-${options.waitForBrokerAck ? 'ack' : 'no-ack'}`
+    const connectorId = connectorIdFor(context, `bench-e2e-${options.waitForBrokerAck ? 'ack' : 'no-ack'}`)
     const cpu = await startCpuMeter(sink.pid)
     const progress = createProgress(`end-to-end${options.waitForBrokerAck ? '' : ' (no ack wait)'}`, 'events', options.events)
     await startConnector(sink, connectorId, benchmarkConnector(context, topic, `${options.prefix}-`, { 'subscription:initialPosition': 'earliest', waitForBrokerAck: String(options.waitForBrokerAck) }))
@@ -86,8 +89,9 @@ export async function measureLatency(context: SinkBenchContext, options: { event
   const topic = await context.createTopic()
   const consumer = spawn('kcat', ['-C', '-b', context.broker.bootstrapServers, '-t', topic, '-o', 'end', '-u', '-q', '-f', '%s\\n', '-X', 'fetch.wait.max.ms=1', '-X', 'fetch.error.backoff.ms=1'], { stdio: ['ignore', 'pipe', 'ignore'] })
   try {
-    await startConnector(sink, 'bench-latency', benchmarkConnector(context, topic, 'latency-'))
-    await sinkApi(sink.baseUrl).waitForState('bench-latency', 'CONNECTOR_STATE_RUNNING')
+    const connectorId = connectorIdFor(context, 'bench-latency')
+    await startConnector(sink, connectorId, benchmarkConnector(context, topic, 'latency-'))
+    await sinkApi(sink.baseUrl).waitForState(connectorId, 'CONNECTOR_STATE_RUNNING')
     await Bun.sleep(2_000) // let kcat's assignment settle at the end of the topic
     const latencies: number[] = []
     const lines = createInterface({ input: consumer.stdout! })

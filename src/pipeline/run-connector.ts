@@ -1,17 +1,19 @@
 /**
  * The running connector: assembles source → filter/map → batch → deliver → track → commit into one Observable.
  *
- *   KurrentDB ─subscribe─▶ work items (numbered; filtered-out events stay as position-only markers)
- *     ▶ batchWork (count, bytes, linger) ▶ deliverBatch (retry transient failures; 1 in flight with broker acks,
- *       several without) ▶ checkpoint tracker (contiguous confirmed position) ▶ commit (interval, threshold,
- *       caught-up, stop)
+ *   KurrentDB ─subscribe─▶ read batches (what one network read decoded)
+ *     ├▶ lifecycleSignals (running, caught up)
+ *     └▶ toWorkItems (numbered; filtered-out events stay as position-only markers) ▶ takeCredits (the in-flight
+ *        window) ▶ batchWork (count, bytes, linger) ▶ deliverBatch (retry transient failures; 1 in flight with
+ *        broker acks, several without) ▶ confirm: checkpoint tracker (contiguous confirmed position), credits back
+ *        ▶ commit (interval, threshold, caught-up, stop)
  *
  * The source pauses while the credit window is exhausted, so memory stays bounded when Kafka is slow or down.
  * It emits `running` once KurrentDB confirmed the subscription, completes after a requested stop has flushed and
  * committed, and errors with the typed cause when the connector cannot go on (the last confirmed position is
  * committed first, so a restart resumes right before the failing record).
  */
-import { concat, defer, EMPTY, ignoreElements, map, merge, mergeMap, Observable, ReplaySubject, share, take, takeUntil, tap, type Observable as ObservableType } from 'rxjs'
+import { BehaviorSubject, concat, defer, EMPTY, filter, ignoreElements, map, merge, mergeMap, Observable, share, switchMap, take, takeUntil, tap, timer, type Observable as ObservableType } from 'rxjs'
 import type { Logger } from '../observability/logger.ts'
 import type { ConnectorMetrics } from '../observability/metrics.ts'
 import type { KafkaSinkSettings } from '../settings/kafka-sink-settings.ts'
@@ -124,18 +126,18 @@ export function runConnector(dependencies: ConnectorDependencies, run: Connector
       delay: { transientErrorDelayMs: settings.resilience.transientErrorDelayMs, backoffMaxMs: settings.resilience.reconnectBackoffMaxMs },
     }
     const commitPolicy = { enabled: settings.autocommit.enabled, intervalMs: settings.autocommit.intervalMs, recordsThreshold: settings.autocommit.recordsThreshold }
-    const abort$ = new ReplaySubject<void>(1)
-    // The stop request is remembered: parts of the pipeline subscribe later (the source only after Kafka connected),
-    // and a stop that came before they subscribed must still end them.
-    const stopRequested$ = new ReplaySubject<void>(1)
+    // The one stop signal: not asked; asked (stop reading, flush, commit); past the grace period (abandon retries).
+    // It remembers its phase: parts of the pipeline subscribe later (the source only after Kafka connected), and a
+    // stop that came before they subscribed must still end them.
+    const stop = new BehaviorSubject<'none' | 'requested' | 'abandoned'>('none')
+    const stopRequested$ = stop.pipe(filter((phase) => phase !== 'none'))
+    const abandoned$ = stop.pipe(filter((phase) => phase === 'abandoned'))
 
     let tracker = initialTrackerState()
     let lastCommitAt = performance.now()
     let commitInProgress: Promise<void> | undefined
     let sequence = 0
     let running = false
-    let stopRequested = false
-    let graceTimer: ReturnType<typeof setTimeout> | undefined
     let commitFailingSince: number | undefined
     let ended = false
     // Stall watch: when the confirmed position last moved (or work arrived while idle), the latest retried error,
@@ -323,7 +325,7 @@ export function runConnector(dependencies: ConnectorDependencies, run: Connector
       map(toWorkItems),
       takeCredits,
       batchWork({ maxMessages: tuning.maxBatchMessages, maxBytes: tuning.maxBatchBytes, lingerMs: tuning.lingerMs }),
-      mergeMap((batch) => deliverBatch(batch, send, deliveryPolicy, { abort$, onRetry }), concurrency),
+      mergeMap((batch) => deliverBatch(batch, send, deliveryPolicy, { abort$: abandoned$, onRetry }), concurrency),
       tap(confirm),
       ignoreElements(),
     )
@@ -332,19 +334,21 @@ export function runConnector(dependencies: ConnectorDependencies, run: Connector
     // A stop while still connecting (brokers unreachable, a TLS handshake that hangs) ends the run without reading.
     const pipeline = concat(
       connectKafka.pipe(ignoreElements(), takeUntil(stopRequested$)),
-      defer(() => (stopRequested ? EMPTY : merge(lifecycle$, deliver$))),
+      defer(() => (stop.value !== 'none' ? EMPTY : merge(lifecycle$, deliver$))),
     )
 
-    const stopping = run.stop$.pipe(take(1)).subscribe(() => {
-      stopRequested = true
-      stopRequested$.next()
-      graceTimer = setTimeout(() => {
+    const stopping = run.stop$
+      .pipe(
+        take(1),
+        tap(() => stop.next('requested')),
+        switchMap(() => timer(tuning.stopGraceMs)),
+      )
+      .subscribe(() => {
         logger.warn('stop grace period over; abandoning undelivered records (they will be re-read on restart)', { graceMs: tuning.stopGraceMs })
-        abort$.next()
+        stop.next('abandoned')
         // Closing the client makes a send that is still waiting on the broker settle now.
         void port.close({ flush: false })
-      }, tuning.stopGraceMs)
-    })
+      })
 
     const finish = async (error: unknown) => {
       if (ended) return
@@ -353,11 +357,11 @@ export function runConnector(dependencies: ConnectorDependencies, run: Connector
       clearInterval(stallTimer)
       reportStall(undefined)
       clearInterval(lagTimer)
-      if (graceTimer !== undefined) clearTimeout(graceTimer)
+      stopping.unsubscribe()
       await commitInProgress
       await commitNow()
       await port.close({ flush: false }).catch((closeError: unknown) => logger.warn('closing the Kafka client failed', { error: closeError }))
-      if (error === undefined || (stopRequested && error instanceof DeliveryAbortedError)) subscriber.complete()
+      if (error === undefined || (stop.value !== 'none' && error instanceof DeliveryAbortedError)) subscriber.complete()
       else {
         metrics.processorError()
         subscriber.error(error)
@@ -372,7 +376,6 @@ export function runConnector(dependencies: ConnectorDependencies, run: Connector
       clearInterval(commitTimer)
       clearInterval(stallTimer)
       clearInterval(lagTimer)
-      if (graceTimer !== undefined) clearTimeout(graceTimer)
       void port.close({ flush: false })
     }
   })

@@ -16,10 +16,12 @@ export interface SinkBenchContext {
   readonly createTopic: () => Promise<string>
   /** Another build of the binary to measure instead of dist/kafka-sink (a side-by-side comparison in one run). */
   readonly binary?: string
+  /** Distinguishes the connector ids of several runs against one KurrentDB (ids are kept there). */
+  readonly runLabel?: string
 }
 
 /** Connector ids are kept by KurrentDB: a baseline run needs its own. */
-const connectorIdFor = (context: SinkBenchContext, id: string) => (context.binary === undefined ? id : `${id}-baseline`)
+const connectorIdFor = (context: SinkBenchContext, id: string) => `${id}${context.binary === undefined ? '' : '-baseline'}${context.runLabel === undefined ? '' : `-${context.runLabel}`}`
 
 const startSink = (context: SinkBenchContext) =>
   startSinkProcess({ kurrentdb: context.kurrentdb, ...(context.binary === undefined ? {} : { command: [context.binary] as const }) })

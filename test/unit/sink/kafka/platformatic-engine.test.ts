@@ -142,6 +142,16 @@ describe('chooseCompression', () => {
     expect(clamped.warning).toContain('12')
   })
 
+  test('the asynchronous path compresses small and large batches alike into standard zstd and gzip', async () => {
+    const entries = compressionsAlgorithms as unknown as Record<string, { compress(data: Buffer): Promise<Buffer> }>
+    const small = Buffer.from('{"seq":1}'.repeat(100))
+    const large = Buffer.from(Array.from({ length: 20_000 }, (_, index) => `{"seq":${index}}`).join(''))
+    for (const data of [small, large]) {
+      expect(zlib.zstdDecompressSync(await entries[chooseCompression('zstd', 6).codec]!.compress(data)).equals(data)).toBe(true)
+      expect(zlib.gunzipSync(await entries[chooseCompression('gzip', 6).codec]!.compress(data)).equals(data)).toBe(true)
+    }
+  })
+
   test("the client's own codecs are left untouched", () => {
     chooseCompression('zstd', 3)
     expect(registry.zstd!.compressSync(sample).equals(zlib.zstdCompressSync(sample))).toBe(true)

@@ -7,6 +7,9 @@
  *   --events N           backlog size (default 1,000,000)
  *   --save-reference F   also write the results to bench/results/F.json (committed reference runs)
  *   --no-real-kafka      skip the real-broker phase
+ *   --baseline PATH      also run the end-to-end (broker acks), latency and start-up phases with another build of the
+ *                        binary, each right after the same phase of dist/kafka-sink: a before/after comparison in one
+ *                        run on a shared machine
  */
 import { KurrentDBClient } from '@kurrent/kurrentdb-client'
 import { cpus, hostname, totalmem } from 'node:os'
@@ -24,6 +27,7 @@ const argument = (name: string) => {
 }
 const events = Number(argument('--events') ?? 1_000_000)
 const reference = argument('--save-reference')
+const baselineBinary = argument('--baseline')
 const shape = { prefix: 'bench', streams: 1_000, dataBytes: 150 }
 // The official client reads ~20–60k events/s: a sample is enough to know its rate, the whole backlog is not needed.
 const clientSample = Math.min(events, 200_000)
@@ -62,14 +66,20 @@ try {
   const endToEnd = await measureEndToEnd(context, { prefix: shape.prefix, events, lastPosition, waitForBrokerAck: true })
   const endToEndNoAckWait = await measureEndToEnd(context, { prefix: shape.prefix, events, lastPosition, waitForBrokerAck: false })
 
+  const baselineContext = baselineBinary === undefined ? undefined : { ...context, binary: baselineBinary }
+  const baselineEndToEnd = baselineContext === undefined ? undefined : await measureEndToEnd(baselineContext, { prefix: shape.prefix, events, lastPosition, waitForBrokerAck: true })
+
   phase('5. Latency: append to Kafka at 1,000 events/s for 30 s')
   const latency = await measureLatency(context, { eventsPerSecond: 1_000, seconds: 30 })
+
+  const baselineLatency = baselineContext === undefined ? undefined : await measureLatency(baselineContext, { eventsPerSecond: 1_000, seconds: 30 })
 
   phase('6. Memory while Kafka is down for 30 s with the backlog waiting')
   const kafkaDown = await measureMemoryWhileKafkaDown(context, { prefix: shape.prefix, seconds: 30 })
 
   phase('7. Start-up')
   const startup = await measureStartup(emulator.connectionString)
+  const baselineStartup = baselineBinary === undefined ? undefined : await measureStartup(emulator.connectionString, 7, baselineBinary)
 
   const realKafkaSkipped = process.argv.includes('--no-real-kafka') ? 'skipped (--no-real-kafka)' : realKafkaUnavailableReason()
   let realKafka: Awaited<ReturnType<typeof measureRealKafka>> | undefined
@@ -110,6 +120,18 @@ try {
   }
 
   const minimumOfParts = Math.min(sinkRead.eventsPerSecond, produce.messagesPerSecond)
+  const baseline =
+    baselineEndToEnd === undefined || baselineLatency === undefined || baselineStartup === undefined
+      ? undefined
+      : {
+          binary: baselineBinary,
+          end_to_end: { events_per_s: baselineEndToEnd.eventsPerSecond, seconds: baselineEndToEnd.seconds, cpu_us_per_event: baselineEndToEnd.cpuUsPerEvent, cpu_cores: baselineEndToEnd.cores },
+          ratio_e2e_to_min: round(baselineEndToEnd.eventsPerSecond / minimumOfParts, 2),
+          latency_ms: { p50: baselineLatency.p50, p99: baselineLatency.p99, max: baselineLatency.max, events: baselineLatency.events },
+          cpu_cores_at_1k: baselineLatency.cores,
+          rss_mb: { peak: baselineEndToEnd.peakRssMb },
+          startup_ms: baselineStartup.medianMs,
+        }
   const results = {
     date: new Date().toISOString(),
     machine: { host: hostname(), cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGb: round(totalmem() / 1024 ** 3) },
@@ -119,14 +141,19 @@ try {
       sink_read_path_events_per_s: sinkRead.eventsPerSecond,
       client_subscription_events_per_s: clientSubscription.eventsPerSecond,
       client_batched_reads_events_per_s: clientReads.eventsPerSecond,
+      cpu_us_per_event: sinkRead.cpuUsPerEvent,
+      client_subscription_cpu_us_per_event: clientSubscription.cpuUsPerEvent,
+      client_batched_reads_cpu_us_per_event: clientReads.cpuUsPerEvent,
     },
-    produce_only: { messages_per_s: produce.messagesPerSecond },
+    produce_only: { messages_per_s: produce.messagesPerSecond, cpu_us_per_message: produce.cpuUsPerMessage },
     native: { messages_per_s: native.messagesPerSecond },
-    end_to_end: { events_per_s: endToEnd.eventsPerSecond, seconds: endToEnd.seconds },
-    end_to_end_no_ack_wait: { events_per_s: endToEndNoAckWait.eventsPerSecond, seconds: endToEndNoAckWait.seconds },
+    end_to_end: { events_per_s: endToEnd.eventsPerSecond, seconds: endToEnd.seconds, cpu_us_per_event: endToEnd.cpuUsPerEvent, cpu_cores: endToEnd.cores },
+    end_to_end_no_ack_wait: { events_per_s: endToEndNoAckWait.eventsPerSecond, seconds: endToEndNoAckWait.seconds, cpu_us_per_event: endToEndNoAckWait.cpuUsPerEvent, cpu_cores: endToEndNoAckWait.cores },
     ratio_e2e_to_min: round(endToEnd.eventsPerSecond / minimumOfParts, 2),
     ratio_e2e_to_native: round(endToEnd.eventsPerSecond / native.messagesPerSecond, 3),
     latency_ms: { p50: latency.p50, p99: latency.p99, max: latency.max, events: latency.events },
+    latency_cpu_us_per_event: latency.cpuUsPerEvent,
+    cpu_cores_at_1k: latency.cores,
     rss_mb: { peak: Math.max(endToEnd.peakRssMb, endToEndNoAckWait.peakRssMb), kafka_down: kafkaDown.peakMb, kafka_down_early: kafkaDown.earlyMb, kafka_down_late: kafkaDown.lateMb },
     real_kafka: realKafka === undefined ? { skipped: realKafkaSkipped } : {
       end_to_end: { events_per_s: realKafka.endToEnd.eventsPerSecond, seconds: realKafka.endToEnd.seconds },
@@ -136,21 +163,24 @@ try {
     },
     startup_ms: startup.medianMs,
     binary_mb: startup.binaryMb,
+    ...(baseline === undefined ? {} : { baseline }),
     bench_seconds: round((performance.now() - started) / 1_000),
   }
 
   const format = (value: number) => value.toLocaleString('en')
   const rows: Array<[string, string, string]> = [
-    ['read-only, sink read path', `${format(results.read_only.events_per_s)} events/s`, ''],
-    ['read-only, client subscription', `${format(results.read_only.client_subscription_events_per_s)} events/s`, `sample of ${format(clientSample)}`],
-    ['read-only, client batched reads', `${format(results.read_only.client_batched_reads_events_per_s)} events/s`, `sample of ${format(clientSample)}`],
-    ['produce-only (our engine)', `${format(results.produce_only.messages_per_s)} msgs/s`, ''],
+    ['read-only, sink read path', `${format(results.read_only.events_per_s)} events/s`, `${sinkRead.cpuUsPerEvent} µs CPU/event`],
+    ['read-only, client subscription', `${format(results.read_only.client_subscription_events_per_s)} events/s`, `sample of ${format(clientSample)}; ${clientSubscription.cpuUsPerEvent} µs CPU/event`],
+    ['read-only, client batched reads', `${format(results.read_only.client_batched_reads_events_per_s)} events/s`, `sample of ${format(clientSample)}; ${clientReads.cpuUsPerEvent} µs CPU/event`],
+    ['produce-only (our engine)', `${format(results.produce_only.messages_per_s)} msgs/s`, `${produce.cpuUsPerMessage} µs CPU/message`],
     ['native reference (kcat -P)', `${format(results.native.messages_per_s)} msgs/s`, ''],
     ['end-to-end, waitForBrokerAck=true', `${format(results.end_to_end.events_per_s)} events/s`, 'target ≥ 100,000'],
-    ['end-to-end, waitForBrokerAck=false', `${format(results.end_to_end_no_ack_wait.events_per_s)} events/s`, ''],
+    ['end-to-end, sink CPU per event', `${endToEnd.cpuUsPerEvent} µs`, `${endToEnd.cores} cores busy; target ≤ 15 µs`],
+    ['end-to-end, waitForBrokerAck=false', `${format(results.end_to_end_no_ack_wait.events_per_s)} events/s`, `${endToEndNoAckWait.cpuUsPerEvent} µs CPU/event`],
     ['end-to-end ÷ min(read, produce)', String(results.ratio_e2e_to_min), 'target ≥ 0.8'],
     ['end-to-end ÷ native', String(results.ratio_e2e_to_native), ''],
     ['latency p50 / p99 / max', `${latency.p50} / ${latency.p99} / ${latency.max} ms`, `p99 target ≤ 50 ms; ${format(latency.events)} of ${format(latency.expected)} events`],
+    ['sink CPU at 1,000 events/s', `${latency.cores} cores`, `${latency.cpuUsPerEvent} µs/event; target ≤ 0.05 cores`],
     ['peak RSS during end-to-end', `${results.rss_mb.peak} MB`, 'target ≤ 200 MB'],
     ['RSS with Kafka down 30 s', `${kafkaDown.peakMb} MB peak`, `flat: ${kafkaDown.earlyMb} MB early → ${kafkaDown.lateMb} MB late`],
     ['start-up to /health/live', `${startup.medianMs} ms`, `median of ${startup.runs}; target ≤ 200 ms`],
@@ -164,6 +194,15 @@ try {
           ['real Kafka: native reference (Java producer)', `${format(realKafka.java.messagesPerSecond)} msgs/s`, `kafka-producer-perf-test, ${realKafka.java.recordBytes} B records`],
         ] as Array<[string, string, string]>)),
   ]
+  if (baseline !== undefined) {
+    rows.push(
+      ['baseline: end-to-end', `${format(baseline.end_to_end.events_per_s)} events/s`, `${baseline.end_to_end.cpu_us_per_event} µs CPU/event, ${baseline.end_to_end.cpu_cores} cores; ratio ${baseline.ratio_e2e_to_min}`],
+      ['baseline: CPU at 1,000 events/s', `${baseline.cpu_cores_at_1k} cores`, ''],
+      ['baseline: latency p50 / p99 / max', `${baseline.latency_ms.p50} / ${baseline.latency_ms.p99} / ${baseline.latency_ms.max} ms`, ''],
+      ['baseline: peak RSS end-to-end', `${baseline.rss_mb.peak} MB`, ''],
+      ['baseline: start-up', `${baseline.startup_ms} ms`, ''],
+    )
+  }
   const widths = [0, 1, 2].map((column) => Math.max(...rows.map((row) => row[column]!.length)))
   console.log(`\nkafka-sink benchmark, ${results.date}, ${results.machine.cpus} cores (${results.machine.cpuModel}), ${format(events)}-event backlog\n`)
   for (const row of rows) console.log(`  ${row[0].padEnd(widths[0]!)}  ${row[1].padStart(widths[1]!)}  ${row[2]}`)

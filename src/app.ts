@@ -6,6 +6,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import { hostname } from 'node:os'
+import { backoffDelay } from './backoff.ts'
 import type { ApiCredentials } from './api/auth.ts'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createHttpApi } from './api/http-api.ts'
@@ -241,7 +242,7 @@ async function loadConnectors(
       if (error instanceof ConnectorsFileError) throw error
       // Waiting does not grant rights: a refused user is a configuration to fix, said once, at start.
       if (isAccessRefused(error)) throw new Error(accessRefusedMessage(error))
-      const delayMs = Math.min(10_000, 250 * 2 ** Math.min(attempt, 6))
+      const delayMs = backoffDelay(attempt, { initialMs: 500, maxMs: 10_000 })
       logger.warn('cannot load connectors from KurrentDB yet; retrying', { error, attempt, delayMs })
       await Promise.race([sleep(delayMs), stopRequested])
     }

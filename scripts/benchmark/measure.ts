@@ -57,6 +57,31 @@ export function sampleMemory(pid: number, everyMs = 250) {
   }
 }
 
+/** Clock ticks per second of /proc/PID/stat's CPU times (`getconf CLK_TCK`: 100 on Linux on every common architecture). */
+const clockTicksPerSecond = 100
+
+/** User + system CPU a process has used so far, in microseconds (`utime` + `stime` of /proc/PID/stat). */
+export async function processCpuMicros(pid: number | 'self'): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
+  // The command name (field 2) may hold spaces and parentheses: the fields after it start after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  // utime and stime are fields 14 and 15 of the whole line, 12 and 13 of what follows the name (state is the first).
+  return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / clockTicksPerSecond
+}
+
+/** CPU used by a process between `start()` and `stop()`: per event and in cores (CPU seconds per wall second). */
+export async function startCpuMeter(pid: number | 'self') {
+  const cpuAtStart = await processCpuMicros(pid)
+  const wallAtStart = performance.now()
+  return {
+    async stop(events: number) {
+      const cpuMicros = (await processCpuMicros(pid)) - cpuAtStart
+      const wallMicros = (performance.now() - wallAtStart) * 1_000
+      return { cpuSeconds: round(cpuMicros / 1_000_000, 2), cpuUsPerEvent: round(events > 0 ? cpuMicros / events : Number.NaN), cores: round(cpuMicros / wallMicros, 3) }
+    },
+  }
+}
+
 export function round(value: number, digits = 1): number {
   const factor = 10 ** digits
   return Math.round(value * factor) / factor

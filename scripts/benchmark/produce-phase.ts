@@ -16,7 +16,7 @@ import { toProducerConfig } from '../../src/sink/kafka/producer-config.ts'
 import { createPartitionKeyExtractor } from '../../src/sink/partition-key.ts'
 import { createRecordMapper } from '../../src/sink/record-mapping.ts'
 import type { RealKafkaCluster } from '../../test/support/real-kafka-cluster.ts'
-import { createProgress, perSecond } from './measure.ts'
+import { createProgress, perSecond, startCpuMeter } from './measure.ts'
 
 export interface BenchmarkEventShape {
   readonly prefix: string
@@ -57,6 +57,7 @@ export async function measureEngineProduce(bootstrapServers: string, topic: stri
   await port.connect()
   const batchSize = defaultPipelineTuning.maxBatchMessages
   const progress = createProgress('produce: engine', 'messages', total)
+  const cpu = await startCpuMeter('self')
   let sent = 0
   while (sent < total) {
     const batch: KafkaMessage[] = []
@@ -68,8 +69,9 @@ export async function measureEngineProduce(bootstrapServers: string, topic: stri
     progress.update(sent)
   }
   const seconds = progress.elapsedSeconds()
+  const { cpuUsPerEvent } = await cpu.stop(sent)
   await port.close({ flush: true })
-  return { messages: sent, seconds, messagesPerSecond: perSecond(sent, seconds) }
+  return { messages: sent, seconds, messagesPerSecond: perSecond(sent, seconds), cpuUsPerMessage: cpuUsPerEvent }
 }
 
 export async function measureKcatProduce(bootstrapServers: string, topic: string, pool: readonly KafkaMessage[], total: number) {

@@ -8,16 +8,19 @@ import { BehaviorSubject } from 'rxjs'
 import { silentLogger } from '../../src/observability/logger.ts'
 import { connectToKurrentDb } from '../../src/source/kurrentdb-connection.ts'
 import { subscribeToSource } from '../../src/source/subscribe.ts'
-import { createProgress, perSecond } from './measure.ts'
+import { createProgress, perSecond, startCpuMeter } from './measure.ts'
 
 export interface ReadRate {
   readonly events: number
   readonly seconds: number
   readonly eventsPerSecond: number
+  /** CPU of this process (the reader runs in it) per event read, in µs. */
+  readonly cpuUsPerEvent: number
 }
 
 export async function measureSinkReadPath(connectionString: string, prefix: string, events: number): Promise<ReadRate> {
   const connection = connectToKurrentDb(connectionString)
+  const cpu = await startCpuMeter('self')
   const progress = createProgress('read: sink path', 'events', events)
   let count = 0
   await new Promise<void>((resolve, reject) => {
@@ -28,9 +31,8 @@ export async function measureSinkReadPath(connectionString: string, prefix: stri
       paused$: new BehaviorSubject(false),
       logger: silentLogger,
     }).subscribe({
-      next: (item) => {
-        if (item.kind !== 'event') return
-        count++
+      next: (batch) => {
+        for (const item of batch) if (item.kind === 'event') count++
         progress.update(count)
         if (count >= events) {
           subscription.unsubscribe()
@@ -41,12 +43,14 @@ export async function measureSinkReadPath(connectionString: string, prefix: stri
     })
   })
   const seconds = progress.elapsedSeconds()
+  const { cpuUsPerEvent } = await cpu.stop(count)
   await connection.dispose()
-  return { events: count, seconds, eventsPerSecond: perSecond(count, seconds) }
+  return { events: count, seconds, eventsPerSecond: perSecond(count, seconds), cpuUsPerEvent }
 }
 
 export async function measureClientSubscription(connectionString: string, prefix: string, events: number): Promise<ReadRate> {
   const client = KurrentDBClient.connectionString(connectionString)
+  const cpu = await startCpuMeter('self')
   const progress = createProgress('read: client subscription', 'events', events)
   let count = 0
   const subscription = client.subscribeToAll({ fromPosition: START, filter: streamNameFilter({ prefixes: [prefix] }) })
@@ -56,13 +60,15 @@ export async function measureClientSubscription(connectionString: string, prefix
     if (count >= events) break
   }
   const seconds = progress.elapsedSeconds()
+  const { cpuUsPerEvent } = await cpu.stop(count)
   await subscription.unsubscribe()
   await client.dispose()
-  return { events: count, seconds, eventsPerSecond: perSecond(count, seconds) }
+  return { events: count, seconds, eventsPerSecond: perSecond(count, seconds), cpuUsPerEvent }
 }
 
 export async function measureClientBatchedReads(connectionString: string, prefix: string, events: number): Promise<ReadRate> {
   const client = KurrentDBClient.connectionString(connectionString)
+  const cpu = await startCpuMeter('self')
   const progress = createProgress('read: client readAll', 'events', events)
   let count = 0
   for await (const _event of client.readAll({ fromPosition: START, maxCount: events, filter: streamNameFilter({ prefixes: [prefix] }) })) {
@@ -70,6 +76,7 @@ export async function measureClientBatchedReads(connectionString: string, prefix
     progress.update(count)
   }
   const seconds = progress.elapsedSeconds()
+  const { cpuUsPerEvent } = await cpu.stop(count)
   await client.dispose()
-  return { events: count, seconds, eventsPerSecond: perSecond(count, seconds) }
+  return { events: count, seconds, eventsPerSecond: perSecond(count, seconds), cpuUsPerEvent }
 }

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import type { KafkaTestBroker } from '../../test/support/kafka-test-broker.ts'
 import { sinkApi, sinkBinary, startSinkProcess, type SinkProcess } from '../../test/support/sink-process.ts'
-import { createProgress, percentile, perSecond, processMemory, round, sampleMemory } from './measure.ts'
+import { createProgress, percentile, perSecond, processMemory, round, sampleMemory, startCpuMeter } from './measure.ts'
 
 export interface SinkBenchContext {
   readonly kurrentdb: string
@@ -17,7 +17,17 @@ export interface SinkBenchContext {
   readonly broker: KafkaTestBroker
   readonly client: KurrentDBClient
   readonly createTopic: () => Promise<string>
+  /** Another build of the binary to measure instead of dist/kafka-sink (a side-by-side comparison in one run). */
+  readonly binary?: string
+  /** Distinguishes the connector ids of several runs against one KurrentDB (ids are kept there). */
+  readonly runLabel?: string
 }
+
+/** Connector ids are kept by KurrentDB: a baseline run needs its own. */
+const connectorIdFor = (context: Pick<SinkBenchContext, 'binary' | 'runLabel'>, id: string) => `${id}${context.binary === undefined ? '' : '-baseline'}${context.runLabel === undefined ? '' : `-${context.runLabel}`}`
+
+const startSink = (context: Pick<SinkBenchContext, 'kurrentdb' | 'binary'>) =>
+  startSinkProcess({ kurrentdb: context.kurrentdb, ...(context.binary === undefined ? {} : { command: [context.binary] as const }) })
 
 /** A connector reading the benchmark streams (`<prefix>-*`) into `topic`. */
 function benchmarkConnector(context: Pick<SinkBenchContext, 'bootstrapServers'>, topic: string, prefix: string, extra: Record<string, string> = {}): Record<string, string> {
@@ -51,10 +61,11 @@ async function producedSoFar(sink: SinkProcess): Promise<number> {
  * position reaches the backlog's last position). Also the sink's peak RSS over the run.
  */
 export async function measureEndToEnd(context: Omit<SinkBenchContext, 'broker'>, options: { prefix: string; events: number; lastPosition: bigint; waitForBrokerAck: boolean; /** Tells connectors of several runs on one KurrentDB apart. */ label?: string }) {
-  const sink = await startSinkProcess({ kurrentdb: context.kurrentdb })
+  const sink = await startSink(context)
   try {
     const topic = await context.createTopic()
-    const connectorId = `bench-e2e-${options.waitForBrokerAck ? 'ack' : 'no-ack'}${options.label ? `-${options.label}` : ''}`
+    const connectorId = connectorIdFor(context, `bench-e2e-${options.waitForBrokerAck ? 'ack' : 'no-ack'}${options.label ? `-${options.label}` : ''}`)
+    const cpu = await startCpuMeter(sink.pid)
     const progress = createProgress(`end-to-end${options.label ? ` (${options.label})` : ''}${options.waitForBrokerAck ? '' : ' (no ack wait)'}`, 'events', options.events)
     await startConnector(sink, connectorId, benchmarkConnector(context, topic, `${options.prefix}-`, { 'subscription:initialPosition': 'earliest', waitForBrokerAck: String(options.waitForBrokerAck) }))
     const api = sinkApi(sink.baseUrl)
@@ -66,8 +77,9 @@ export async function measureEndToEnd(context: Omit<SinkBenchContext, 'broker'>,
       await Bun.sleep(100)
     }
     const seconds = progress.elapsedSeconds()
+    const { cpuUsPerEvent, cores } = await cpu.stop(options.events)
     const memory = await processMemory(sink.pid)
-    return { topic, events: options.events, seconds: round(seconds, 2), eventsPerSecond: perSecond(options.events, seconds), peakRssMb: round(memory.peakMb) }
+    return { topic, events: options.events, seconds: round(seconds, 2), eventsPerSecond: perSecond(options.events, seconds), peakRssMb: round(memory.peakMb), cpuUsPerEvent, cores }
   } finally {
     await sink.stop()
   }
@@ -78,12 +90,13 @@ export async function measureEndToEnd(context: Omit<SinkBenchContext, 'broker'>,
  * a 1 ms fetch wait so its own polling adds little) reads them as they land.
  */
 export async function measureLatency(context: SinkBenchContext, options: { eventsPerSecond: number; seconds: number }) {
-  const sink = await startSinkProcess({ kurrentdb: context.kurrentdb })
+  const sink = await startSink(context)
   const topic = await context.createTopic()
   const consumer = spawn('kcat', ['-C', '-b', context.bootstrapServers, '-t', topic, '-o', 'end', '-u', '-q', '-f', '%s\\n', '-X', 'fetch.wait.max.ms=1', '-X', 'fetch.error.backoff.ms=1'], { stdio: ['ignore', 'pipe', 'ignore'] })
   try {
-    await startConnector(sink, 'bench-latency', benchmarkConnector(context, topic, 'latency-'))
-    await sinkApi(sink.baseUrl).waitForState('bench-latency', 'CONNECTOR_STATE_RUNNING')
+    const connectorId = connectorIdFor(context, 'bench-latency')
+    await startConnector(sink, connectorId, benchmarkConnector(context, topic, 'latency-'))
+    await sinkApi(sink.baseUrl).waitForState(connectorId, 'CONNECTOR_STATE_RUNNING')
     await Bun.sleep(2_000) // let kcat's assignment settle at the end of the topic
     const latencies: number[] = []
     const lines = createInterface({ input: consumer.stdout! })
@@ -94,6 +107,7 @@ export async function measureLatency(context: SinkBenchContext, options: { event
     const total = options.eventsPerSecond * options.seconds
     const perTick = Math.max(1, Math.round(options.eventsPerSecond / 100))
     const progress = createProgress('latency', 'events', total)
+    const cpu = await startCpuMeter(sink.pid)
     const started = performance.now()
     for (let appended = 0, tick = 0; appended < total; tick++) {
       const due = started + tick * 10
@@ -105,6 +119,8 @@ export async function measureLatency(context: SinkBenchContext, options: { event
       await context.client.appendToStream(`latency-${tick % 100}`, events)
       progress.update(latencies.length)
     }
+    // The sink's CPU while appends arrive at the steady rate: what a sidecar costs when traffic is light.
+    const { cpuUsPerEvent, cores } = await cpu.stop(total)
     const deadline = performance.now() + 15_000
     while (latencies.length < total && performance.now() < deadline) await Bun.sleep(100)
     const sorted = [...latencies].sort((left, right) => left - right)
@@ -114,6 +130,8 @@ export async function measureLatency(context: SinkBenchContext, options: { event
       p50: round(percentile(sorted, 0.5)),
       p99: round(percentile(sorted, 0.99)),
       max: round(sorted.at(-1) ?? Number.NaN),
+      cpuUsPerEvent,
+      cores,
     }
   } finally {
     consumer.kill()
@@ -123,7 +141,7 @@ export async function measureLatency(context: SinkBenchContext, options: { event
 
 /** RSS while Kafka is down and a backlog waits: the sink should fill its in-flight window and then stay flat. */
 export async function measureMemoryWhileKafkaDown(context: SinkBenchContext, options: { prefix: string; seconds: number }) {
-  const sink = await startSinkProcess({ kurrentdb: context.kurrentdb })
+  const sink = await startSink(context)
   try {
     const topic = await context.createTopic()
     await context.broker.setAllBrokersDown()
@@ -150,12 +168,12 @@ export async function measureMemoryWhileKafkaDown(context: SinkBenchContext, opt
 }
 
 /** Exec of the binary to `/health/live` answering 200, the median of several starts. */
-export async function measureStartup(kurrentdb: string, runs = 7) {
+export async function measureStartup(kurrentdb: string, runs = 7, binary = sinkBinary) {
   const timings: number[] = []
   for (let run = 0; run < runs; run++) {
     const port = 20_000 + Math.floor(Math.random() * 20_000)
     const started = performance.now()
-    const child = Bun.spawn([sinkBinary, '--insecure', '--host', '127.0.0.1', '--port', String(port), '--kurrentdb', kurrentdb, '--log-level', 'error'], { stdout: 'ignore', stderr: 'ignore' })
+    const child = Bun.spawn([binary, '--insecure', '--host', '127.0.0.1', '--port', String(port), '--kurrentdb', kurrentdb, '--log-level', 'error'], { stdout: 'ignore', stderr: 'ignore' })
     let live = false
     while (!live && performance.now() - started < 10_000) {
       live = await fetch(`http://127.0.0.1:${port}/health/live`).then((response) => response.status === 200, () => false)
@@ -166,5 +184,5 @@ export async function measureStartup(kurrentdb: string, runs = 7) {
     await child.exited
   }
   const sorted = timings.sort((left, right) => left - right)
-  return { medianMs: round(percentile(sorted, 0.5)), runs: sorted.length, binaryMb: round(Bun.file(sinkBinary).size / 1024 / 1024) }
+  return { medianMs: round(percentile(sorted, 0.5)), runs: sorted.length, binaryMb: round(Bun.file(binary).size / 1024 / 1024) }
 }

@@ -275,7 +275,7 @@ export function connectorRoutes(options: { service: ConnectorService; maxBodyByt
           detail: {
             operationId: 'stopConnector',
             summary: 'Stop',
-            description: 'Stops a running connector after flushing what it has read and committing its checkpoint. Stopping a stopped connector does nothing and succeeds.',
+            description: 'Asks a running connector to stop and returns at once: it shows `CONNECTOR_STATE_DEACTIVATING` while it flushes what it has read and commits its checkpoint, then `CONNECTOR_STATE_STOPPED`. Stopping a stopped connector does nothing and succeeds.',
             tags: [connectorsTag],
             security,
           },

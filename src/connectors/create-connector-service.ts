@@ -5,6 +5,7 @@
  */
 import { createHmac } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { backoffDelay } from '../backoff.ts'
 import type { Logger } from '../observability/logger.ts'
 import type { SinkMetrics } from '../observability/metrics.ts'
 import type { PipelineTuning, Stall } from '../pipeline/run-connector.ts'
@@ -36,7 +37,7 @@ import { ConcurrentChangeError, createConnectorStore, type StoredCheckpoint } fr
 import { createConnectorSupervisor, type RunReport } from './connector-supervisor.ts'
 import { createOwnershipCoordinator, type OwnershipOptions } from './ownership-coordinator.ts'
 import { connectorIdOfLeaseStream, createOwnershipStore, decodeHeartbeat, decodeLeaseClaim, memberStreamName, parseEventData } from './ownership-store.ts'
-import { parseUint64 } from '../source/positions.ts'
+import { logPositionAt, parseUint64 } from '../source/positions.ts'
 import type { SourceEvent } from '../source/read-response-decoder.ts'
 import { createSecretBox, isSealed, openSealedSettings } from './secret-box.ts'
 import type { ConnectorDeclaration, ConnectorService, ConnectorStateName, ConnectorView, DeclarationOutcome, ListQuery, RawSettings, RunningConnectorService } from './connector-service.ts'
@@ -176,7 +177,7 @@ export async function createConnectorService(dependencies: ConnectorServiceDepen
             if (!failing) unrecorded.set(connectorId, (unrecorded.get(connectorId) ?? 0) + 1)
             failing = true
             logger.warn('recording the connector state failed; retrying until it is written', { connectorId, event: event.type, attempt, error })
-            await sleep(Math.min(5_000, 200 * 2 ** Math.min(attempt, 5)))
+            await sleep(backoffDelay(attempt, { initialMs: 400, maxMs: 5_000 }))
           }
         }
       }
@@ -599,7 +600,7 @@ function toStoredCheckpoint(start: RequestedStart | undefined): StoredCheckpoint
   if (start === undefined) return undefined
   if ('fromStart' in start) return { kind: 'fromStart' }
   const position = parseUint64(start.afterPosition)
-  return position === undefined ? undefined : { kind: 'after', position: { commit: position, prepare: position }, revision: undefined }
+  return position === undefined ? undefined : { kind: 'after', position: logPositionAt(position), revision: undefined }
 }
 
 function commitPositionOf(checkpoint: StoredCheckpoint | undefined): bigint | undefined {

@@ -4,7 +4,7 @@
  * Streams and event types carry the sink's prefixes, so no subscription of a connector ever forwards them.
  */
 import { ANY, BACKWARDS, END, jsonEvent, NO_STREAM, StreamNotFoundError, WrongExpectedVersionError, type JSONType } from '@kurrent/kurrentdb-client'
-import { BehaviorSubject, type Observable } from 'rxjs'
+import { BehaviorSubject, mergeMap, type Observable } from 'rxjs'
 import type { Logger } from '../observability/logger.ts'
 import type { KurrentDbConnection } from '../source/kurrentdb-connection.ts'
 import type { LogPosition } from '../source/positions.ts'
@@ -137,6 +137,6 @@ export function createOwnershipStore(connection: KurrentDbConnection): Ownership
         checkpointEvery: 1_000,
         paused$: new BehaviorSubject(false),
         logger,
-      }),
+      }).pipe(mergeMap((batch) => batch)),
   }
 }

@@ -1,5 +1,5 @@
 /**
- * Groups work items into Kafka batches. Unlike `bufferTime`, the linger starts at the first item of a batch (as
+ * Groups work items, as they arrive in read batches, into Kafka batches. Unlike `bufferTime`, the linger starts at the first item of a batch (as
  * Kafka's `linger.ms` does), a batch also closes on bytes, and no empty batches are emitted.
  */
 import { Observable, asyncScheduler, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs'
@@ -12,7 +12,7 @@ export interface BatchLimits {
   readonly lingerMs: number
 }
 
-export function batchWork(limits: BatchLimits, scheduler: SchedulerLike = asyncScheduler): OperatorFunction<WorkItem, WorkBatch> {
+export function batchWork(limits: BatchLimits, scheduler: SchedulerLike = asyncScheduler): OperatorFunction<readonly WorkItem[], WorkBatch> {
   return (source) =>
     new Observable<WorkBatch>((subscriber) => {
       let batch: WorkItem[] = []
@@ -32,14 +32,15 @@ export function batchWork(limits: BatchLimits, scheduler: SchedulerLike = asyncS
       }
 
       const subscription = source.subscribe({
-        next: (item) => {
-          batch.push(item)
-          if (item.message !== undefined) {
+        next: (items) => {
+          for (const item of items) {
+            batch.push(item)
+            if (item.message === undefined) continue
             messages++
             bytes += item.bytes
+            if (messages >= limits.maxMessages || bytes >= limits.maxBytes) flush()
           }
-          if (messages >= limits.maxMessages || bytes >= limits.maxBytes) flush()
-          else if (lingerTimer === undefined) lingerTimer = scheduler.schedule(flush, limits.lingerMs)
+          if (batch.length > 0 && lingerTimer === undefined) lingerTimer = scheduler.schedule(flush, limits.lingerMs)
         },
         error: (error) => {
           lingerTimer?.unsubscribe()

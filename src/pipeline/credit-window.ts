@@ -1,7 +1,8 @@
 /**
  * The in-flight bound. `mergeMap`'s concurrency limit does not bound memory (it buffers the rest), so the source
- * itself must stop: every item read takes credits (one item, its bytes), confirmation gives them back, and the
- * source is paused while the window is exhausted.
+ * itself must stop: every read batch takes credits (one per item, and its bytes), confirmation gives them back, and
+ * the source is paused while the window is exhausted. A read batch is small (at most 512 items, see the source), so
+ * the window overshoots its bound by at most one batch.
  */
 import { BehaviorSubject, distinctUntilChanged, type Observable } from 'rxjs'
 

@@ -1,6 +1,8 @@
 /**
  * How long to wait before retrying a send that failed with a transient error. Pure: attempt and policy in, ms out.
  */
+import { backoffDelay } from '../backoff.ts'
+
 export interface RetryDelayPolicy {
   /** `resilience:transientErrorDelay`: the wait the user asked for between attempts. */
   readonly transientErrorDelayMs: number
@@ -16,7 +18,5 @@ const backoffInitialMs = 100
  * connectors recovering at once would hit the brokers in lockstep.
  */
 export function retryDelay(attempt: number, policy: RetryDelayPolicy, random: () => number = Math.random): number {
-  const ceiling = Math.min(policy.backoffMaxMs, backoffInitialMs * 2 ** Math.max(0, attempt - 1))
-  const floor = ceiling / 2 + (random() * ceiling) / 2
-  return Math.round(Math.max(policy.transientErrorDelayMs, floor))
+  return Math.max(policy.transientErrorDelayMs, backoffDelay(attempt, { initialMs: backoffInitialMs, maxMs: policy.backoffMaxMs }, random))
 }

@@ -1,17 +1,19 @@
 /**
  * The running connector: assembles source → filter/map → batch → deliver → track → commit into one Observable.
  *
- *   KurrentDB ─subscribe─▶ work items (numbered; filtered-out events stay as position-only markers)
- *     ▶ batchWork (count, bytes, linger) ▶ deliverBatch (retry transient failures; 1 in flight with broker acks,
- *       several without) ▶ checkpoint tracker (contiguous confirmed position) ▶ commit (interval, threshold,
- *       caught-up, stop)
+ *   KurrentDB ─subscribe─▶ read batches (what one network read decoded)
+ *     ├▶ lifecycleSignals (running, caught up)
+ *     └▶ toWorkItems (numbered; filtered-out events stay as position-only markers) ▶ takeCredits (the in-flight
+ *        window) ▶ batchWork (count, bytes, linger) ▶ deliverBatch (retry transient failures; 1 in flight with
+ *        broker acks, several without) ▶ confirm: checkpoint tracker (contiguous confirmed position), credits back
+ *        ▶ commit (interval, threshold, caught-up, stop)
  *
  * The source pauses while the credit window is exhausted, so memory stays bounded when Kafka is slow or down.
  * It emits `running` once KurrentDB confirmed the subscription, completes after a requested stop has flushed and
  * committed, and errors with the typed cause when the connector cannot go on (the last confirmed position is
  * committed first, so a restart resumes right before the failing record).
  */
-import { concat, defer, EMPTY, filter, ignoreElements, map, mergeMap, Observable, ReplaySubject, take, takeUntil, tap, type Observable as ObservableType } from 'rxjs'
+import { BehaviorSubject, concat, defer, EMPTY, filter, ignoreElements, map, merge, mergeMap, Observable, share, switchMap, take, takeUntil, tap, timer, type Observable as ObservableType } from 'rxjs'
 import type { Logger } from '../observability/logger.ts'
 import type { ConnectorMetrics } from '../observability/metrics.ts'
 import type { KafkaSinkSettings } from '../settings/kafka-sink-settings.ts'
@@ -23,7 +25,7 @@ import { createRecordMapper } from '../sink/record-mapping.ts'
 import type { KurrentDbConnection } from '../source/kurrentdb-connection.ts'
 import type { StartPoint } from '../source/positions.ts'
 import { createEventPredicate, planRead } from '../source/read-plan.ts'
-import { subscribeToSource, type SourceItem } from '../source/subscribe.ts'
+import { subscribeToSource, type SourceBatch } from '../source/subscribe.ts'
 import { batchWork } from './batch-work.ts'
 import { confirmRange, hasUncommitted, initialTrackerState, markCommitted, rangeOfBatch, shouldCommit } from './checkpoint-tracker.ts'
 import { createCreditWindow } from './credit-window.ts'
@@ -124,18 +126,18 @@ export function runConnector(dependencies: ConnectorDependencies, run: Connector
       delay: { transientErrorDelayMs: settings.resilience.transientErrorDelayMs, backoffMaxMs: settings.resilience.reconnectBackoffMaxMs },
     }
     const commitPolicy = { enabled: settings.autocommit.enabled, intervalMs: settings.autocommit.intervalMs, recordsThreshold: settings.autocommit.recordsThreshold }
-    const abort$ = new ReplaySubject<void>(1)
-    // The stop request is remembered: parts of the pipeline subscribe later (the source only after Kafka connected),
-    // and a stop that came before they subscribed must still end them.
-    const stopRequested$ = new ReplaySubject<void>(1)
+    // The one stop signal: not asked; asked (stop reading, flush, commit); past the grace period (abandon retries).
+    // It remembers its phase: parts of the pipeline subscribe later (the source only after Kafka connected), and a
+    // stop that came before they subscribed must still end them.
+    const stop = new BehaviorSubject<'none' | 'requested' | 'abandoned'>('none')
+    const stopRequested$ = stop.pipe(filter((phase) => phase !== 'none'))
+    const abandoned$ = stop.pipe(filter((phase) => phase === 'abandoned'))
 
     let tracker = initialTrackerState()
     let lastCommitAt = performance.now()
     let commitInProgress: Promise<void> | undefined
     let sequence = 0
     let running = false
-    let stopRequested = false
-    let graceTimer: ReturnType<typeof setTimeout> | undefined
     let commitFailingSince: number | undefined
     let ended = false
     // Stall watch: when the confirmed position last moved (or work arrived while idle), the latest retried error,
@@ -209,44 +211,62 @@ export function runConnector(dependencies: ConnectorDependencies, run: Connector
     }, lagSampleIntervalMs)
 
     let lastReadPosition: bigint | undefined
-    const toWorkItem = (item: SourceItem): WorkItem | undefined => {
-      let work: WorkItem
+    const revisionsResume = plan.target.kind === 'stream'
+    /** Source items as numbered work items, events mapped to Kafka records (or to position-only markers). */
+    const toWorkItems = (batch: SourceBatch): WorkItem[] => {
       const readAt = performance.now()
-      switch (item.kind) {
-        case 'subscribed':
-          if (!running) {
-            running = true
-            subscriber.next({ kind: 'running' })
+      const work: WorkItem[] = []
+      let consumed = 0
+      for (const item of batch) {
+        switch (item.kind) {
+          case 'subscribed':
+            break
+          case 'caughtUp':
+            work.push({ sequence: sequence++, resume: undefined, message: undefined, bytes: 0, caughtUp: true, readAt })
+            break
+          case 'checkpoint':
+            lastReadPosition = item.position.commit
+            work.push({ sequence: sequence++, resume: { position: item.position, revision: undefined }, message: undefined, bytes: 0, caughtUp: false, readAt })
+            break
+          case 'event': {
+            const { event } = item
+            consumed++
+            const message = forward(event) ? toRecord(event) : undefined
+            lastReadPosition = event.position.commit
+            work.push({
+              sequence: sequence++,
+              resume: { position: event.position, revision: revisionsResume ? event.revision : undefined },
+              message,
+              bytes: message === undefined ? 0 : messageSize(message),
+              caughtUp: false,
+              readAt,
+            })
+            break
           }
-          return undefined
-        case 'caughtUp':
-          subscriber.next({ kind: 'caughtUp' })
-          work = { sequence: sequence++, resume: undefined, message: undefined, bytes: 0, caughtUp: true, readAt }
-          break
-        case 'checkpoint':
-          lastReadPosition = item.position.commit
-          work = { sequence: sequence++, resume: { position: item.position, revision: undefined }, message: undefined, bytes: 0, caughtUp: false, readAt }
-          break
-        case 'event': {
-          const { event } = item
-          metrics.messagesConsumed(1)
-          const message = forward(event) ? toRecord(event) : undefined
-          lastReadPosition = event.position.commit
-          work = {
-            sequence: sequence++,
-            resume: { position: event.position, revision: plan.target.kind === 'stream' ? event.revision : undefined },
-            message,
-            bytes: message === undefined ? 0 : messageSize(message),
-            caughtUp: false,
-            readAt,
-          }
-          break
         }
       }
-      if (window.inFlight().items === 0) progressAt = performance.now()
-      window.take(1, work.bytes)
+      if (consumed > 0) metrics.messagesConsumed(consumed)
       return work
     }
+    /** What the source's items say about the run itself: subscribed (the first time), caught up. */
+    const lifecycleSignals = (batch: SourceBatch): ConnectorSignal[] => {
+      const signals: ConnectorSignal[] = []
+      for (const item of batch) {
+        if (item.kind === 'subscribed' && !running) {
+          running = true
+          signals.push({ kind: 'running' })
+        } else if (item.kind === 'caughtUp') signals.push({ kind: 'caughtUp' })
+      }
+      return signals
+    }
+    /** Read work takes credits from the window; the source pauses while it is exhausted, until confirmations give back. */
+    const takeCredits = tap((work: readonly WorkItem[]) => {
+      if (work.length === 0) return
+      if (window.inFlight().items === 0) progressAt = performance.now()
+      let bytes = 0
+      for (const item of work) bytes += item.bytes
+      window.take(work.length, bytes)
+    })
 
     const send = async (messages: readonly KafkaMessage[]) => {
       const started = performance.now()
@@ -292,36 +312,43 @@ export function runConnector(dependencies: ConnectorDependencies, run: Connector
       }
     })
 
-    const work$ = subscribeToSource(dependencies.connection, {
+    const read$ = subscribeToSource(dependencies.connection, {
       target: plan.target,
       start: run.start,
       checkpointEvery: settings.autocommit.recordsThreshold,
       paused$: window.exhausted$,
       logger,
-    }).pipe(
-      takeUntil(stopRequested$),
-      map(toWorkItem),
-      filter((work): work is WorkItem => work !== undefined),
-    )
+    }).pipe(takeUntil(stopRequested$), share())
 
     const concurrency = settings.waitForBrokerAck ? 1 : tuning.pipelinedBatches
-    // A stop while still connecting (brokers unreachable, a TLS handshake that hangs) ends the run without reading.
-    const pipeline = concat(connectKafka.pipe(ignoreElements(), takeUntil(stopRequested$)), defer(() => (stopRequested ? EMPTY : work$))).pipe(
+    const deliver$ = read$.pipe(
+      map(toWorkItems),
+      takeCredits,
       batchWork({ maxMessages: tuning.maxBatchMessages, maxBytes: tuning.maxBatchBytes, lingerMs: tuning.lingerMs }),
-      mergeMap((batch) => deliverBatch(batch, send, deliveryPolicy, { abort$, onRetry }), concurrency),
+      mergeMap((batch) => deliverBatch(batch, send, deliveryPolicy, { abort$: abandoned$, onRetry }), concurrency),
       tap(confirm),
+      ignoreElements(),
+    )
+    const lifecycle$ = read$.pipe(mergeMap(lifecycleSignals))
+
+    // A stop while still connecting (brokers unreachable, a TLS handshake that hangs) ends the run without reading.
+    const pipeline = concat(
+      connectKafka.pipe(ignoreElements(), takeUntil(stopRequested$)),
+      defer(() => (stop.value !== 'none' ? EMPTY : merge(lifecycle$, deliver$))),
     )
 
-    const stopping = run.stop$.pipe(take(1)).subscribe(() => {
-      stopRequested = true
-      stopRequested$.next()
-      graceTimer = setTimeout(() => {
+    const stopping = run.stop$
+      .pipe(
+        take(1),
+        tap(() => stop.next('requested')),
+        switchMap(() => timer(tuning.stopGraceMs)),
+      )
+      .subscribe(() => {
         logger.warn('stop grace period over; abandoning undelivered records (they will be re-read on restart)', { graceMs: tuning.stopGraceMs })
-        abort$.next()
+        stop.next('abandoned')
         // Closing the client makes a send that is still waiting on the broker settle now.
         void port.close({ flush: false })
-      }, tuning.stopGraceMs)
-    })
+      })
 
     const finish = async (error: unknown) => {
       if (ended) return
@@ -330,20 +357,20 @@ export function runConnector(dependencies: ConnectorDependencies, run: Connector
       clearInterval(stallTimer)
       reportStall(undefined)
       clearInterval(lagTimer)
-      if (graceTimer !== undefined) clearTimeout(graceTimer)
+      stopping.unsubscribe()
       await commitInProgress
       await commitNow()
       // After a clean end nothing is in flight any more: a flushing close just closes, where closing without flush
       // would report "closed without flush" as if records had been abandoned. A failure abandons what is left.
       await port.close({ flush: error === undefined }).catch((closeError: unknown) => logger.warn('closing the Kafka client failed', { error: closeError }))
-      if (error === undefined || (stopRequested && error instanceof DeliveryAbortedError)) subscriber.complete()
+      if (error === undefined || (stop.value !== 'none' && error instanceof DeliveryAbortedError)) subscriber.complete()
       else {
         metrics.processorError()
         subscriber.error(error)
       }
     }
 
-    const subscription = pipeline.subscribe({ error: (error: unknown) => void finish(error), complete: () => void finish(undefined) })
+    const subscription = pipeline.subscribe({ next: (signal) => subscriber.next(signal), error: (error: unknown) => void finish(error), complete: () => void finish(undefined) })
 
     return () => {
       subscription.unsubscribe()
@@ -351,7 +378,6 @@ export function runConnector(dependencies: ConnectorDependencies, run: Connector
       clearInterval(commitTimer)
       clearInterval(stallTimer)
       clearInterval(lagTimer)
-      if (graceTimer !== undefined) clearTimeout(graceTimer)
       void port.close({ flush: false })
     }
   })

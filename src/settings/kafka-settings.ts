@@ -191,8 +191,10 @@ export const waitForBrokerAckSetting = booleanSetting({
   defaultValue: true,
   description:
     'When true, each batch waits for the brokers\' acknowledgement before the next one is sent: strict per-key order ' +
-    'even across failures. When false, several batches are in flight at once: more throughput on distant brokers, but ' +
-    'after a failure that outlasts the client\'s own retries a later batch can land before the re-sent earlier one. ' +
+    'even across failures. When false, the next batches are handed to the client before the previous one is ' +
+    'acknowledged; the idempotent producer still keeps one request in flight per broker, so this gains little ' +
+    'throughput, and after a failure that outlasts the client\'s own retries a later batch can land before the ' +
+    're-sent earlier one. ' +
     'Either way the producer is idempotent with `acks=all` (Kafka allows idempotence only with `acks=all`), and ' +
     'checkpoints move only past messages Kafka has confirmed.',
   examples: ['true', true, 'false'],

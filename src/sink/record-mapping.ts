@@ -83,6 +83,8 @@ export function createRecordMapper(options: RecordMappingOptions): RecordMapper 
   let lastKeySource = ''
   let lastMetadata: Uint8Array | undefined
   let lastKey = Buffer.alloc(0)
+  let lastStreamId = ''
+  let lastStreamIdBytes = Buffer.alloc(0)
 
   return (event) => {
     const metadataHeaders = readMetadataHeaders(event.customMetadata)
@@ -97,19 +99,19 @@ export function createRecordMapper(options: RecordMappingOptions): RecordMapper 
       if (subjectCache.size < 10_000) subjectCache.set(event.type, subject)
     }
 
-    const headers = new Map<string, Buffer>([
-      [headerNames.connectorId, connectorIdBytes],
-      [headerNames.requestId, Buffer.from(newRequestId())],
-      [headerNames.requestDate, requestDateBytes],
-      [headerNames.recordId, Buffer.from(event.id)],
-      [headerNames.recordTimestamp, timestampBytes(event.createdTicks)],
-      [headerNames.recordRedacted, notRedacted],
-      [headerNames.streamId, Buffer.from(event.streamId)],
-      [headerNames.streamRevision, Buffer.from(event.revision.toString())],
-      [headerNames.logPosition, Buffer.from(event.position.commit.toString())],
-      [headerNames.schemaSubject, subject],
-      [headerNames.schemaType, event.contentType === 'application/json' ? jsonType : bytesType],
-    ])
+    // Set one by one: a Map built from an array of pairs allocates the pairs too.
+    const headers = new Map<string, Buffer>()
+      .set(headerNames.connectorId, connectorIdBytes)
+      .set(headerNames.requestId, Buffer.from(newRequestId()))
+      .set(headerNames.requestDate, requestDateBytes)
+      .set(headerNames.recordId, Buffer.from(event.id))
+      .set(headerNames.recordTimestamp, timestampBytes(event.createdTicks))
+      .set(headerNames.recordRedacted, notRedacted)
+      .set(headerNames.streamId, streamIdBytes(event.streamId))
+      .set(headerNames.streamRevision, Buffer.from(event.revision.toString()))
+      .set(headerNames.logPosition, Buffer.from(event.position.commit.toString()))
+      .set(headerNames.schemaSubject, subject)
+      .set(headerNames.schemaType, event.contentType === 'application/json' ? jsonType : bytesType)
     for (const [name, value] of metadataHeaders) {
       if (options.ignoreSystemHeaders && name.startsWith('$')) continue
       headers.set(headerNames.metadataPrefix + name, Buffer.from(value))
@@ -124,6 +126,14 @@ export function createRecordMapper(options: RecordMappingOptions): RecordMapper 
       headers,
       timestamp: event.createdTicks / ticksPerMillisecond,
     }
+  }
+
+  function streamIdBytes(streamId: string): Buffer {
+    if (streamId !== lastStreamId) {
+      lastStreamId = streamId
+      lastStreamIdBytes = Buffer.from(streamId)
+    }
+    return lastStreamIdBytes
   }
 
   function timestampBytes(ticks: bigint): Buffer {

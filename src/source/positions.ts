@@ -28,11 +28,6 @@ export function isEndOfLog(position: LogPosition): boolean {
 
 export const endOfLogCommitPosition = maxUint64
 
-export function compareLogPositions(left: LogPosition, right: LogPosition): number {
-  if (left.commit !== right.commit) return left.commit < right.commit ? -1 : 1
-  if (left.prepare !== right.prepare) return left.prepare < right.prepare ? -1 : 1
-  return 0
-}
 
 /** Parses a uint64 written as a decimal string (wire format); undefined when it is not one. */
 export function parseUint64(text: string): bigint | undefined {

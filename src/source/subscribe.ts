@@ -1,5 +1,7 @@
 /**
- * The source: a KurrentDB subscription as an Observable of `SourceItem`s (events and resumable positions).
+ * The source: a KurrentDB subscription as an Observable of `SourceBatch`es (events and resumable positions, in read
+ * order): what the gRPC stream delivered in one turn of the event loop (one network read) is one emission, so the
+ * pipeline's per-emission cost is paid per batch, not per event.
  *
  * - It pauses the underlying call while `paused$` says so (HTTP/2 flow control then stops the server), which is how
  *   the pipeline bounds what is in flight.
@@ -9,6 +11,7 @@
  */
 import { Observable, type Observable as ObservableType } from 'rxjs'
 import { status as GrpcStatus, type ClientReadableStream } from '@grpc/grpc-js'
+import { backoffDelay, type BackoffPolicy } from '../backoff.ts'
 import type { Logger } from '../observability/logger.ts'
 import type { KurrentDbConnection } from './kurrentdb-connection.ts'
 import { readLogEnd, startAfter } from './log-end.ts'
@@ -25,6 +28,12 @@ export type SourceItem =
   | { readonly kind: 'subscribed' }
   /** Everything that existed when the subscription started has been delivered; events now arrive live. */
   | { readonly kind: 'caughtUp' }
+
+/** Items read together, in read order; never empty. */
+export type SourceBatch = readonly SourceItem[]
+
+/** A batch closes at this size even within one read, so a paused source overshoots its credit window by little. */
+const maxItemsPerBatch = 512
 
 export class KurrentDbReadError extends Error {
   override readonly name = 'KurrentDbReadError'
@@ -44,8 +53,8 @@ export interface SourceOptions {
   readonly checkpointEvery: number
   readonly paused$: ObservableType<boolean>
   readonly logger: Logger
-  /** Reconnect delays: doubling from `initialMs` up to `maxMs`, with full jitter. */
-  readonly reconnect?: { readonly initialMs: number; readonly maxMs: number }
+  /** Reconnect delays (see backoffDelay). */
+  readonly reconnect?: BackoffPolicy
 }
 
 // Codes a KurrentDB restart, failover or network hiccup produces; anything else needs a person.
@@ -68,15 +77,10 @@ export function classifyReadError(error: unknown): KurrentDbReadError {
   return new KurrentDbReadError(`KurrentDB read failed: ${message}`, transient, code, { cause: error })
 }
 
-export function reconnectDelay(attempt: number, policy: { initialMs: number; maxMs: number }, random: () => number = Math.random): number {
-  const ceiling = Math.min(policy.maxMs, policy.initialMs * 2 ** Math.max(0, attempt - 1))
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2)
-}
-
 const defaultReconnect = { initialMs: 200, maxMs: 5_000 }
 
-export function subscribeToSource(connection: KurrentDbConnection, options: SourceOptions): ObservableType<SourceItem> {
-  return new Observable<SourceItem>((subscriber) => {
+export function subscribeToSource(connection: KurrentDbConnection, options: SourceOptions): ObservableType<SourceBatch> {
+  return new Observable<SourceBatch>((subscriber) => {
     const reconnect = options.reconnect ?? defaultReconnect
     let resumeFrom: StartPoint = options.start
     let call: ClientReadableStream<Buffer> | undefined
@@ -84,6 +88,23 @@ export function subscribeToSource(connection: KurrentDbConnection, options: Sour
     let closed = false
     let failedAttempts = 0
     let reopenTimer: ReturnType<typeof setTimeout> | undefined
+    let pending: SourceItem[] = []
+    let flushScheduled: ReturnType<typeof setImmediate> | undefined
+
+    // Responses decoded in one turn of the event loop are emitted together, after the turn's I/O callbacks.
+    const flush = () => {
+      if (flushScheduled !== undefined) clearImmediate(flushScheduled)
+      flushScheduled = undefined
+      if (pending.length === 0) return
+      const batch = pending
+      pending = []
+      subscriber.next(batch)
+    }
+    const emit = (item: SourceItem) => {
+      pending.push(item)
+      if (pending.length >= maxItemsPerBatch) flush()
+      else flushScheduled ??= setImmediate(flush)
+    }
 
     const pausing = options.paused$.subscribe((shouldPause) => {
       paused = shouldPause
@@ -105,20 +126,20 @@ export function subscribeToSource(connection: KurrentDbConnection, options: Sour
           resumeFrom = options.target.kind === 'stream'
             ? { kind: 'afterRevision', revision: response.event.revision }
             : { kind: 'after', position: response.event.position }
-          subscriber.next({ kind: 'event', event: response.event })
+          emit({ kind: 'event', event: response.event })
           return
         case 'checkpoint':
           // Not a position to resume after: it means "the end" (see isEndOfLog).
           if (isEndOfLog(response.position)) return
           resumeFrom = { kind: 'after', position: response.position }
-          subscriber.next({ kind: 'checkpoint', position: response.position })
+          emit({ kind: 'checkpoint', position: response.position })
           return
         case 'confirmation':
           failedAttempts = 0
-          subscriber.next({ kind: 'subscribed' })
+          emit({ kind: 'subscribed' })
           return
         case 'caughtUp':
-          subscriber.next({ kind: 'caughtUp' })
+          emit({ kind: 'caughtUp' })
           return
         default:
           return
@@ -129,6 +150,8 @@ export function subscribeToSource(connection: KurrentDbConnection, options: Sour
       if (closed) return
       closed = true
       call?.cancel()
+      // What was read before the failure is still delivered, in order, before the error.
+      flush()
       subscriber.error(error)
     }
 
@@ -141,7 +164,7 @@ export function subscribeToSource(connection: KurrentDbConnection, options: Sour
         return
       }
       failedAttempts++
-      const delay = reconnectDelay(failedAttempts, reconnect)
+      const delay = backoffDelay(failedAttempts, reconnect)
       options.logger.warn('KurrentDB subscription interrupted; reconnecting', { error, attempt: failedAttempts, delayMs: delay })
       reopenTimer = setTimeout(open, delay)
     }
@@ -191,6 +214,7 @@ export function subscribeToSource(connection: KurrentDbConnection, options: Sour
     open()
     return () => {
       closed = true
+      if (flushScheduled !== undefined) clearImmediate(flushScheduled)
       pausing.unsubscribe()
       if (reopenTimer !== undefined) clearTimeout(reopenTimer)
       const current = call

@@ -3,7 +3,7 @@
  * codes, whether retrying can help (`transient`), the Kafka error name verbatim when the broker named one,
  * and the client's original error as `cause`. Which Kafka error is transient is decided here, once, from Kafka's
  * own retriable flags (with the few exceptions Kafka's Java producer makes); engines only extract the name (or the
- * network failure) from their client's error shapes and call `classifyKafkaErrorName` / `kafkaSendErrorFor`.
+ * network failure) from their client's error shapes and call `classifyKafkaErrorName`.
  */
 // Data only: Kafka's error-code table as the client generates it from Kafka's protocol documentation.
 import { protocolErrors } from '@platformatic/kafka'
@@ -138,6 +138,12 @@ export function classifyKafkaErrorName(name: string, retriableHint?: boolean): K
   return retriable ? transient(code) : fatal(code)
 }
 
+/** A KafkaSendError for an error Kafka named, classified as above (the engines' boundaries build theirs with it). */
+export function kafkaSendErrorFor(name: string, options: { message: string; cause?: unknown; retriableHint?: boolean }) {
+  const { code, transient } = classifyKafkaErrorName(name, options.retriableHint)
+  return new KafkaSendError({ code, transient, kafkaName: name, message: options.message, cause: options.cause })
+}
+
 /** Node/Bun socket and DNS error codes that mean "this broker cannot be reached right now". */
 const unreachableErrnoCodes: ReadonlySet<string> = new Set([
   'ECONNREFUSED',
@@ -184,12 +190,6 @@ export function isSecurityFailure(error: KafkaSendError): boolean {
       error.code === 'TLS_FAILED' ||
       error.code === 'SECURITY_PROTOCOL_MISMATCH')
   )
-}
-
-/** Builds the error for a Kafka-named failure, classified by the table. */
-export function kafkaSendErrorFor(name: string, options: { message: string; cause?: unknown; retriableHint?: boolean }) {
-  const { code, transient } = classifyKafkaErrorName(name, options.retriableHint)
-  return new KafkaSendError({ code, transient, kafkaName: name, message: options.message, cause: options.cause })
 }
 
 /**

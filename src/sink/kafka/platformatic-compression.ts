@@ -20,6 +20,13 @@ export type CompressionChoice = { readonly codec: string; readonly warning: stri
 /** librdkafka's convention, which the sink's settings follow: -1 means the codec's default level. */
 const codecDefaultLevel = -1
 
+/**
+ * Below this size a batch is compressed on the event loop: handing it to the thread pool costs more than compressing
+ * it (measured with zstd level 6: ~280 µs of CPU per asynchronous call for a 10-record batch, ~20 µs synchronously).
+ * Large batches still go to the thread pool, where compressing them does not hold up the event loop.
+ */
+const asyncCompressionMinBytes = 64 * 1024
+
 const gzipBitmask = 1
 const zstdBitmask = 4
 const gzipLevels = { min: 0, max: 9 }
@@ -101,7 +108,11 @@ function leveled(codec: 'gzip' | 'zstd', level: number, range: { min: number; ma
     const builtIn = registry[codec]
     if (builtIn === undefined) throw new Error(`@platformatic/kafka has no ${codec} codec`)
     registry[name] = {
-      compress: (data) => compressors.async(toBuffer(data), clamped),
+      compress: (data) => {
+        const bytes = toBuffer(data)
+        // A failure of the synchronous path still arrives as a rejection, as the asynchronous one's does.
+        return bytes.length < asyncCompressionMinBytes ? new Promise((resolve) => resolve(compressors.sync(bytes, clamped))) : compressors.async(bytes, clamped)
+      },
       compressSync: (data) => compressors.sync(toBuffer(data), clamped),
       decompressSync: (data) => builtIn.decompressSync(data),
       bitmask,

@@ -21,6 +21,7 @@ import {
   type ProducerOptions,
   type SASLOptions,
 } from '@platformatic/kafka'
+import { backoffDelay } from '../../backoff.ts'
 import { lookup } from 'node:dns/promises'
 import tls from 'node:tls'
 import type { Logger } from '../../observability/logger.ts'
@@ -38,8 +39,6 @@ type EngineMessage = MessageToProduce<Buffer, Buffer, string, Buffer>
 
 /** librdkafka's `reconnect.backoff.ms` default: the first retry waits about this long, then it doubles. */
 const initialBackoffMs = 100
-/** ±20% jitter (KafkaJS's retry defaults), so clients that failed together do not retry together. */
-const backoffJitter = 0.2
 /**
  * The client-side wait for an answer is the broker's own timeout (Produce `timeout_ms`) plus this margin, so
  * that a broker still waiting for its replicas answers REQUEST_TIMED_OUT before we drop the connection.
@@ -176,13 +175,6 @@ function systemTrustStore(): string[] | undefined {
   }
 }
 
-/** Exponential backoff from 100 ms, doubling per attempt, ±20% jitter, never above `maxMs`. Pure. */
-export function retryDelayMs(attempt: number, maxMs: number, random: () => number = Math.random): number {
-  const exponential = initialBackoffMs * 2 ** Math.min(Math.max(attempt - 1, 0), 30)
-  const jittered = Math.min(maxMs, exponential) * (1 - backoffJitter + 2 * backoffJitter * random())
-  return Math.max(0, Math.min(maxMs, Math.round(jittered)))
-}
-
 /** host:port as the client parses it: `[v6]:port`, `host:port`, or a bare host (port 9092). */
 export function parseBootstrapServer(server: string): Broker {
   const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(server)
@@ -273,7 +265,7 @@ export function createPlatformaticKafkaPort(config: KafkaProducerConfig, logger:
       retryDelay: (_client, _operation, attempt, _retries, error) => {
         retries.last = { error, at: Date.now() }
         for (const listener of retriedErrorListeners) listener(error)
-        return retryDelayMs(attempt, config.reconnectBackoffMaxMs)
+        return backoffDelay(attempt, { initialMs: initialBackoffMs, maxMs: config.reconnectBackoffMaxMs })
       },
       serializers: { headerKey: headerNameBytes },
     })

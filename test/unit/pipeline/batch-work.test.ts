@@ -20,7 +20,7 @@ describe('batchWork', () => {
 
   test('closes a batch when it holds maxMessages messages', () => {
     scheduler.run(({ cold, expectObservable }) => {
-      const source = cold('abc|', { a: item(0), b: item(1), c: item(2) })
+      const source = cold('abc|', { a: [item(0)], b: [item(1)], c: [item(2)] })
       expectObservable(source.pipe(batchWork({ maxMessages: 2, maxBytes: 1_000, lingerMs: 50 }, scheduler))).toBe('-x-(y|)', {
         x: [item(0), item(1)],
         y: [item(2)],
@@ -30,14 +30,14 @@ describe('batchWork', () => {
 
   test('closes a batch when it reaches maxBytes', () => {
     scheduler.run(({ cold, expectObservable }) => {
-      const source = cold('ab|', { a: item(0, 600), b: item(1, 600) })
+      const source = cold('ab|', { a: [item(0, 600)], b: [item(1, 600)] })
       expectObservable(source.pipe(batchWork({ maxMessages: 100, maxBytes: 1_000, lingerMs: 50 }, scheduler))).toBe('-x|', { x: [item(0, 600), item(1, 600)] })
     })
   })
 
   test('the linger starts at the first item of a batch, not on a fixed clock', () => {
     scheduler.run(({ cold, expectObservable }) => {
-      const source = cold('a 9ms b 100ms c 4ms |', { a: item(0), b: item(1), c: item(2) })
+      const source = cold('a 9ms b 100ms c 4ms |', { a: [item(0)], b: [item(1)], c: [item(2)] })
       expectObservable(source.pipe(batchWork({ maxMessages: 100, maxBytes: 1_000, lingerMs: 20 }, scheduler))).toBe('20ms x 91ms 4ms (y|)', {
         x: [item(0), item(1)],
         y: [item(2)],
@@ -47,14 +47,25 @@ describe('batchWork', () => {
 
   test('markers ride along without counting toward the size limits, and no empty batch is ever emitted', () => {
     scheduler.run(({ cold, expectObservable }) => {
-      const source = cold('mab 50ms |', { m: marker(0), a: item(1), b: item(2) })
+      const source = cold('mab 50ms |', { m: [marker(0)], a: [item(1)], b: [item(2)] })
       expectObservable(source.pipe(batchWork({ maxMessages: 2, maxBytes: 1_000, lingerMs: 20 }, scheduler))).toBe('--x 50ms |', { x: [marker(0), item(1), item(2)] })
+    })
+  })
+
+  test('a read batch larger than the limits is split into several Kafka batches, in order', () => {
+    scheduler.run(({ cold, expectObservable }) => {
+      const source = cold('(a|)', { a: [item(0), item(1), item(2), item(3), item(4)] })
+      expectObservable(source.pipe(batchWork({ maxMessages: 2, maxBytes: 1_000, lingerMs: 20 }, scheduler))).toBe('(xyz|)', {
+        x: [item(0), item(1)],
+        y: [item(2), item(3)],
+        z: [item(4)],
+      })
     })
   })
 
   test('an error drops the pending batch and cancels the linger timer', () => {
     scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const source = cold('a#', { a: item(0) })
+      const source = cold('a#', { a: [item(0)] })
       expectObservable(source.pipe(batchWork({ maxMessages: 10, maxBytes: 1_000, lingerMs: 20 }, scheduler))).toBe('-#')
       expectSubscriptions(source.subscriptions).toBe('^!')
     })

@@ -2,7 +2,7 @@
 // must reconnect after the end it started at, not at the end of the log when it reconnects.
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { jsonEvent } from '@kurrent/kurrentdb-client'
-import { firstValueFrom, filter, NEVER, Subject } from 'rxjs'
+import { firstValueFrom, filter, mergeMap, NEVER, Subject } from 'rxjs'
 import { silentLogger } from '../../../src/observability/logger.ts'
 import { connectToKurrentDb, type KurrentDbConnection } from '../../../src/source/kurrentdb-connection.ts'
 import type { ReadTarget } from '../../../src/source/read-plan.ts'
@@ -30,7 +30,7 @@ for (const { name, target, stream } of targets) {
   test(`${name}: dropped before the first event, it still delivers what was appended while it was down`, async () => {
     await connection.client.appendToStream(stream, jsonEvent({ type: 'Before', data: {} }))
     const items = new Subject<SourceItem>()
-    const subscription = subscribeToSource(connection, { target, start: { kind: 'end' }, checkpointEvery: 1000, paused$: NEVER, logger: silentLogger, reconnect: { initialMs: 200, maxMs: 200 } }).subscribe(items)
+    const subscription = subscribeToSource(connection, { target, start: { kind: 'end' }, checkpointEvery: 1000, paused$: NEVER, logger: silentLogger, reconnect: { initialMs: 200, maxMs: 200 } }).pipe(mergeMap((batch) => batch)).subscribe(items)
     try {
       const subscribed = firstValueFrom(items.pipe(filter((item) => item.kind === 'subscribed')))
       const firstEvent = firstValueFrom(items.pipe(filter((item) => item.kind === 'event')))

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { status } from '@grpc/grpc-js'
-import { classifyReadError, KurrentDbReadError, reconnectDelay } from '../../../src/source/subscribe.ts'
+import { classifyReadError, KurrentDbReadError } from '../../../src/source/subscribe.ts'
 
 describe('classifyReadError', () => {
   test('outages are transient, refusals are not', () => {
@@ -13,15 +13,5 @@ describe('classifyReadError', () => {
     expect(classifyReadError(new Error('connect ECONNREFUSED')).transient).toBe(true)
     const typed = new KurrentDbReadError('bad bytes', false, undefined)
     expect(classifyReadError(typed)).toBe(typed)
-  })
-})
-
-describe('reconnectDelay', () => {
-  test('doubles from the initial delay up to the cap, with jitter in the upper half', () => {
-    const policy = { initialMs: 200, maxMs: 5_000 }
-    expect(reconnectDelay(1, policy, () => 1)).toBe(200)
-    expect(reconnectDelay(1, policy, () => 0)).toBe(100)
-    expect(reconnectDelay(3, policy, () => 1)).toBe(800)
-    expect(reconnectDelay(30, policy, () => 1)).toBe(5_000)
   })
 })

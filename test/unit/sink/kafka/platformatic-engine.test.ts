@@ -7,7 +7,6 @@ import { chooseCompression } from '../../../../src/sink/kafka/platformatic-compr
 import {
   parseBootstrapServer,
   planPlatformaticProducer,
-  retryDelayMs,
 } from '../../../../src/sink/kafka/platformatic-engine.ts'
 import type { KafkaProducerConfig } from '../../../../src/sink/kafka/port.ts'
 
@@ -143,28 +142,19 @@ describe('chooseCompression', () => {
     expect(clamped.warning).toContain('12')
   })
 
-  test("the client's own codecs are left untouched", () => {
-    chooseCompression('zstd', 3)
-    expect(registry.zstd!.compressSync(sample).equals(zlib.zstdCompressSync(sample))).toBe(true)
-  })
-})
-
-describe('retryDelayMs', () => {
-  test('starts near 100 ms, doubles, and never exceeds the maximum', () => {
-    const middle = () => 0.5
-    expect(retryDelayMs(1, 20_000, middle)).toBe(100)
-    expect(retryDelayMs(2, 20_000, middle)).toBe(200)
-    expect(retryDelayMs(5, 20_000, middle)).toBe(1_600)
-    expect(retryDelayMs(40, 20_000, middle)).toBe(20_000)
-    for (let attempt = 1; attempt < 60; attempt++) {
-      expect(retryDelayMs(attempt, 1_000, () => 1)).toBeLessThanOrEqual(1_000)
-      expect(retryDelayMs(attempt, 1_000, () => 0)).toBeGreaterThanOrEqual(0)
+  test('the asynchronous path compresses small and large batches alike into standard zstd and gzip', async () => {
+    const entries = compressionsAlgorithms as unknown as Record<string, { compress(data: Buffer): Promise<Buffer> }>
+    const small = Buffer.from('{"seq":1}'.repeat(100))
+    const large = Buffer.from(Array.from({ length: 20_000 }, (_, index) => `{"seq":${index}}`).join(''))
+    for (const data of [small, large]) {
+      expect(zlib.zstdDecompressSync(await entries[chooseCompression('zstd', 6).codec]!.compress(data)).equals(data)).toBe(true)
+      expect(zlib.gunzipSync(await entries[chooseCompression('gzip', 6).codec]!.compress(data)).equals(data)).toBe(true)
     }
   })
 
-  test('jitter spreads delays by ±20%', () => {
-    expect(retryDelayMs(3, 20_000, () => 0)).toBe(320)
-    expect(retryDelayMs(3, 20_000, () => 1)).toBe(480)
+  test("the client's own codecs are left untouched", () => {
+    chooseCompression('zstd', 3)
+    expect(registry.zstd!.compressSync(sample).equals(zlib.zstdCompressSync(sample))).toBe(true)
   })
 })
 

@@ -1,0 +1,45 @@
+/**
+ * A quick side-by-side of builds of the binary: the end-to-end phase of the benchmark (the backlog drained with
+ * broker acks, until checkpointed) for each binary in turn, `--rounds` times, on one rig and one backlog.
+ *   bun scripts/bench-compare.ts [--events N] [--rounds R] BINARY...
+ * Prints events/s, the sink's CPU per event and peak RSS per binary and round (a benchmark, not a test).
+ */
+import { KurrentDBClient } from '@kurrent/kurrentdb-client'
+import { startKafkaTestBroker, uniqueTopicName } from '../test/support/kafka-test-broker.ts'
+import { spawnKurrentDbEmulator } from '../test/support/kurrentdb-emulator-process.ts'
+import { measureEndToEnd } from './benchmark/sink-phases.ts'
+
+const options = new Map<string, string>()
+const binaries: string[] = []
+for (let index = 2; index < process.argv.length; index++) {
+  const argument = process.argv[index]!
+  if (argument.startsWith('--')) options.set(argument, process.argv[++index] ?? '')
+  else binaries.push(argument)
+}
+const events = Number(options.get('--events') ?? 300_000)
+const rounds = Number(options.get('--rounds') ?? 1)
+if (binaries.length === 0) throw new Error('usage: bun scripts/bench-compare.ts [--events N] [--rounds R] BINARY...')
+
+const emulator = await spawnKurrentDbEmulator()
+const broker = await startKafkaTestBroker({ brokers: 3 })
+const client = KurrentDBClient.connectionString(emulator.connectionString)
+try {
+  const lastPosition = await emulator.seed({ events, streams: 1_000, prefix: 'bench', dataBytes: 150 })
+  if (lastPosition === undefined) throw new Error('seeding the backlog failed')
+  const createTopic = async () => {
+    const topic = uniqueTopicName('compare')
+    await broker.createTopic(topic, { partitions: 6, replicationFactor: 3 })
+    return topic
+  }
+  for (let round = 1; round <= rounds; round++) {
+    for (const [index, binary] of binaries.entries()) {
+      // Connector ids are kept by KurrentDB: every run labels its own.
+      const context = { kurrentdb: emulator.connectionString, bootstrapServers: broker.bootstrapServers, broker, client, createTopic, binary, runLabel: `r${round}b${index}` }
+      const result = await measureEndToEnd(context, { prefix: 'bench', events, lastPosition, waitForBrokerAck: true })
+      console.log(`round ${round}  ${binary}  ${result.eventsPerSecond.toLocaleString('en')} events/s  ${result.cpuUsPerEvent} µs CPU/event  ${result.cores} cores  peak RSS ${result.peakRssMb} MB`)
+    }
+  }
+} finally {
+  await client.dispose().catch(() => {})
+  await Promise.allSettled([emulator.stop(), broker.stop()])
+}

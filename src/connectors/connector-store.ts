@@ -4,7 +4,7 @@
  */
 import { ANY, BACKWARDS, END, FORWARDS, jsonEvent, NO_STREAM, StreamNotFoundError, WrongExpectedVersionError, type ResolvedEvent, type JSONType } from '@kurrent/kurrentdb-client'
 import type { KurrentDbConnection } from '../source/kurrentdb-connection.ts'
-import { parseUint64, type LogPosition } from '../source/positions.ts'
+import { isEndOfLog, parseUint64, type LogPosition } from '../source/positions.ts'
 import {
   applyHistoryEvent,
   checkpointEventType,
@@ -128,6 +128,9 @@ export function createConnectorStore(connection: KurrentDbConnection): Connector
       return undefined
     },
     writeCheckpoint: async (connectorId, checkpoint) => {
+      if (checkpoint.kind === 'after' && checkpoint.position !== undefined && isEndOfLog(checkpoint.position)) {
+        throw new Error('refusing to store (2^64-1, 2^64-1) as a checkpoint: it means "the end of the log", and resuming from it skips events')
+      }
       await client.appendToStream(checkpointStreamName(connectorId), jsonEvent({ type: checkpointEventType, data: encodeCheckpoint(checkpoint) as JSONType }), { streamState: ANY })
     },
     prepareCheckpointStream: async (connectorId) => {
@@ -156,7 +159,9 @@ function decodeCheckpoint(data: StoredCheckpointData): StoredCheckpoint | undefi
   const commit = data.commitPosition === undefined ? undefined : parseUint64(data.commitPosition)
   const prepare = data.preparePosition === undefined ? commit : parseUint64(data.preparePosition)
   const revision = data.streamRevision === undefined ? undefined : parseUint64(data.streamRevision)
-  const position = commit === undefined || prepare === undefined ? undefined : { commit, prepare }
+  // (2^64−1, 2^64−1) means "the end", never a place to resume after (see isEndOfLog): as if there were no position.
+  const decoded = commit === undefined || prepare === undefined ? undefined : { commit, prepare }
+  const position = decoded === undefined || isEndOfLog(decoded) ? undefined : decoded
   if (position === undefined && revision === undefined) return undefined
   return { kind: 'after', position, revision }
 }

@@ -17,7 +17,8 @@ import type { ErrorDetails, StoredSettings } from './connector-history.ts'
 import type { ConnectorStore, StoredCheckpoint } from './connector-store.ts'
 import { describeFailure } from './failure-details.ts'
 import { openSealedSettings, type SecretBox } from './secret-box.ts'
-import { resolveStart } from './start-point.ts'
+import { resolveLatestCheckpoint, resolveStart } from './start-point.ts'
+import { isEndOfLog } from '../source/positions.ts'
 
 export interface RunReport {
   onRunning(): void
@@ -68,10 +69,21 @@ export function createConnectorSupervisor(dependencies: SupervisorDependencies):
     // Validated again: settings stored by an older version may not satisfy today's rules.
     const parsed = parseSinkSettings(await openSealedSettings(request.settings, dependencies.secretBox))
     if (!parsed.ok) throw new InvalidStoredSettingsError(parsed.violations.map((violation) => `${violation.field}: ${violation.description}`).join('; '))
-    if (request.explicitStart !== undefined) await dependencies.store.writeCheckpoint(request.connectorId, request.explicitStart)
-    const checkpoint = await dependencies.store.readCheckpoint(request.connectorId)
     const target = planRead(parsed.settings.subscription.filter).target
-    return { settings: parsed.settings, start: await resolveStart(dependencies.connection, checkpoint, parsed.settings.subscription.initialPosition, target) }
+    let explicitStart = request.explicitStart
+    // A start at (2^64−1, 2^64−1) means "from the end": resolved now, so what is stored is a real position.
+    if (explicitStart?.kind === 'after' && explicitStart.position !== undefined && isEndOfLog(explicitStart.position)) {
+      explicitStart = await resolveLatestCheckpoint(dependencies.connection, target)
+    }
+    if (explicitStart !== undefined) await dependencies.store.writeCheckpoint(request.connectorId, explicitStart)
+    let checkpoint = await dependencies.store.readCheckpoint(request.connectorId)
+    const { initialPosition } = parsed.settings.subscription
+    if (checkpoint === undefined && initialPosition === 'latest') {
+      // Durable before RUNNING: a stop or a crash before the first event must resume from this end, not a later one.
+      checkpoint = await resolveLatestCheckpoint(dependencies.connection, target)
+      await dependencies.store.writeCheckpoint(request.connectorId, checkpoint)
+    }
+    return { settings: parsed.settings, start: await resolveStart(dependencies.connection, checkpoint, initialPosition, target) }
   }
 
   const updateActiveGauge = () => metrics.setActiveConnectors(runs.size)

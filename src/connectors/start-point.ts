@@ -5,6 +5,7 @@
  */
 import { FORWARDS, StreamNotFoundError } from '@kurrent/kurrentdb-client'
 import type { KurrentDbConnection } from '../source/kurrentdb-connection.ts'
+import { readLogEnd } from '../source/log-end.ts'
 import type { LogPosition, StartPoint } from '../source/positions.ts'
 import type { ReadTarget } from '../source/read-plan.ts'
 import type { StoredCheckpoint } from './connector-store.ts'
@@ -38,4 +39,15 @@ export async function resolveStart(connection: KurrentDbConnection, checkpoint: 
     if (!(error instanceof StreamNotFoundError)) throw error
   }
   return revision === undefined ? { kind: 'start' } : { kind: 'afterRevision', revision }
+}
+
+/**
+ * The checkpoint a first start with `latest` writes before it reports RUNNING: the last event the target holds now.
+ * "latest" then means the end at the first start, and a stop, crash or redeploy before the first event resumes
+ * from here instead of from a later end. Read from the log itself, not from `caught_up`, which carries no position
+ * before KurrentDB 24.10.5 / 25.0.1 / 25.1.0.
+ */
+export async function resolveLatestCheckpoint(connection: KurrentDbConnection, target: ReadTarget): Promise<StoredCheckpoint> {
+  const end = await readLogEnd(connection, target)
+  return end === undefined ? { kind: 'fromStart' } : { kind: 'after', position: end.position, revision: end.revision }
 }

@@ -11,7 +11,7 @@ import { KurrentDBClient } from '@kurrent/kurrentdb-client'
 import { StreamsClient } from '@kurrent/kurrentdb-client/generated/kurrentdb/protocols/v1/streams_grpc_pb'
 import type { ReadReq } from '@kurrent/kurrentdb-client/generated/kurrentdb/protocols/v1/streams_pb'
 import type { LogPosition } from './positions.ts'
-import { buildReadLastEventRequest } from './read-request.ts'
+import { buildReadEventAtRequest, buildReadLastEventRequest } from './read-request.ts'
 import { decodeReadResponse } from './read-response-decoder.ts'
 import type { CallOptions, Client as GrpcClient, ClientReadableStream, Metadata } from '@grpc/grpc-js'
 
@@ -23,6 +23,11 @@ export interface KurrentDbConnection {
   checkReachable(): Promise<void>
   /** The position of the last event in `$all` (undefined for an empty database). */
   readHeadPosition(): Promise<LogPosition | undefined>
+  /**
+   * The position of the first event at or after `position` (undefined past the end). Rejects with the server's
+   * INVALID_ARGUMENT when `position` is not an event boundary in the log.
+   */
+  readEventAt(position: LogPosition): Promise<LogPosition | undefined>
   dispose(): Promise<void>
 }
 
@@ -46,22 +51,29 @@ export function connectToKurrentDb(connectionString: string): KurrentDbConnectio
 
   // Over gRPC rather than the client's bridge: the bridge never recovers when its first connection failed
   // (measured: reads stay UNAVAILABLE after the server is back), while gRPC channels reconnect.
-  const readHeadPosition = async (): Promise<LogPosition | undefined> => {
+  const readOneEvent = async (request: ReadReq): Promise<LogPosition | undefined> => {
     const [metadata, callOptions] = internals.callArguments({}, { deadline: Date.now() + 5_000 })
-    const create = internals.GRPCStreamCreator(StreamsClient, 'kafka-sink head position', (grpcClient: GrpcClient) =>
-      grpcClient.makeServerStreamRequest(readMethodPath, serializeReadRequest, keepResponseBytes, buildReadLastEventRequest(), metadata, callOptions),
+    const create = internals.GRPCStreamCreator(StreamsClient, 'kafka-sink one-event read', (grpcClient: GrpcClient) =>
+      grpcClient.makeServerStreamRequest(readMethodPath, serializeReadRequest, keepResponseBytes, request, metadata, callOptions),
     )
     const call = await create()
     return new Promise<LogPosition | undefined>((resolve, reject) => {
       let position: LogPosition | undefined
       call.on('data', (bytes: Buffer) => {
-        const response = decodeReadResponse(bytes)
-        if (response.kind === 'event') position = response.event.position
+        // Thrown inside an event handler, a decoding error would be uncaught and end the process.
+        try {
+          const response = decodeReadResponse(bytes)
+          if (response.kind === 'event') position = response.event.position
+        } catch (error) {
+          call.cancel()
+          reject(new Error(`KurrentDB sent a response that is not a valid ReadResp: ${(error as Error).message}`, { cause: error }))
+        }
       })
       call.on('end', () => resolve(position))
       call.on('error', reject)
     })
   }
+  const readHeadPosition = () => readOneEvent(buildReadLastEventRequest())
 
   return {
     client,
@@ -73,6 +85,7 @@ export function connectToKurrentDb(connectionString: string): KurrentDbConnectio
       return create()
     },
     readHeadPosition,
+    readEventAt: (position) => readOneEvent(buildReadEventAtRequest(position)),
     checkReachable: async () => {
       await readHeadPosition()
     },

@@ -17,6 +17,17 @@ export type StartPoint =
 
 const maxUint64 = 2n ** 64n - 1n
 
+/**
+ * (2^64−1, 2^64−1) is how the protocol spells "the end of the log" (KurrentDB `Position.End`). KurrentDB
+ * 24.2.0–24.10.4 can send it as a filtered subscription's checkpoint (fixed by #4892 / #4893): stored and resumed
+ * from, it would restart at the end and skip whatever was written in between. It is never a place to resume after.
+ */
+export function isEndOfLog(position: LogPosition): boolean {
+  return position.commit === maxUint64 && position.prepare === maxUint64
+}
+
+export const endOfLogCommitPosition = maxUint64
+
 export function compareLogPositions(left: LogPosition, right: LogPosition): number {
   if (left.commit !== right.commit) return left.commit < right.commit ? -1 : 1
   if (left.prepare !== right.prepare) return left.prepare < right.prepare ? -1 : 1

@@ -4,7 +4,7 @@
  */
 import { Empty, StreamIdentifier } from '@kurrent/kurrentdb-client/generated/kurrentdb/protocols/v1/shared_pb'
 import { ReadReq } from '@kurrent/kurrentdb-client/generated/kurrentdb/protocols/v1/streams_pb'
-import type { StartPoint } from './positions.ts'
+import type { LogPosition, StartPoint } from './positions.ts'
 import type { ReadTarget } from './read-plan.ts'
 
 export interface SubscriptionRequestOptions {
@@ -70,14 +70,32 @@ export function buildSubscriptionRequest(options: SubscriptionRequestOptions): R
 
 /** A one-event read of the end of `$all`: the cheapest request that proves the server answers reads. */
 export function buildReadLastEventRequest(): ReadReq {
+  return buildOneEventReadRequest(ReadReq.Options.ReadDirection.BACKWARDS, 'end')
+}
+
+/**
+ * A one-event read of `$all` forwards from `position`: the server refuses a position that is not a record boundary
+ * with INVALID_ARGUMENT, for reads and subscriptions alike (KurrentDB `TFChunkReadSide.cs`, `RpcExceptions.cs`).
+ */
+export function buildReadEventAtRequest(position: LogPosition): ReadReq {
+  return buildOneEventReadRequest(ReadReq.Options.ReadDirection.FORWARDS, position)
+}
+
+function buildOneEventReadRequest(direction: ReadReq.Options.ReadDirection, from: 'end' | LogPosition): ReadReq {
   const readOptions = new ReadReq.Options()
   const uuidOption = new ReadReq.Options.UUIDOption()
   uuidOption.setString(new Empty())
   readOptions.setUuidOption(uuidOption)
   readOptions.setResolveLinks(false)
-  readOptions.setReadDirection(ReadReq.Options.ReadDirection.BACKWARDS)
+  readOptions.setReadDirection(direction)
   const allOptions = new ReadReq.Options.AllOptions()
-  allOptions.setEnd(new Empty())
+  if (from === 'end') allOptions.setEnd(new Empty())
+  else {
+    const position = new ReadReq.Options.Position()
+    position.setCommitPosition(from.commit.toString())
+    position.setPreparePosition(from.prepare.toString())
+    allOptions.setPosition(position)
+  }
   readOptions.setAll(allOptions)
   readOptions.setCount('1')
   readOptions.setNoFilter(new Empty())

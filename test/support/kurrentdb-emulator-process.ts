@@ -27,6 +27,8 @@ export type KurrentDbEmulatorProcess = {
   down(): Promise<void>
   /** Serve again on the same port. */
   up(): Promise<void>
+  /** Ends the open Read calls (subscriptions) with UNAVAILABLE while appends go on being served. */
+  dropReads(): Promise<number>
   /** The counts line, e.g. `events=3 streams=1 bytes=… last-position=… open-calls=0 serving=true`. */
   stats(): Promise<string>
   /** Appends a synthetic backlog inside the emulator (benchmarks); resolves with the last event's position. */
@@ -101,6 +103,7 @@ export async function spawnKurrentDbEmulator(options: SpawnKurrentDbEmulatorOpti
     up: async () => {
       await command('up')
     },
+    dropReads: async () => Number(/dropped=(\d+)/.exec(await command('drop-reads'))?.[1] ?? 0),
     stats: () => command('stats'),
     seed: async (request) => {
       const reply = await command(`seed ${request.events} ${request.streams} ${request.prefix} ${request.dataBytes}`)

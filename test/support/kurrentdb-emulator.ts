@@ -47,6 +47,8 @@ export type KurrentDbEmulator = {
   up(): Promise<void>
   /** `down()` then `up()`. */
   restart(): Promise<void>
+  /** Ends the open Read calls (subscriptions) with UNAVAILABLE while appends go on; returns how many. */
+  dropReads(): number
   stats(): KurrentDbEmulatorStats
   /** Appends a synthetic backlog directly into the log (benchmarks); returns the last event's position. */
   seed(request: SeedRequest): bigint | undefined
@@ -70,6 +72,7 @@ export async function startKurrentDbEmulator(options: KurrentDbEmulatorOptions =
     port,
     down: host.down,
     up,
+    dropReads: () => host.dropReads(),
     async restart() {
       await host.down()
       await up()

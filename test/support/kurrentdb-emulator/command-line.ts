@@ -4,6 +4,7 @@
  *   down    → stop serving (port closed, open calls end with UNAVAILABLE), keep the data → `ok`
  *   up      → serve again on the same port → `ok`
  *   restart → down, then up → `ok`
+ *   drop-reads → end the open Read calls (subscriptions) with UNAVAILABLE, appends still served → `ok dropped=N`
  *   stats   → `ok events=N streams=N bytes=N last-position=N|none open-calls=N serving=true|false`
  *   seed EVENTS STREAMS PREFIX BYTES → appends a synthetic backlog (benchmarks) → `ok last-position=N|none`
  * Anything else → `error unknown command: …`. stdin EOF, SIGTERM or SIGINT end the process cleanly, so it
@@ -46,6 +47,8 @@ async function answer(emulator: KurrentDbEmulator, command: string): Promise<str
     case 'restart':
       await emulator.restart()
       return 'ok'
+    case 'drop-reads':
+      return `ok dropped=${emulator.dropReads()}`
     case 'stats': {
       const stats = emulator.stats()
       return `ok events=${stats.events} streams=${stats.streams} bytes=${stats.bytes} last-position=${stats.lastPosition ?? 'none'} open-calls=${stats.openCalls} serving=${stats.serving}`

@@ -13,7 +13,7 @@ import { unavailableError } from './responses.ts'
 import { handleGetSupportedMethods } from './server-features.ts'
 
 /** Registers an open call with the way to end it; returns the function that forgets it. */
-export type TrackCall = (abort: (error: grpc.ServiceError) => void) => () => void
+export type TrackCall = (abort: (error: grpc.ServiceError) => void, kind?: 'read' | 'write') => () => void
 
 export type GrpcHost = {
   readonly port: number
@@ -21,6 +21,8 @@ export type GrpcHost = {
   readonly openCalls: number
   up(): Promise<void>
   down(): Promise<void>
+  /** Ends every open Read call (subscriptions included) with UNAVAILABLE while appends go on being served. */
+  dropReads(): number
 }
 
 /** How long `down` lets ended calls flush their status before it drops the connections. */
@@ -31,9 +33,9 @@ const maxMessageBytes = 17 * 1024 * 1024
 
 export async function startGrpcHost(options: { log: EventLog; host: string; port: number }): Promise<GrpcHost> {
   const { log, host } = options
-  const calls = new Set<(error: grpc.ServiceError) => void>()
-  const track: TrackCall = (abort) => {
-    calls.add(abort)
+  const calls = new Map<(error: grpc.ServiceError) => void, 'read' | 'write'>()
+  const track: TrackCall = (abort, kind = 'write') => {
+    calls.set(abort, kind)
     return () => calls.delete(abort)
   }
   let server: grpc.Server | undefined
@@ -61,7 +63,7 @@ export async function startGrpcHost(options: { log: EventLog; host: string; port
     if (!current) return
     server = undefined
     const error = unavailableError('the KurrentDB emulator is down')
-    for (const abort of [...calls]) abort(error)
+    for (const abort of [...calls.keys()]) abort(error)
     calls.clear()
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
@@ -88,5 +90,14 @@ export async function startGrpcHost(options: { log: EventLog; host: string; port
     },
     up,
     down,
+    dropReads() {
+      const reads = [...calls].filter(([, kind]) => kind === 'read').map(([abort]) => abort)
+      const error = unavailableError('the KurrentDB emulator dropped the read calls')
+      for (const abort of reads) {
+        calls.delete(abort)
+        abort(error)
+      }
+      return reads.length
+    },
   }
 }

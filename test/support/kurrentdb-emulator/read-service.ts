@@ -15,7 +15,7 @@ import type { TrackCall } from './grpc-host.ts'
 export function handleRead(log: EventLog, track: TrackCall) {
   return (call: grpc.ServerWritableStream<streams.ReadReq, ReadResponse>): void => {
     const channel = openResponseChannel(call)
-    const release = track((error) => channel.fail(error))
+    const release = track((error) => channel.fail(error), 'read')
     serveRead(log, channel, call.request)
       .catch((error: unknown) => channel.fail(invalidArgumentError(error instanceof Error ? error.message : String(error))))
       .finally(release)

@@ -18,6 +18,7 @@ export const kafkaSendErrorCodes = [
   'AUTHENTICATION_FAILED',
   'AUTHORIZATION_FAILED',
   'TLS_FAILED', // handshake or certificate verification failed
+  'SECURITY_PROTOCOL_MISMATCH', // the listener speaks another protocol than authentication:securityProtocol says
   'MESSAGE_TOO_LARGE',
   'INVALID_RECORD',
   'UNKNOWN_TOPIC',
@@ -171,6 +172,20 @@ export function isTlsErrorCode(code: unknown): boolean {
       code === 'SELF_SIGNED_CERT_IN_CHAIN' ||
       code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' ||
       code === 'HOSTNAME_MISMATCH')
+  )
+}
+
+/**
+ * Failures of the connection's security settings: the same settings fail the same way on every attempt, so they
+ * end a connect or a send as soon as the client reports one, instead of after its retries time out.
+ */
+export function isSecurityFailure(error: KafkaSendError): boolean {
+  return (
+    !error.transient &&
+    (error.code === 'AUTHENTICATION_FAILED' ||
+      error.code === 'AUTHORIZATION_FAILED' ||
+      error.code === 'TLS_FAILED' ||
+      error.code === 'SECURITY_PROTOCOL_MISMATCH')
   )
 }
 

@@ -24,7 +24,8 @@ import {
 import { lookup } from 'node:dns/promises'
 import tls from 'node:tls'
 import type { Logger } from '../../observability/logger.ts'
-import { KafkaSendError } from './errors.ts'
+import { isSecurityFailure, KafkaSendError } from './errors.ts'
+import { describeSecurityMismatch, probeListener } from './listener-probe.ts'
 import { createPartitioner } from './partitioner.ts'
 import { chooseCompression } from './platformatic-compression.ts'
 import { classifyPlatformaticError } from './platformatic-errors.ts'
@@ -46,6 +47,8 @@ const backoffJitter = 0.2
 const clientTimeoutMarginMs = 1_000
 /** How long `close` waits for retired clients' sockets to close before giving up on them. */
 const retiredClientCloseTimeoutMs = 5_000
+/** How long the listener probe waits for a bootstrap server's answer; silence is inconclusive (a broker down). */
+const listenerProbeTimeoutMs = 3_000
 
 const delivered: MessageOutcome = Object.freeze({ delivered: true })
 
@@ -239,6 +242,7 @@ type Settled<T> =
   | { readonly kind: 'done'; readonly value: T }
   | { readonly kind: 'failed'; readonly error: unknown }
   | { readonly kind: 'timedOut' }
+  | { readonly kind: 'refused'; readonly error: KafkaSendError }
 
 export function createPlatformaticKafkaPort(config: KafkaProducerConfig, logger: Logger): KafkaPort {
   const log = logger.child({ component: 'kafka-engine', engine: 'platformatic' })
@@ -252,6 +256,8 @@ export function createPlatformaticKafkaPort(config: KafkaProducerConfig, logger:
   let closing: Promise<void> | undefined
   const sendsInFlight = new Set<Promise<unknown>>()
   const retiredClientsClosing = new Set<Promise<void>>()
+  /** Told of every error a client retries: how a security failure ends an operation before its deadline. */
+  const retriedErrorListeners = new Set<(error: unknown) => void>()
 
   const closedError = () =>
     new KafkaSendError({ code: 'CLIENT_CLOSED', transient: true, message: 'the Kafka port is closed' })
@@ -264,6 +270,7 @@ export function createPlatformaticKafkaPort(config: KafkaProducerConfig, logger:
       bootstrapBrokers,
       retryDelay: (_client, _operation, attempt, _retries, error) => {
         retries.last = { error, at: Date.now() }
+        for (const listener of retriedErrorListeners) listener(error)
         return retryDelayMs(attempt, config.reconnectBackoffMaxMs)
       },
       serializers: { headerKey: headerNameBytes },
@@ -309,23 +316,65 @@ export function createPlatformaticKafkaPort(config: KafkaProducerConfig, logger:
     closeProducer(retiring)
   }
 
-  /** Runs `operation` against the delivery timeout; never rejects. */
-  async function withDeadline<T>(operation: Promise<T>): Promise<Settled<T>> {
+  /**
+   * Runs `operation` against the delivery timeout; never rejects. It also ends, as `refused`, when the client
+   * retries a security failure (authentication, TLS, a listener of another protocol): the client would retry
+   * those until the deadline, and they never heal. `explainFirstFailure` lets connect() probe the listener on
+   * the first retried error, which is how a protocol mismatch that looks like a closed connection is told apart
+   * from a broker that is down.
+   */
+  async function withDeadline<T>(operation: Promise<T>, explainFirstFailure = false): Promise<Settled<T>> {
     const settled = operation.then(
       (value): Settled<T> => ({ kind: 'done', value }),
       (error: unknown): Settled<T> => ({ kind: 'failed', error }),
     )
-    // librdkafka's convention for delivery.timeout.ms: 0 means no limit.
-    if (!(config.deliveryTimeoutMs > 0)) return settled
     let timer: ReturnType<typeof setTimeout> | undefined
-    const timedOut = new Promise<Settled<T>>((resolve) => {
-      timer = setTimeout(() => resolve({ kind: 'timedOut' }), config.deliveryTimeoutMs)
+    let listener: ((error: unknown) => void) | undefined
+    const refused = new Promise<Settled<T>>((resolve) => {
+      let firstFailure = explainFirstFailure
+      listener = (error) => {
+        const classified = classifyPlatformaticError(error)
+        if (firstFailure) {
+          firstFailure = false
+          void explain(classified).then((explained) => {
+            if (isSecurityFailure(explained)) resolve({ kind: 'refused', error: explained })
+          })
+        } else if (isSecurityFailure(classified)) resolve({ kind: 'refused', error: classified })
+      }
+      retriedErrorListeners.add(listener)
     })
+    const racers = [settled, refused]
+    // librdkafka's convention for delivery.timeout.ms: 0 means no limit.
+    if (config.deliveryTimeoutMs > 0) {
+      racers.push(new Promise<Settled<T>>((resolve) => {
+        timer = setTimeout(() => resolve({ kind: 'timedOut' }), config.deliveryTimeoutMs)
+      }))
+    }
     try {
-      return await Promise.race([settled, timedOut])
+      return await Promise.race(racers)
     } finally {
       clearTimeout(timer)
+      if (listener !== undefined) retriedErrorListeners.delete(listener)
     }
+  }
+
+  /**
+   * A failure the listener probe explains better: a protocol mismatch replaces what the client saw (a reset, a
+   * closed connection, a SASL handshake that found no mechanism). Otherwise the failure stands as it is.
+   */
+  async function explain(failure: KafkaSendError): Promise<KafkaSendError> {
+    const probe = async (broker: Broker) => {
+      const plaintext = await probeListener(broker.host, broker.port, listenerProbeTimeoutMs)
+      if (plaintext.kind !== 'tls' || plan.options.tls === undefined) return plaintext
+      return probeListener(broker.host, broker.port, listenerProbeTimeoutMs, plan.options.tls as tls.ConnectionOptions)
+    }
+    const observations = await Promise.all(config.bootstrapServers.map(parseBootstrapServer).map(probe))
+    for (const observation of observations) {
+      const mismatch = describeSecurityMismatch(config.securityProtocol, observation)
+      if (mismatch === undefined) continue
+      return new KafkaSendError({ code: 'SECURITY_PROTOCOL_MISMATCH', transient: false, message: mismatch, cause: failure })
+    }
+    return failure
   }
 
   /** The error to report when the delivery timeout passed: the client's latest retried error if it is ours to report. */
@@ -391,6 +440,10 @@ export function createPlatformaticKafkaPort(config: KafkaProducerConfig, logger:
     if (settled.kind === 'timedOut') {
       error = timeoutError(attemptClient, startedAt, `${messages.length} message(s) to ${topic}`)
       if (attemptClient !== undefined) retire(attemptClient, error.message)
+    } else if (settled.kind === 'refused') {
+      error = settled.error
+      // Its retry loop would go on in the background: this client can never succeed with these settings.
+      if (attemptClient !== undefined) retire(attemptClient, error.message)
     } else {
       error = classifyPlatformaticError(settled.error)
       if (partitionsAssigned) deliveredPartitions = partitionsConfirmedDespite(settled.error, topic)
@@ -414,9 +467,16 @@ export function createPlatformaticKafkaPort(config: KafkaProducerConfig, logger:
         // Fetching the producer id here surfaces authorization and producer-id problems before the first event.
         if (plan.idempotent) await attemptClient.producer.initIdempotentProducer({})
       })()
-      const settled = await withDeadline(attempt)
+      const settled = await withDeadline(attempt, true)
       if (settled.kind === 'done') return
-      if (settled.kind === 'failed') throw classifyPlatformaticError(settled.error)
+      if (settled.kind === 'refused') {
+        if (attemptClient !== undefined) retire(attemptClient, settled.error.message)
+        throw settled.error
+      }
+      if (settled.kind === 'failed') {
+        const failure = classifyPlatformaticError(settled.error)
+        throw await explain(failure)
+      }
       const error = timeoutError(attemptClient, startedAt, 'connection to Kafka')
       if (attemptClient !== undefined) retire(attemptClient, error.message)
       throw error

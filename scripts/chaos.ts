@@ -35,6 +35,13 @@ const maxCommands = integer('max-commands', values['max-commands'], 25)
 console.log(`chaos: seed=${seed} duration=${durationSeconds}s max_commands=${maxCommands}`)
 
 const system = await startModelSystem()
+// Interrupted: stop the sink, the emulator and the brokers rather than leave them behind.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.log(`chaos: interrupted by ${signal}`)
+    void system.close().finally(() => process.exit(130))
+  })
+}
 let exitCode = 1
 try {
   const result = await runSinkModel(system, {

@@ -15,6 +15,7 @@ import {
   evaluate,
   excuseResend,
   head,
+  kafkaFault,
   matches,
   type Activation,
   type ConnectorVariant,
@@ -79,7 +80,7 @@ export class CreateCommand implements SinkCommand {
   toString = () => `create(${JSON.stringify(this.variant)})`
 }
 
-class ActivateCommand implements SinkCommand {
+export class ActivateCommand implements SinkCommand {
   constructor(readonly kind: 'start' | 'reset', readonly pick: number | undefined) {}
   check = (model: Readonly<SinkModel>) => this.pick === undefined || model.events.length > 0
   async run(model: SinkModel, system: ModelSystem): Promise<void> {
@@ -141,6 +142,18 @@ export class DeleteCommand implements SinkCommand {
   toString = () => 'delete'
 }
 
+/** Stop (when running), delete, and create again with the same id and new settings: a new incarnation. */
+export class RecreateCommand implements SinkCommand {
+  constructor(readonly variant: ConnectorVariant) {}
+  check = (model: Readonly<SinkModel>) => currentIncarnation(model as SinkModel) !== undefined
+  async run(model: SinkModel, system: ModelSystem): Promise<void> {
+    if (currentIncarnation(model)!.state === 'running') await new StopCommand().run(model, system)
+    await new DeleteCommand().run(model, system)
+    await new CreateCommand(this.variant).run(model, system)
+  }
+  toString = () => `recreate(${JSON.stringify(this.variant)})`
+}
+
 export class AppendCommand implements SinkCommand {
   constructor(readonly streamPick: number, readonly count: number) {}
   check = () => true
@@ -152,27 +165,23 @@ export class AppendCommand implements SinkCommand {
 }
 
 export class RestartSinkCommand implements SinkCommand {
-  constructor(readonly signal: 'SIGKILL' | 'SIGTERM') {}
+  /** `appendWhileDown` events go to Order-1 between the end of the old process and the start of the new one. */
+  constructor(readonly signal: 'SIGKILL' | 'SIGTERM', readonly appendWhileDown: number = 0) {}
   check = () => true
   async run(model: SinkModel, system: ModelSystem): Promise<void> {
     model.faults += 1
     const incarnation = currentIncarnation(model)
     const checkpoint = incarnation?.state === 'running' ? await committedPosition(system, model) : undefined
-    await system.restartSink(this.signal)
+    await system.restartSink(this.signal, async () => {
+      if (this.signal === 'SIGKILL') excuseResend(incarnation, model)
+      if (this.appendWhileDown > 0) await new AppendCommand(0, this.appendWhileDown).run(model, system)
+    })
     if (incarnation === undefined) return
-    if (this.signal === 'SIGKILL') excuseResend(incarnation, model)
     await checkSafety(system, model, incarnation, checkpoint, `after ${this.signal}`)
     // Running connectors resume when the process starts again; stopped ones stay stopped.
     await waitForState(system, model, incarnation.state === 'running' ? running : stopped)
   }
-  toString = () => `restartSink(${this.signal})`
-}
-
-/** A Kafka fault: a send may be retried, so the events of the current incarnation may be sent twice. */
-function kafkaFault(model: SinkModel): void {
-  model.faults += 1
-  const incarnation = currentIncarnation(model)
-  if (incarnation !== undefined) incarnation.retriedSendsPossible = true
+  toString = () => `restartSink(${this.signal}${this.appendWhileDown > 0 ? `, append Order-1 ×${this.appendWhileDown} while down` : ''})`
 }
 
 export class AllBrokersDownCommand implements SinkCommand {
@@ -325,7 +334,8 @@ export function commandArbitrary(weights: CommandWeights): fc.Arbitrary<SinkComm
     command(1, fc.record({ waitForBrokerAck: fc.boolean(), recordsThreshold: fc.constantFrom(1, 3, 1000) }).map((change) => new ReconfigureCommand(change))),
     command(1, fc.constant(null).map(() => new DeleteCommand())),
     command(1, variantArbitrary.map((variant) => new CreateCommand(variant))),
-    command(weights.fault, fc.constantFrom<'SIGKILL' | 'SIGTERM'>('SIGKILL', 'SIGTERM').map((signal) => new RestartSinkCommand(signal))),
+    command(2, variantArbitrary.map((variant) => new RecreateCommand(variant))),
+    command(weights.fault, fc.tuple(fc.constantFrom<'SIGKILL' | 'SIGTERM'>('SIGKILL', 'SIGTERM'), fc.nat({ max: 3 })).map(([signal, count]) => new RestartSinkCommand(signal, count))),
     command(weights.fault, stream.map((streamPick) => new AllBrokersDownCommand(streamPick))),
     command(weights.fault, fc.tuple(fc.integer({ min: 1, max: 3 }), stream).map(([id, streamPick]) => new OneBrokerDownCommand(id, streamPick))),
     command(weights.fault, fc.tuple(fc.subarray([...transientProduceErrors], { minLength: 1 }), stream).map(([errors, streamPick]) => new ProduceErrorsCommand(errors, streamPick))),

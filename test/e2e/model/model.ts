@@ -133,6 +133,13 @@ export interface Incarnation {
   excusedUpTo: bigint
   /** A Kafka fault happened since the last check: a send may have been retried, so extra copies are allowed. */
   retriedSendsPossible: boolean
+  /** `waitForBrokerAck` of the running activation (a reconfigure takes effect at the next start). */
+  runningWaitForBrokerAck: boolean
+  /**
+   * Per-stream order of first copies holds: always with `waitForBrokerAck: true`; with false, the README says a
+   * later batch can land before a re-sent earlier one after a failure, so a Kafka fault then voids it.
+   */
+  orderGuaranteed: boolean
   /** The position of the last appended event when this incarnation was deleted. */
   deletedAfter: bigint | undefined
   /** The last evaluation of its topic. */
@@ -174,6 +181,8 @@ export function addIncarnation(model: SinkModel, topic: string, variant: Connect
     lowestFrom: undefined,
     excusedUpTo: -1n,
     retriedSendsPossible: false,
+    runningWaitForBrokerAck: variant.waitForBrokerAck,
+    orderGuaranteed: true,
     deletedAfter: undefined,
     lastFigures: undefined,
   }
@@ -200,6 +209,17 @@ export function activate(model: SinkModel, incarnation: Incarnation, activation:
   incarnation.lowestFrom = incarnation.lowestFrom === undefined ? from : minBigInt(incarnation.lowestFrom, from)
   incarnation.activations += 1
   incarnation.state = 'running'
+  incarnation.runningWaitForBrokerAck = incarnation.variant.waitForBrokerAck
+  if (incarnation.retriedSendsPossible && !incarnation.runningWaitForBrokerAck) incarnation.orderGuaranteed = false
+}
+
+/** A Kafka fault: a send may be retried, so events may be sent twice (and, without broker acks, out of order). */
+export function kafkaFault(model: SinkModel): void {
+  model.faults += 1
+  const incarnation = currentIncarnation(model)
+  if (incarnation === undefined) return
+  incarnation.retriedSendsPossible = true
+  if (incarnation.state === 'running' && !incarnation.runningWaitForBrokerAck) incarnation.orderGuaranteed = false
 }
 
 /** A kill -9 may lose the last checkpoint: whatever was appended so far may be sent again. */
@@ -295,7 +315,7 @@ export function evaluate(
     }
   }
 
-  violations.push(...orderViolations(records, eventsById))
+  if (incarnation.orderGuaranteed) violations.push(...orderViolations(records, eventsById))
   return { figures: { due, delivered, lost: missing.length, duplicates }, violations }
 }
 

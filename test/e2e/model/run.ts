@@ -106,3 +106,23 @@ export async function runSinkModel(system: ModelSystem, options: SinkModelRunOpt
     seed: options.seed,
   }
 }
+
+/**
+ * Runs one given sequence through the same model and checks (the scenarios the issue tracker measured, kept as
+ * named tests next to the generated ones). Throws the model's violation.
+ */
+export async function runSinkSequence(system: ModelSystem, variant: ConnectorVariant, sequence: readonly SinkCommand[]): Promise<Figures> {
+  const namespace = `m${randomUUID().replaceAll('-', '').slice(0, 10)}`
+  const model = newModel(namespace, `model-${namespace}`)
+  await system.heal()
+  try {
+    await new CreateCommand(variant).run(model, system)
+    for (const command of sequence) {
+      if (command.check(model)) await command.run(model, system)
+    }
+    await finalCheck(model, system)
+    return sumFigures(model.incarnations.flatMap((incarnation) => (incarnation.lastFigures ? [incarnation.lastFigures] : [])))
+  } finally {
+    await cleanUp(model, system)
+  }
+}

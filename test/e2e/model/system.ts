@@ -16,8 +16,8 @@ export interface ModelSystem {
   readonly rig: Rig
   sink(): Sink
   api(): SinkApi
-  /** Stops the sink with the signal and starts a new process on the same KurrentDB. */
-  restartSink(signal: 'SIGKILL' | 'SIGTERM'): Promise<void>
+  /** Stops the sink with the signal, runs `whileDown`, and starts a new process on the same KurrentDB. */
+  restartSink(signal: 'SIGKILL' | 'SIGTERM', whileDown?: () => Promise<void>): Promise<void>
   /** Appends one event (one append, so its position is known) and records it in the model. */
   append(model: SinkModel, stream: string): Promise<ModelEvent>
   readTopic(topic: string, until?: (records: readonly DeliveredRecord[]) => boolean, timeoutMs?: number): Promise<DeliveredRecord[]>
@@ -49,10 +49,14 @@ export async function startModelSystem(): Promise<ModelSystem> {
     rig,
     sink: () => sink,
     api: () => sink.api,
-    restartSink: async (signal) => {
+    restartSink: async (signal, whileDown) => {
       sampleRss()
       await sink.stop(signal)
-      sink = await rig.startSink()
+      try {
+        await whileDown?.()
+      } finally {
+        sink = await rig.startSink()
+      }
     },
     append: async (model, stream) => {
       const id = `${stream}/${++counter}`

@@ -33,10 +33,10 @@ test('what reaches Kafka matches the model through API calls, restarts and fault
     seed,
     numRuns: 12,
     maxCommands: 20,
-    durationMs: 150_000,
+    durationMs: 120_000,
     weights: { fault: 1 },
     maxShrinks: 8,
-    shrinkBudgetMs: 60_000,
+    shrinkBudgetMs: 45_000,
     log: (line) => console.log(`[model] ${line}`),
   })
   if (!result.ok) throw new Error(result.report)

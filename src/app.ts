@@ -56,6 +56,9 @@ export async function runApp(options: ServeOptions, version: string): Promise<nu
   logger.info('kafka-sink listening', { version, host: options.host, port: server.server?.port, kurrentdb: redactConnectionString(options.kurrentdb) })
 
   let stopping = false
+  let loading: Promise<void> = Promise.resolve()
+  let wakeLoader!: () => void
+  const stopRequested = new Promise<void>((resolve) => (wakeLoader = resolve))
   const stopped = new Promise<number>((resolve) => {
     const shutdown = async (signal: string) => {
       if (stopping) {
@@ -64,8 +67,11 @@ export async function runApp(options: ServeOptions, version: string): Promise<nu
         return
       }
       stopping = true
+      wakeLoader()
       logger.info('shutting down: flushing connectors and committing checkpoints', { signal })
       await server.stop()
+      // Connectors still loading may already run: the loader stops them (final commit included) before it returns.
+      await loading
       await loaded?.service.shutdown()
       await loaded?.connection.dispose().catch(() => {})
       logger.info('stopped')
@@ -73,7 +79,7 @@ export async function runApp(options: ServeOptions, version: string): Promise<nu
     }
     process.on('SIGTERM', () => void shutdown('SIGTERM'))
     process.on('SIGINT', () => void shutdown('SIGINT'))
-    void loadConnectors(token, options, logger, metrics, () => stopping).then(
+    loading = loadConnectors(token, options, logger, metrics, () => stopping, stopRequested).then(
       (result) => {
         loaded = result
       },
@@ -115,10 +121,12 @@ async function loadConnectors(
   logger: Logger,
   metrics: ReturnType<typeof createSinkMetrics>,
   isStopping: () => boolean,
+  stopRequested: Promise<void>,
 ): Promise<LoadedConnectors | undefined> {
-  const [{ connectToKurrentDb }, { createConnectorService }] = await Promise.all([
+  const [{ connectToKurrentDb }, { createConnectorService }, { accessRefusedMessage, isAccessRefused }] = await Promise.all([
     import('./source/kurrentdb-connection.ts'),
     import('./connectors/create-connector-service.ts'),
+    import('./source/kurrentdb-access.ts'),
   ])
   for (let attempt = 1; !isStopping(); attempt++) {
     const connection = connectToKurrentDb(options.kurrentdb)
@@ -135,9 +143,11 @@ async function loadConnectors(
       await service?.shutdown()
       await connection.dispose().catch(() => {})
       if (error instanceof ConnectorsFileError) throw error
+      // Waiting does not grant rights: a refused user is a configuration to fix, said once, at start.
+      if (isAccessRefused(error)) throw new Error(accessRefusedMessage(error))
       const delayMs = Math.min(10_000, 250 * 2 ** Math.min(attempt, 6))
       logger.warn('cannot load connectors from KurrentDB yet; retrying', { error, attempt, delayMs })
-      await Bun.sleep(delayMs)
+      await Promise.race([Bun.sleep(delayMs), stopRequested])
     }
   }
   return undefined

@@ -3,6 +3,7 @@
  * streams. All I/O of `connectors/` goes through here; the fold over the events is `connector-history.ts`.
  */
 import { ANY, BACKWARDS, END, FORWARDS, jsonEvent, NO_STREAM, StreamNotFoundError, WrongExpectedVersionError, type ResolvedEvent, type JSONType } from '@kurrent/kurrentdb-client'
+import { createHash } from 'node:crypto'
 import type { KurrentDbConnection } from '../source/kurrentdb-connection.ts'
 import { isEndOfLog, parseUint64, type LogPosition } from '../source/positions.ts'
 import {
@@ -38,8 +39,14 @@ export interface ConnectorStore {
   loadAll(): Promise<Map<string, ConnectorRecord>>
   /** The history of one connector after `afterRevision` (all of it when undefined). */
   readHistory(connectorId: string, afterRevision?: bigint): Promise<RevisionedEvent[]>
-  /** Appends one event; `expectedRevision` undefined means the stream must not exist yet. Returns the new revision. */
-  append(connectorId: string, event: HistoryEvent, expectedRevision: bigint | undefined): Promise<bigint>
+  /**
+   * Appends one event; `expectedRevision` undefined means the stream must not exist yet. Returns the new revision.
+   * The event id is derived from the connector, the expected revision and `idempotencyKey` (by default the event
+   * without its timestamp), so the same command retried after a lost acknowledgement carries the same id, and
+   * KurrentDB answers it with the original success instead of WrongExpectedVersion (strong idempotency, checked
+   * for exact expected revisions and no_stream: `IndexWriter.CheckCommit`).
+   */
+  append(connectorId: string, event: HistoryEvent, expectedRevision: bigint | undefined, idempotencyKey?: string): Promise<bigint>
   /** Idempotent: adds the id to the index before its stream is written, so a crash in between loses nothing. */
   register(connectorId: string): Promise<void>
   readCheckpoint(connectorId: string): Promise<StoredCheckpoint | undefined>
@@ -98,12 +105,16 @@ export function createConnectorStore(connection: KurrentDbConnection): Connector
       }
       return records
     },
-    append: async (connectorId, event, expectedRevision) => {
+    append: async (connectorId, event, expectedRevision, idempotencyKey) => {
       const { type, ...data } = event
       try {
         const result = await client.appendToStream(
           historyStreamName(connectorId),
-          jsonEvent({ type: storedEventType(type), data: { connectorId, ...data } as JSONType }),
+          jsonEvent({
+            id: commandEventId(connectorId, expectedRevision, idempotencyKey ?? defaultIdempotencyKey(event)),
+            type: storedEventType(type),
+            data: { connectorId, ...data } as JSONType,
+          }),
           { streamState: expectedRevision ?? NO_STREAM },
         )
         return result.nextExpectedRevision
@@ -133,6 +144,12 @@ export function createConnectorStore(connection: KurrentDbConnection): Connector
       }
       await client.appendToStream(checkpointStreamName(connectorId), jsonEvent({ type: checkpointEventType, data: encodeCheckpoint(checkpoint) as JSONType }), { streamState: ANY })
     },
+    // A re-created connector must not read its former incarnation's checkpoints. That relies on KurrentDB's
+    // undelete rule: metadata written to a soft-deleted stream is followed by one more `$metadata` with
+    // `$tb` = last revision + 1, so the old checkpoints stay hidden (StorageWriterService `SoftUndeleteMetastream`;
+    // KurrentDB's own connectors rely on it the same way). The undelete is acknowledged before it is indexed; the
+    // `created` event create appends next is acknowledged after it, which closes that window. Never a tombstone:
+    // a tombstoned checkpoint stream could never be written again.
     prepareCheckpointStream: async (connectorId) => {
       await client.setStreamMetadata(checkpointStreamName(connectorId), { maxCount: checkpointsKept })
     },
@@ -140,7 +157,8 @@ export function createConnectorStore(connection: KurrentDbConnection): Connector
       try {
         await client.deleteStream(checkpointStreamName(connectorId))
       } catch (error) {
-        if (!(error instanceof StreamNotFoundError)) throw error
+        // Nothing to delete: a stream that never existed answers WrongExpectedVersion on a real server.
+        if (!(error instanceof StreamNotFoundError) && !(error instanceof WrongExpectedVersionError)) throw error
       }
     },
   }
@@ -164,4 +182,20 @@ function decodeCheckpoint(data: StoredCheckpointData): StoredCheckpoint | undefi
   const position = decoded === undefined || isEndOfLog(decoded) ? undefined : decoded
   if (position === undefined && revision === undefined) return undefined
   return { kind: 'after', position, revision }
+}
+
+/** A UUID (v8 layout, from SHA-256) that is the same for the same command at the same revision. */
+function commandEventId(connectorId: string, expectedRevision: bigint | undefined, idempotencyKey: string): string {
+  const digest = createHash('sha256').update(`${connectorId}\n${expectedRevision ?? 'no-stream'}\n${idempotencyKey}`).digest()
+  digest[6] = (digest[6]! & 0x0f) | 0x80
+  digest[8] = (digest[8]! & 0x3f) | 0x80
+  const hex = digest.subarray(0, 16).toString('hex')
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+}
+
+/** The event without its timestamp (a retry builds it again, later). Settings carry sealed secrets, which differ on
+ * every sealing: commands that store settings pass a key of their own (see the connectors service). */
+function defaultIdempotencyKey(event: HistoryEvent): string {
+  const { timestamp: _timestamp, ...rest } = event as HistoryEvent & { timestamp?: string }
+  return JSON.stringify(rest)
 }

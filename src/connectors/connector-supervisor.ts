@@ -19,6 +19,7 @@ import { describeFailure } from './failure-details.ts'
 import { openSealedSettings, type SecretBox } from './secret-box.ts'
 import { resolveLatestCheckpoint, resolveStart } from './start-point.ts'
 import { isEndOfLog } from '../source/positions.ts'
+import { unsupportedServerVersion } from '../source/server-version.ts'
 
 export interface RunReport {
   onRunning(): void
@@ -64,9 +65,25 @@ interface ActiveRun {
 export function createConnectorSupervisor(dependencies: SupervisorDependencies): ConnectorSupervisor {
   const runs = new Map<string, ActiveRun>()
   const { logger, metrics } = dependencies
+  let shuttingDown = false
+
+  // Asked once per process; a failed answer is asked again by the next activation.
+  let serverVersionCheck: Promise<void> | undefined
+  const checkServerVersion = (): Promise<void> =>
+    (serverVersionCheck ??= dependencies.connection.readServerVersion().then(
+      (version) => {
+        const refusal = unsupportedServerVersion(version)
+        if (refusal !== undefined) throw new UnsupportedServerError(refusal)
+      },
+      (error: unknown) => {
+        serverVersionCheck = undefined
+        throw error
+      },
+    ))
 
   const prepare = async (request: ActivationRequest): Promise<{ settings: KafkaSinkSettings; start: Awaited<ReturnType<typeof resolveStart>> }> => {
     // Validated again: settings stored by an older version may not satisfy today's rules.
+    await checkServerVersion()
     const parsed = parseSinkSettings(await openSealedSettings(request.settings, dependencies.secretBox))
     if (!parsed.ok) throw new InvalidStoredSettingsError(parsed.violations.map((violation) => `${violation.field}: ${violation.description}`).join('; '))
     const target = planRead(parsed.settings.subscription.filter).target
@@ -94,7 +111,9 @@ export function createConnectorSupervisor(dependencies: SupervisorDependencies):
       const previous = runs.get(connectorId)
       const stop$ = new Subject<void>()
       let resolveEnded!: () => void
-      const run: ActiveRun = { stop$, ended: new Promise<void>((resolve) => (resolveEnded = resolve)), stopRequested: false, shuttingDown: false }
+      // Activated after the shutdown began (a command or the connectors file racing it): stopped as it starts, and
+      // recorded as still running, like the others.
+      const run: ActiveRun = { stop$, ended: new Promise<void>((resolve) => (resolveEnded = resolve)), stopRequested: shuttingDown, shuttingDown }
       runs.set(connectorId, run)
       updateActiveGauge()
       const connectorLogger = logger.child({ connectorId })
@@ -155,17 +174,25 @@ export function createConnectorSupervisor(dependencies: SupervisorDependencies):
     },
     isActive: (connectorId) => runs.has(connectorId),
     shutdown: async () => {
-      const ending = [...runs.values()].map((run) => {
-        run.shuttingDown = true
-        run.stopRequested = true
-        run.stop$.next()
-        return run.ended
-      })
-      await Promise.all(ending)
+      shuttingDown = true
+      // Until none is left: a run activated while the first ones were stopping gets its final commit too.
+      while (runs.size > 0) {
+        const ending = [...runs.values()].map((run) => {
+          run.shuttingDown = true
+          run.stopRequested = true
+          run.stop$.next()
+          return run.ended
+        })
+        await Promise.all(ending)
+      }
     },
   }
 }
 
 export class InvalidStoredSettingsError extends Error {
   override readonly name = 'InvalidSettings'
+}
+
+export class UnsupportedServerError extends Error {
+  override readonly name = 'UnsupportedServerVersion'
 }

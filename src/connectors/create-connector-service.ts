@@ -3,6 +3,7 @@
  * commands and queries of connector-service.ts. Commands validate, check the connector's state, append one event to
  * its history stream with the expected revision, and start or stop the runtime.
  */
+import { createHmac } from 'node:crypto'
 import type { Logger } from '../observability/logger.ts'
 import type { SinkMetrics } from '../observability/metrics.ts'
 import type { PipelineTuning } from '../pipeline/run-connector.ts'
@@ -13,6 +14,8 @@ import { readRawSetting } from '../settings/settings-lookup.ts'
 import { createKafkaPort } from '../sink/kafka/create-kafka-port.ts'
 import type { KafkaPort, KafkaProducerConfig } from '../sink/kafka/port.ts'
 import type { KurrentDbConnection } from '../source/kurrentdb-connection.ts'
+import { accessRefusedMessage, isAccessRefused } from '../source/kurrentdb-access.ts'
+import { endOfLogCommitPosition } from '../source/positions.ts'
 import type { FieldViolation } from '../settings/parse-sink-settings.ts'
 import { ConnectorError, connectorNotFound, invalidArgument } from './connector-errors.ts'
 import { applyHistoryEvent, isCurrentRuntimeEvent, isRuntimeEvent, type ConnectorRecord, type HistoryEvent, type StoredSettings } from './connector-history.ts'
@@ -32,6 +35,8 @@ export interface ConnectorServiceDependencies {
 }
 
 const maxConflictRetries = 5
+/** gRPC status INVALID_ARGUMENT (3): what KurrentDB answers a read from a position inside a record. */
+const grpcInvalidArgument = 3
 const supportedStatesForStart = new Set<ConnectorStateName>(['CONNECTOR_STATE_STOPPED', 'CONNECTOR_STATE_DEACTIVATING'])
 const stateLabels: Record<ConnectorStateName, string> = {
   CONNECTOR_STATE_ACTIVATING: 'Activating',
@@ -64,6 +69,13 @@ export async function createConnectorService(dependencies: ConnectorServiceDepen
 
   const now = () => new Date().toISOString()
 
+  /**
+   * What makes a settings command the same command when it is retried: the request as sent, secrets included but
+   * only as an HMAC under the data-protection token (the stored, sealed form differs on every sealing).
+   */
+  const requestKey = (type: string, name: string | undefined, raw: RawSettings): string =>
+    createHmac('sha256', dependencies.dataProtectionToken ?? 'kafka-sink').update(JSON.stringify({ type, name, settings: raw })).digest('hex')
+
   /** Folds events newer than what memory holds; appends can complete out of order, so memory never goes back. */
   const remember = (connectorId: string, events: ReadonlyArray<{ event: HistoryEvent; revision: bigint }>): ConnectorRecord | undefined => {
     let record = records.get(connectorId)
@@ -88,18 +100,21 @@ export async function createConnectorService(dependencies: ConnectorServiceDepen
    * Decides and appends one command's event against the connector's current revision. On a conflict it reads what
    * was appended meanwhile: runtime facts only → decide again on the fresh state; another command → ABORTED.
    */
-  const execute = async (connectorId: string, decide: (record: ConnectorRecord) => HistoryEvent | undefined): Promise<HistoryEvent | undefined> => {
+  const execute = async (connectorId: string, decide: (record: ConnectorRecord) => HistoryEvent | undefined, idempotencyKey?: string): Promise<HistoryEvent | undefined> => {
     let record = existing(connectorId)
     for (let attempt = 0; ; attempt++) {
       const event = decide(record)
       if (event === undefined) return undefined
       try {
-        const revision = await store.append(connectorId, event, record.revision)
+        const revision = await store.append(connectorId, event, record.revision, idempotencyKey)
         remember(connectorId, [{ event, revision }])
         return event
       } catch (error) {
         if (!(error instanceof ConcurrentChangeError)) throw unavailable(error)
-        const newer = await store.readHistory(connectorId, record.revision)
+        // An outage while reading what won is an outage (503), not an internal error.
+        const newer = await store.readHistory(connectorId, record.revision).catch((readError: unknown) => {
+          throw unavailable(readError)
+        })
         const refreshed = remember(connectorId, newer)
         if (attempt >= maxConflictRetries || newer.some(({ event: other }) => !isRuntimeEvent(other)) || refreshed === undefined) {
           throw new ConnectorError('ABORTED', `Connector ${connectorId} was changed by another request at the same time; read it again and retry`, { connectorId })
@@ -233,6 +248,25 @@ export async function createConnectorService(dependencies: ConnectorServiceDepen
   const plainSettings = (settings: StoredSettings): Promise<Record<string, string>> =>
     openSealedSettings(settings, secretBox).catch(() => ({ ...settings }))
 
+  /**
+   * KurrentDB refuses to read from a position inside a record (INVALID_ARGUMENT), and a run stored at one would fail
+   * at once: the API call is refused instead. (2^64−1) means "the end" and is resolved when the run starts.
+   */
+  const requireEventBoundary = async (position: bigint): Promise<void> => {
+    if (position === endOfLogCommitPosition) return
+    try {
+      await dependencies.connection.readEventAt({ commit: position, prepare: position })
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== grpcInvalidArgument) throw unavailable(error)
+      throw invalidArgument([
+        {
+          field: 'Position',
+          description: `${position} is not the position of an event in KurrentDB's log (KurrentDB answered: ${(error as { details?: string }).details ?? (error as Error).message}); use the commit position of an event, e.g. a record's esdb-record-log-position header`,
+        },
+      ])
+    }
+  }
+
   const service: RunningConnectorService = {
     create: async (connectorId, request) => {
       // A missing or blank name means the id, as in KurrentDB; a name that is given must fit the rules.
@@ -244,9 +278,11 @@ export async function createConnectorService(dependencies: ConnectorServiceDepen
       const name = request.name === undefined || request.name.trim() === '' ? connectorId : request.name.trim()
       try {
         if (previous === undefined) await store.register(connectorId)
+        // Removed again: the delete of the former incarnation may have failed to remove them (it said so then).
+        else await store.deleteCheckpoints(connectorId)
         await store.prepareCheckpointStream(connectorId)
         const event: HistoryEvent = { type: 'created', name, settings, timestamp: now() }
-        const revision = await store.append(connectorId, event, previous?.revision)
+        const revision = await store.append(connectorId, event, previous?.revision, requestKey('created', name, request.settings))
         remember(connectorId, [{ event, revision }])
         positions.set(connectorId, undefined)
       } catch (error) {
@@ -257,7 +293,7 @@ export async function createConnectorService(dependencies: ConnectorServiceDepen
     },
     reconfigure: async (connectorId, raw) => {
       const settings = await prepareSettings(raw, existing(connectorId).settings)
-      await execute(connectorId, () => ({ type: 'reconfigured', settings, timestamp: now() }))
+      await execute(connectorId, () => ({ type: 'reconfigured', settings, timestamp: now() }), requestKey('reconfigured', undefined, raw))
       logger.info('connector reconfigured', { connectorId, settings: redactSettings(settings) })
     },
     rename: async (connectorId, name) => {
@@ -265,14 +301,20 @@ export async function createConnectorService(dependencies: ConnectorServiceDepen
       if (violations.length > 0) throw invalidArgument(violations)
       await execute(connectorId, (record) => (record.name === name.trim() ? undefined : { type: 'renamed', name: name.trim(), timestamp: now() }))
     },
-    start: (connectorId, position) =>
-      startRun(connectorId, position === undefined ? undefined : { kind: 'after', position: { commit: position, prepare: position }, revision: undefined }, (record) => {
+    start: async (connectorId, position) => {
+      existing(connectorId)
+      if (position !== undefined) await requireEventBoundary(position)
+      return startRun(connectorId, position === undefined ? undefined : { kind: 'after', position: { commit: position, prepare: position }, revision: undefined }, (record) => {
         if (!supportedStatesForStart.has(record.state)) throw new ConnectorError('FAILED_PRECONDITION', `Connector ${connectorId} already running...`, { connectorId })
-      }),
-    reset: (connectorId, position) =>
-      startRun(connectorId, position === undefined ? { kind: 'fromStart' } : { kind: 'after', position: { commit: position, prepare: position }, revision: undefined }, (record) => {
+      })
+    },
+    reset: async (connectorId, position) => {
+      existing(connectorId)
+      if (position !== undefined) await requireEventBoundary(position)
+      return startRun(connectorId, position === undefined ? { kind: 'fromStart' } : { kind: 'after', position: { commit: position, prepare: position }, revision: undefined }, (record) => {
         if (record.state !== 'CONNECTOR_STATE_STOPPED') throw mustBeStopped(connectorId, record)
-      }),
+      })
+    },
     stop: async (connectorId) => {
       const event = await execute(connectorId, (record) =>
         record.state === 'CONNECTOR_STATE_RUNNING' || record.state === 'CONNECTOR_STATE_ACTIVATING' ? { type: 'deactivating', timestamp: now() } : undefined,
@@ -287,9 +329,20 @@ export async function createConnectorService(dependencies: ConnectorServiceDepen
         if (record.state !== 'CONNECTOR_STATE_STOPPED') throw mustBeStopped(connectorId, record)
         return { type: 'deleted', timestamp: now() }
       })
-      await store.deleteCheckpoints(connectorId).catch((error: unknown) => logger.warn('deleting the checkpoints failed', { connectorId, error }))
       positions.delete(connectorId)
       metrics.forget(connectorId)
+      try {
+        await store.deleteCheckpoints(connectorId)
+      } catch (error) {
+        // The connector is deleted; its checkpoints are not. Said to the caller: creating the id again removes them
+        // first, and until then they do no harm.
+        logger.warn('deleting the checkpoints failed', { connectorId, error })
+        throw new ConnectorError(
+          'UNAVAILABLE',
+          `Connector ${connectorId} was deleted, but removing its checkpoints failed because KurrentDB could not be reached; creating ${connectorId} again removes them first`,
+          { connectorId, cause: error },
+        )
+      }
     },
     list: async (query) => {
       const matching = [...records.values()]
@@ -368,5 +421,6 @@ function mustBeStopped(connectorId: string, record: ConnectorRecord): ConnectorE
 
 function unavailable(error: unknown): ConnectorError {
   if (error instanceof ConnectorError) return error
+  if (isAccessRefused(error)) return new ConnectorError('UNAVAILABLE', accessRefusedMessage(error), { cause: error })
   return new ConnectorError('UNAVAILABLE', 'KurrentDB could not be reached; try again', { cause: error })
 }

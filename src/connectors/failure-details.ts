@@ -5,8 +5,10 @@
 import { DeliveryFailedError, RetriesExhaustedError } from '../pipeline/deliver-batch.ts'
 import { KafkaSendError } from '../sink/kafka/errors.ts'
 import type { ErrorDetails } from './connector-history.ts'
+import { accessRefusedMessage, isAccessRefused } from '../source/kurrentdb-access.ts'
 
 export function describeFailure(error: unknown): ErrorDetails {
+  if (isAccessRefused(error)) return { code: 'ACCESS_DENIED', message: accessRefusedMessage(error) }
   if (error instanceof DeliveryFailedError) return { code: error.kafkaError.kafkaName ?? error.kafkaError.code, message: messageChain(error) }
   if (error instanceof RetriesExhaustedError) return { code: 'RETRIES_EXHAUSTED', message: messageChain(error) }
   if (error instanceof KafkaSendError) return { code: error.kafkaName ?? error.code, message: messageChain(error) }

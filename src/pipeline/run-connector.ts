@@ -261,7 +261,9 @@ export function runConnector(dependencies: ConnectorDependencies, run: Connector
       if (graceTimer !== undefined) clearTimeout(graceTimer)
       await commitInProgress
       await commitNow()
-      await port.close({ flush: false }).catch((closeError: unknown) => logger.warn('closing the Kafka client failed', { error: closeError }))
+      // After a clean end nothing is in flight any more: a flushing close just closes, where closing without flush
+      // would report "closed without flush" as if records had been abandoned. A failure abandons what is left.
+      await port.close({ flush: error === undefined }).catch((closeError: unknown) => logger.warn('closing the Kafka client failed', { error: closeError }))
       if (error === undefined || (stopRequested && error instanceof DeliveryAbortedError)) subscriber.complete()
       else {
         metrics.processorError()

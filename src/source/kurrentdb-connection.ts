@@ -28,6 +28,8 @@ export interface KurrentDbConnection {
    * INVALID_ARGUMENT when `position` is not an event boundary in the log.
    */
   readEventAt(position: LogPosition): Promise<LogPosition | undefined>
+  /** The version the server reports (`ServerFeatures`), or "unknown" when it does not say. */
+  readServerVersion(): Promise<string>
   dispose(): Promise<void>
 }
 
@@ -89,6 +91,7 @@ export function connectToKurrentDb(connectionString: string): KurrentDbConnectio
     checkReachable: async () => {
       await readHeadPosition()
     },
+    readServerVersion: async () => (await (client as unknown as { capabilities: Promise<{ serverVersion: string }> }).capabilities).serverVersion,
     dispose: () => client.dispose(),
   }
 }

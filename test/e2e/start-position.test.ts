@@ -89,3 +89,51 @@ describe('initialPosition latest remembers where the first start was', () => {
     }, 120_000)
   }
 })
+
+describe('delete, then create again with the same id', () => {
+  const streamFilter = (stream: string) => ({ 'subscription:filter:scope': 'stream', 'subscription:filter:filterType': 'streamId', 'subscription:filter:expression': stream })
+
+  test('earliest: the new incarnation delivers the stream again from its start', async () => {
+    const sink = await rig.startSink()
+    const topic = await rig.createTopic({ partitions: 1, replicationFactor: 1 })
+    const stream = unique('Recreate-')
+    const connectorId = unique('recreate-earliest-')
+    const settings = baseSettings(topic, rig.broker.bootstrapServers, streamFilter(stream))
+    await rig.appendEvents(stream, 5)
+    expect((await sink.api.request('POST', `/connectors/${connectorId}`, { settings })).status).toBe(200)
+    expect((await sink.api.request('POST', `/connectors/${connectorId}/start`)).status).toBe(200)
+    expect(await seqsIn(topic, 5)).toEqual([0, 1, 2, 3, 4])
+    expect((await sink.api.request('POST', `/connectors/${connectorId}/stop`)).status).toBe(200)
+    await sink.api.waitForState(connectorId, 'CONNECTOR_STATE_STOPPED')
+    expect((await sink.api.request('DELETE', `/connectors/${connectorId}`)).status).toBe(200)
+
+    expect((await sink.api.request('POST', `/connectors/${connectorId}`, { settings })).status).toBe(200)
+    expect((await sink.api.request('POST', `/connectors/${connectorId}/start`)).status).toBe(200)
+    expect(await seqsIn(topic, 10)).toEqual([0, 1, 2, 3, 4, 0, 1, 2, 3, 4])
+    await sink.stop()
+  }, 120_000)
+
+  test('latest: the new incarnation starts at the end at its own first start, not at the old checkpoint', async () => {
+    const sink = await rig.startSink()
+    const topic = await rig.createTopic({ partitions: 1, replicationFactor: 1 })
+    const stream = unique('RecreateLatest-')
+    const connectorId = unique('recreate-latest-')
+    const settings = baseSettings(topic, rig.broker.bootstrapServers, { ...streamFilter(stream), 'subscription:initialPosition': 'latest' })
+    expect((await sink.api.request('POST', `/connectors/${connectorId}`, { settings })).status).toBe(200)
+    expect((await sink.api.request('POST', `/connectors/${connectorId}/start`)).status).toBe(200)
+    await sink.api.waitForState(connectorId, 'CONNECTOR_STATE_RUNNING')
+    await rig.appendEvents(stream, 5)
+    expect(await seqsIn(topic, 5)).toEqual([0, 1, 2, 3, 4])
+    expect((await sink.api.request('POST', `/connectors/${connectorId}/stop`)).status).toBe(200)
+    await sink.api.waitForState(connectorId, 'CONNECTOR_STATE_STOPPED')
+    await rig.appendEvents(stream, 2, { firstSeq: 5 })
+    expect((await sink.api.request('DELETE', `/connectors/${connectorId}`)).status).toBe(200)
+
+    expect((await sink.api.request('POST', `/connectors/${connectorId}`, { settings })).status).toBe(200)
+    expect((await sink.api.request('POST', `/connectors/${connectorId}/start`)).status).toBe(200)
+    await sink.api.waitForState(connectorId, 'CONNECTOR_STATE_RUNNING')
+    await rig.appendEvents(stream, 1, { firstSeq: 100 })
+    expect(await seqsIn(topic, 6)).toEqual([0, 1, 2, 3, 4, 100])
+    await sink.stop()
+  }, 120_000)
+})

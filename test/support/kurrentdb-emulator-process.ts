@@ -8,13 +8,18 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { emulatorConnectionString } from './kurrentdb-emulator/connection-string.ts'
+import { emulatorConnectionString, secureEmulatorConnectionString } from './kurrentdb-emulator/connection-string.ts'
 
 export type SpawnKurrentDbEmulatorOptions = {
   /** Port to listen on; 0 (the default) lets the child pick a free one. */
   port?: number
   /** Position of the first event, see `startKurrentDbEmulator`. */
   positionBase?: bigint
+  /**
+   * Serve TLS (the server's secure mode: default users admin/ops and ACLs apply); `caFile` is what clients trust.
+   * The connection string then names `localhost`, as TLS cannot verify a name given as an IP address.
+   */
+  tls?: { certFile: string; keyFile: string; caFile: string }
   /** How long to wait for the listening line and for each answer (default 30 s; the machine is shared). */
   timeoutMs?: number
 }
@@ -48,6 +53,7 @@ export async function spawnKurrentDbEmulator(options: SpawnKurrentDbEmulatorOpti
   const timeoutMs = options.timeoutMs ?? 30_000
   const args = [entryPoint, '--port', String(options.port ?? 0)]
   if (options.positionBase !== undefined) args.push('--position-base', options.positionBase.toString())
+  if (options.tls !== undefined) args.push('--tls-cert', options.tls.certFile, '--tls-key', options.tls.keyFile)
   const child = spawn(bunExecutable(), args, { stdio: ['pipe', 'pipe', 'inherit'] })
   const exited = once(child, 'exit')
 
@@ -94,7 +100,7 @@ export async function spawnKurrentDbEmulator(options: SpawnKurrentDbEmulatorOpti
   }
 
   return {
-    connectionString: emulatorConnectionString(port),
+    connectionString: options.tls === undefined ? emulatorConnectionString(port) : secureEmulatorConnectionString(port, options.tls.caFile),
     port,
     pid: child.pid!,
     down: async () => {

@@ -22,6 +22,7 @@
  */
 import { createEventLog, type EventLogStats } from './kurrentdb-emulator/event-log.ts'
 import { startGrpcHost } from './kurrentdb-emulator/grpc-host.ts'
+import { createFaults, type FaultKind } from './kurrentdb-emulator/faults.ts'
 import { runCommandLine } from './kurrentdb-emulator/command-line.ts'
 import { emulatorConnectionString, emulatorHost } from './kurrentdb-emulator/connection-string.ts'
 import { seedEvents, type SeedRequest } from './kurrentdb-emulator/seed.ts'
@@ -33,6 +34,8 @@ export type KurrentDbEmulatorOptions = {
   port?: number
   /** Position of the first event (default 4096): e.g. 2n ** 60n to prove positions above 2^53 survive. */
   positionBase?: bigint
+  /** Serve TLS with this certificate (clients then send credentials, which KurrentDB's client drops on insecure channels). */
+  tls?: { certPem: string; keyPem: string }
 }
 
 export type KurrentDbEmulatorStats = EventLogStats & { serving: boolean; openCalls: number }
@@ -49,6 +52,8 @@ export type KurrentDbEmulator = {
   restart(): Promise<void>
   /** Ends the open Read calls (subscriptions) with UNAVAILABLE while appends go on; returns how many. */
   dropReads(): number
+  /** Arms a one-shot fault for the next matching call, on `streamName` or any stream (see faults.ts). */
+  armFault(kind: FaultKind, streamName?: string): void
   stats(): KurrentDbEmulatorStats
   /** Appends a synthetic backlog directly into the log (benchmarks); returns the last event's position. */
   seed(request: SeedRequest): bigint | undefined
@@ -60,7 +65,8 @@ export const defaultPositionBase = 4096n
 
 export async function startKurrentDbEmulator(options: KurrentDbEmulatorOptions = {}): Promise<KurrentDbEmulator> {
   const log = createEventLog({ positionBase: options.positionBase ?? defaultPositionBase })
-  const host = await startGrpcHost({ log, host: emulatorHost, port: options.port ?? 0 })
+  const faults = createFaults()
+  const host = await startGrpcHost({ log, host: emulatorHost, port: options.port ?? 0, faults, tls: options.tls })
   const port = host.port
   let closed = false
   const up = async (): Promise<void> => {
@@ -73,6 +79,7 @@ export async function startKurrentDbEmulator(options: KurrentDbEmulatorOptions =
     down: host.down,
     up,
     dropReads: () => host.dropReads(),
+    armFault: (kind, streamName) => faults.arm(kind, streamName),
     async restart() {
       await host.down()
       await up()

@@ -25,6 +25,8 @@ export interface SinkProcess {
 
 export interface StartSinkOptions {
   readonly kurrentdb: string
+  /** Pass the connection string in KAFKA_SINK_KURRENTDB instead of --kurrentdb (it may carry a password). */
+  readonly kurrentdbInEnvironment?: boolean
   readonly args?: readonly string[]
   readonly env?: Readonly<Record<string, string>>
   readonly cwd?: string
@@ -37,9 +39,10 @@ export interface StartSinkOptions {
 export async function startSinkProcess(options: StartSinkOptions): Promise<SinkProcess> {
   if (!existsSync(sinkBinary)) throw new Error(`${sinkBinary} is missing: run 'bun run build' (./scripts/test does)`)
   const credentials = options.withCredentials === false ? [] : ['--api-user', testCredentials.user, '--api-password', testCredentials.password]
-  const child = spawn(sinkBinary, ['--port', '0', '--host', '127.0.0.1', '--kurrentdb', options.kurrentdb, ...credentials, ...(options.args ?? [])], {
+  const kurrentdb = options.kurrentdbInEnvironment === true ? [] : ['--kurrentdb', options.kurrentdb]
+  const child = spawn(sinkBinary, ['--port', '0', '--host', '127.0.0.1', ...kurrentdb, ...credentials, ...(options.args ?? [])], {
     cwd: options.cwd,
-    env: { ...process.env, ...options.env },
+    env: { ...process.env, ...options.env, ...(options.kurrentdbInEnvironment === true ? { KAFKA_SINK_KURRENTDB: options.kurrentdb } : {}) },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const lines: string[] = []

@@ -9,7 +9,9 @@ import type { ProposedEvent } from './event-codec.ts'
 import type { AppendOutcome, EventLog } from './event-log.ts'
 import { expectedRevisionOf, type ExpectedRevision } from './expected-revision.ts'
 import { Any, Code, Empty, shared, status, streams, type AppendRequest, type BatchAppendRequest } from './protocol.ts'
-import { invalidArgumentError, streamDeletedError, streamNameOf } from './responses.ts'
+import type { Authorization } from './authorization.ts'
+import type { Faults } from './faults.ts'
+import { invalidArgumentError, streamDeletedError, streamNameOf, unavailableError } from './responses.ts'
 import type { TrackCall } from './grpc-host.ts'
 
 function expectedFromAppendOptions(options: streams.AppendReq.Options): ExpectedRevision {
@@ -22,7 +24,7 @@ function expectedFromBatchOptions(options: streams.BatchAppendReq.Options): Expe
   return expectedRevisionOf(options.getExpectedStreamPositionCase(), { revision: cases.STREAM_POSITION, noStream: cases.NO_STREAM, streamExists: cases.STREAM_EXISTS }, () => options.getStreamPosition())
 }
 
-export function handleAppend(log: EventLog, track: TrackCall) {
+export function handleAppend(log: EventLog, track: TrackCall, faults: Faults, authorization: Authorization) {
   return (call: grpc.ServerReadableStream<AppendRequest, streams.AppendResp>, callback: grpc.sendUnaryData<streams.AppendResp>): void => {
     let options: streams.AppendReq.Options | undefined
     const events: ProposedEvent[] = []
@@ -42,7 +44,10 @@ export function handleAppend(log: EventLog, track: TrackCall) {
       if (!options) return answer(invalidArgumentError('AppendReq.options must come first'))
       const streamName = streamNameOf(options.getStreamIdentifier())
       const expected = expectedFromAppendOptions(options)
+      const refusal = authorization.check(call.metadata, 'write', streamName)
+      if (refusal !== undefined) return answer(refusal)
       const outcome = log.append(streamName, expected, events)
+      if (faults.take('append-reply-lost', streamName)) return answer(unavailableError('injected fault: append-reply-lost (the append was committed)'))
       if (outcome.kind === 'stream-deleted') return answer(streamDeletedError(streamName))
       answer(null, appendResponse(outcome, expected))
     })
@@ -93,7 +98,7 @@ function appendResponse(outcome: Exclude<AppendOutcome, { kind: 'stream-deleted'
 
 type PendingBatch = { correlationId: shared.UUID | undefined; options: streams.BatchAppendReq.Options | undefined; events: ProposedEvent[] }
 
-export function handleBatchAppend(log: EventLog, track: TrackCall) {
+export function handleBatchAppend(log: EventLog, track: TrackCall, faults: Faults, authorization: Authorization) {
   return (call: grpc.ServerDuplexStream<BatchAppendRequest, streams.BatchAppendResp>): void => {
     const pending = new Map<string, PendingBatch>()
     let open = true
@@ -116,7 +121,22 @@ export function handleBatchAppend(log: EventLog, track: TrackCall) {
         if (!request.isFinal) return
         pending.delete(key)
       }
-      if (open) call.write(batchAppendResponse(log, batch))
+      const refusal = authorization.check(call.metadata, 'write', streamNameOf(batch.options?.getStreamIdentifier()))
+      if (refusal !== undefined) {
+        open = false
+        release()
+        call.emit('error', refusal)
+        return
+      }
+      const response = batchAppendResponse(log, batch)
+      if (faults.take('append-reply-lost', streamNameOf(batch.options?.getStreamIdentifier()))) {
+        // The connection drops after the write: the whole call fails, as the client sees a broken stream.
+        open = false
+        release()
+        call.emit('error', unavailableError('injected fault: append-reply-lost (the append was committed)'))
+        return
+      }
+      if (open) call.write(response)
     })
     call.on('end', () => {
       release()

@@ -4,30 +4,44 @@
  *   down    → stop serving (port closed, open calls end with UNAVAILABLE), keep the data → `ok`
  *   up      → serve again on the same port → `ok`
  *   restart → down, then up → `ok`
+ *   fault KIND [STREAM] → arm a one-shot fault for the next call (on STREAM) (faults.ts: delete-unavailable, append-reply-lost) → `ok`
  *   drop-reads → end the open Read calls (subscriptions) with UNAVAILABLE, appends still served → `ok dropped=N`
  *   stats   → `ok events=N streams=N bytes=N last-position=N|none open-calls=N serving=true|false`
  *   seed EVENTS STREAMS PREFIX BYTES → appends a synthetic backlog (benchmarks) → `ok last-position=N|none`
  * Anything else → `error unknown command: …`. stdin EOF, SIGTERM or SIGINT end the process cleanly, so it
  * dies with the parent that holds its stdin.
  */
+import { readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import type { KurrentDbEmulator, KurrentDbEmulatorOptions } from '../kurrentdb-emulator.ts'
 import { emulatorHost } from './connection-string.ts'
+import { faultKinds } from './faults.ts'
 
-const usage = 'usage: bun test/support/kurrentdb-emulator.ts [--port N] [--position-base N]'
+const usage = 'usage: bun test/support/kurrentdb-emulator.ts [--port N] [--position-base N] [--tls-cert FILE --tls-key FILE]'
 
 export function parseArguments(args: string[]): KurrentDbEmulatorOptions | string {
   const options: KurrentDbEmulatorOptions = {}
+  let certFile: string | undefined
+  let keyFile: string | undefined
   for (let index = 0; index < args.length; index++) {
     const flag = args[index]
     const value = args[index + 1]
     if (flag === '--help' || flag === '-h') return usage
+    if (flag === '--tls-cert' || flag === '--tls-key') {
+      if (value === undefined) return `${flag} needs a file\n${usage}`
+      if (flag === '--tls-cert') certFile = value
+      else keyFile = value
+      index++
+      continue
+    }
     if (value === undefined || !/^\d+$/.test(value)) return `${flag} needs a non-negative integer\n${usage}`
     index++
     if (flag === '--port') options.port = Number(value)
     else if (flag === '--position-base') options.positionBase = BigInt(value)
     else return `unknown option ${flag}\n${usage}`
   }
+  if ((certFile === undefined) !== (keyFile === undefined)) return `--tls-cert and --tls-key go together\n${usage}`
+  if (certFile !== undefined && keyFile !== undefined) options.tls = { certPem: readFileSync(certFile, 'utf8'), keyPem: readFileSync(keyFile, 'utf8') }
   return options
 }
 
@@ -36,6 +50,13 @@ async function answer(emulator: KurrentDbEmulator, command: string): Promise<str
   if (seed !== null) {
     const position = emulator.seed({ events: Number(seed[1]), streams: Math.max(1, Number(seed[2])), prefix: seed[3]!, dataBytes: Number(seed[4]) })
     return `ok last-position=${position ?? 'none'}`
+  }
+  const fault = /^fault (\S+)(?: (\S+))?$/.exec(command)
+  if (fault !== null) {
+    const kind = faultKinds.find((known) => known === fault[1])
+    if (kind === undefined) return `error unknown fault ${fault[1]}; known: ${faultKinds.join(', ')}`
+    emulator.armFault(kind, fault[2])
+    return 'ok'
   }
   switch (command) {
     case 'down':

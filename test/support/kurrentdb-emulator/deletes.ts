@@ -7,7 +7,9 @@ import type * as grpc from '@grpc/grpc-js'
 import type { DeleteOutcome, EventLog } from './event-log.ts'
 import { expectedRevisionOf, type ExpectedRevision } from './expected-revision.ts'
 import { streams } from './protocol.ts'
-import { streamDeletedError, streamNameOf, wrongExpectedVersionError } from './responses.ts'
+import type { Authorization } from './authorization.ts'
+import type { Faults } from './faults.ts'
+import { streamDeletedError, streamNameOf, unavailableError, wrongExpectedVersionError } from './responses.ts'
 
 type DeleteOptions = streams.DeleteReq.Options | streams.TombstoneReq.Options
 
@@ -28,10 +30,13 @@ function settle(outcome: DeleteOutcome, streamName: string, expected: ExpectedRe
   }
 }
 
-export function handleDelete(log: EventLog) {
+export function handleDelete(log: EventLog, faults: Faults, authorization: Authorization) {
   return (call: grpc.ServerUnaryCall<streams.DeleteReq, streams.DeleteResp>, callback: grpc.sendUnaryData<streams.DeleteResp>): void => {
     const options = call.request.getOptions() ?? new streams.DeleteReq.Options()
     const streamName = streamNameOf(options.getStreamIdentifier())
+    const refusal = authorization.check(call.metadata, 'delete', streamName)
+    if (refusal !== undefined) return callback(refusal)
+    if (faults.take('delete-unavailable', streamName)) return callback(unavailableError('injected fault: delete-unavailable'))
     const expected = expectedFromDeleteOptions(options)
     const result = settle(log.softDelete(streamName, expected), streamName, expected)
     if ('error' in result) return callback(result.error)
@@ -42,10 +47,12 @@ export function handleDelete(log: EventLog) {
   }
 }
 
-export function handleTombstone(log: EventLog) {
+export function handleTombstone(log: EventLog, authorization: Authorization) {
   return (call: grpc.ServerUnaryCall<streams.TombstoneReq, streams.TombstoneResp>, callback: grpc.sendUnaryData<streams.TombstoneResp>): void => {
     const options = call.request.getOptions() ?? new streams.TombstoneReq.Options()
     const streamName = streamNameOf(options.getStreamIdentifier())
+    const refusal = authorization.check(call.metadata, 'delete', streamName)
+    if (refusal !== undefined) return callback(refusal)
     const expected = expectedFromDeleteOptions(options)
     const result = settle(log.tombstone(streamName, expected), streamName, expected)
     if ('error' in result) return callback(result.error)

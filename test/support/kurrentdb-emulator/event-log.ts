@@ -6,14 +6,17 @@
  */
 import { randomUUID } from 'node:crypto'
 import { encodeMetadataField, encodeReadResponse, encodeStreamIdentifierField, type ProposedEvent } from './event-codec.ts'
+import { checkIdempotency } from './idempotency.ts'
 import { checkExpectedRevision, currentRevisionOf, type ExpectedRevision, type StreamState } from './expected-revision.ts'
 import {
   deletedStreamRevision,
   firstVisibleRevision,
+  parseJsonObject,
   isSoftDeleted,
   metadataEventType,
   metadataWithTruncateBefore,
   metastreamOf,
+  softDeleteMetadata,
   noMetadata,
   parseStreamMetadata,
   streamOfMetastream,
@@ -30,6 +33,8 @@ export type StreamRecord = {
   readonly logIndexes: number[]
   tombstoned: boolean
   metadata: StreamMetadata
+  /** The bytes of the metastream's last event: what the server's undelete rewrites with a new `$tb`. */
+  rawMetadata: Uint8Array | undefined
 }
 
 export type AppendOutcome =
@@ -67,6 +72,10 @@ export function createEventLog(options: { positionBase: bigint }) {
   let slabIds = new Uint32Array(capacity)
   let offsets = new Uint32Array(capacity)
   let lengths = new Uint32Array(capacity)
+  /** Each event's id, for the server's idempotency checks (idempotency.ts). */
+  const eventIds: string[] = []
+  /** Ids committed since the last restart: the leader's in-memory cache that weak idempotency consults. */
+  const recentIds = new Map<string, number>()
   let nextPosition = options.positionBase
 
   const streamsByName = new Map<string, StreamRecord>()
@@ -135,7 +144,7 @@ export function createEventLog(options: { positionBase: bigint }) {
   function streamRecord(name: string): StreamRecord {
     let stream = streamsByName.get(name)
     if (!stream) {
-      stream = { id: streams.length, name, identifierField: encodeStreamIdentifierField(name), logIndexes: [], tombstoned: false, metadata: noMetadata }
+      stream = { id: streams.length, name, identifierField: encodeStreamIdentifierField(name), logIndexes: [], tombstoned: false, metadata: noMetadata, rawMetadata: undefined }
       streams.push(stream)
       streamsByName.set(name, stream)
     }
@@ -158,9 +167,12 @@ export function createEventLog(options: { positionBase: bigint }) {
     for (const event of events) {
       if (count === capacity) grow()
       const typeId = internType(event.type)
+      const id = event.id || randomUUID()
+      eventIds[count] = id
+      recentIds.set(id, count)
       const { room, size } = encodeReadResponse(
         {
-          id: event.id || randomUUID(),
+          id,
           streamIdentifierField: event.stream.identifierField,
           revision: event.revision,
           position: nextPosition,
@@ -178,7 +190,13 @@ export function createEventLog(options: { positionBase: bigint }) {
       lengths[count] = size
       if (event.revision !== deletedStreamRevision) event.stream.logIndexes.push(count)
       const described = streamOfMetastream(event.stream.name)
-      if (described !== undefined && event.type === metadataEventType) streamRecord(described).metadata = parseStreamMetadata(event.data)
+      if (described !== undefined) {
+        // The metadata is the metastream's last event, whatever its type, when it is non-empty JSON (M1).
+        const isJson = event.contentType === 'application/json' && event.data.length > 0
+        const record = streamRecord(described)
+        record.metadata = isJson ? parseStreamMetadata(event.data) : noMetadata
+        record.rawMetadata = event.data
+      }
       lastPosition = nextPosition
       nextPosition += BigInt(size + recordHeaderSize)
       totalBytes += size
@@ -203,6 +221,14 @@ export function createEventLog(options: { positionBase: bigint }) {
       stream: metastream,
       revision: BigInt(metastream.logIndexes.length),
     }
+  }
+
+  /** Writes the undelete `$metadata` of `streamName`: its current raw metadata with `$tb` = `recreateFrom`. */
+  function undelete(streamName: string, recreateFrom: bigint): void {
+    const raw = streamsByName.get(streamName)?.rawMetadata
+    const current = raw === undefined ? undefined : parseJsonObject(raw)
+    if (current === undefined) return
+    commit([metadataEvent(streamName, metadataWithTruncateBefore({ ...noMetadata, json: current }, recreateFrom))])
   }
 
   return {
@@ -243,38 +269,73 @@ export function createEventLog(options: { positionBase: bigint }) {
       }
       return low
     },
+    /**
+     * Whether a read or subscription may start at `position`: the start of the log, an event's position, or at or
+     * past the end. Anything else is inside a record, which the server refuses (`TFChunkReadSide`: INVALID_ARGUMENT).
+     */
+    isRecordBoundary(position: bigint): boolean {
+      if (position === 0n || position >= nextPosition) return true
+      const index = this.firstIndexAtOrAfter(position)
+      return index < count && positions[index] === position
+    },
     lastPosition(): bigint | undefined {
       return count === 0 ? undefined : positions[count - 1]
     },
     /** The revisions a read may return: `[first, end)`, after `$maxCount` and `$tb`. */
     visibleRevisions(stream: StreamRecord): { first: number; end: number } {
       const end = stream.logIndexes.length
-      return { first: Math.min(end, firstVisibleRevision(stream.metadata, end)), end }
+      // Metastreams keep only their newest event visible (a built-in `$maxCount` of 1, M4).
+      const first = streamOfMetastream(stream.name) === undefined ? firstVisibleRevision(stream.metadata, end) : end - 1
+      return { first: Math.max(0, Math.min(end, first)), end }
     },
     append(streamName: string, expected: ExpectedRevision, events: ProposedEvent[]): AppendOutcome {
       const stream = streamsByName.get(streamName)
       const state = stateOf(stream)
+      const retried = checkIdempotency(
+        { state, expected, ids: events.map((event) => event.id) },
+        {
+          idAtRevision: (revision) => (stream === undefined ? undefined : eventIds[stream.logIndexes[revision]!]),
+          positionOfRevision: (revision) => positions[stream!.logIndexes[revision]!]!,
+          recentIndexOf: (id) => recentIds.get(id),
+          streamIdAt: (index) => streamIds[index]!,
+          revisionAt: (index) => BigInt(streams[streamIds[index]!]!.logIndexes.indexOf(index)),
+          positionAt: (index) => positions[index]!,
+          streamId: stream?.id,
+        },
+      )
+      if (retried !== undefined) return retried
       const check = checkExpectedRevision(state, expected)
       if (check === 'stream-deleted') return { kind: 'stream-deleted' }
       if (check === 'wrong-expected-version') return { kind: 'wrong-expected-version', currentRevision: currentRevisionOf(state) }
       if (events.length === 0) return { kind: 'success', currentRevision: currentRevisionOf(state), position: undefined }
       const target = stream ?? streamRecord(streamName)
+      const described = streamOfMetastream(streamName)
+      const describedStream = described === undefined ? undefined : streamsByName.get(described)
+      const describesSoftDeleted = describedStream !== undefined && !describedStream.tombstoned && isSoftDeleted(describedStream.metadata)
       const pending: PendingEvent[] = []
-      // Appending to a soft-deleted stream undeletes it: the server rewrites `$tb` to the first new revision.
-      if (state.kind === 'soft-deleted') pending.push(metadataEvent(streamName, metadataWithTruncateBefore(target.metadata, state.lastRevision + 1n)))
       let revision = BigInt(target.logIndexes.length)
       for (const event of events) pending.push({ ...event, stream: target, revision: revision++ })
       const position = commit(pending)
+      // The server's undeletes (StorageWriterService: SoftUndeleteStream / SoftUndeleteMetastream), each a separate
+      // `$metadata` record written right after the write that triggered it:
+      // - appending to a soft-deleted stream rewrites its metadata with `$tb` = the first new revision (S4);
+      // - writing metadata for a soft-deleted stream stores it, then writes it again with `$tb` = last revision + 1,
+      //   so the old events stay hidden (S5). Metadata that is not a JSON object undeletes nothing.
+      if (state.kind === 'soft-deleted') undelete(streamName, state.lastRevision + 1n)
+      if (describesSoftDeleted) undelete(described!, BigInt(describedStream.logIndexes.length))
       return { kind: 'success', currentRevision: revision - 1n, position }
     },
     softDelete(streamName: string, expected: ExpectedRevision): DeleteOutcome {
       const stream = streamsByName.get(streamName)
       const state = stateOf(stream)
+      // A stream with neither events nor metadata "has never existed": WrongExpectedVersion whatever was expected (S2).
+      const hasMetadata = (streamsByName.get(metastreamOf(streamName))?.logIndexes.length ?? 0) > 0
+      if (state.kind === 'missing' && !hasMetadata && stream?.tombstoned !== true) return { kind: 'wrong-expected-version', currentRevision: undefined }
       const check = checkExpectedRevision(state, expected)
       if (check === 'stream-deleted') return { kind: 'stream-deleted' }
       if (check === 'wrong-expected-version') return { kind: 'wrong-expected-version', currentRevision: currentRevisionOf(state) }
-      const metadata = stream?.metadata ?? noMetadata
-      return { kind: 'success', position: commit([metadataEvent(streamName, metadataWithTruncateBefore(metadata, deletedStreamRevision))]) }
+      // Only `$tb`: earlier metadata (`$maxCount`, `$acl`, custom keys) is not carried over (S1).
+      return { kind: 'success', position: commit([metadataEvent(streamName, softDeleteMetadata())]) }
     },
     tombstone(streamName: string, expected: ExpectedRevision): DeleteOutcome {
       const state = stateOf(streamsByName.get(streamName))
@@ -295,6 +356,10 @@ export function createEventLog(options: { positionBase: bigint }) {
       ])
       stream.tombstoned = true
       return { kind: 'success', position }
+    },
+    /** What a restart forgets: the recently committed ids weak idempotency consults. */
+    forgetRecentIds(): void {
+      recentIds.clear()
     },
     /** Resolves at the next commit. */
     nextAppend(): Promise<void> {

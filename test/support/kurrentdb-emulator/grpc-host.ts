@@ -7,6 +7,8 @@ import * as grpc from '@grpc/grpc-js'
 import { handleAppend, handleBatchAppend } from './appends.ts'
 import { handleDelete, handleTombstone } from './deletes.ts'
 import type { EventLog } from './event-log.ts'
+import type { Faults } from './faults.ts'
+import { createDefaultAuthorization, grantEverything } from './authorization.ts'
 import { serverFeaturesServiceDefinition, streamsServiceDefinition } from './protocol.ts'
 import { handleRead } from './read-service.ts'
 import { unavailableError } from './responses.ts'
@@ -31,8 +33,10 @@ const shutdownGraceMs = 500
 /** The client accepts messages up to 17 MiB (KurrentDB's largest event); accept as much. */
 const maxMessageBytes = 17 * 1024 * 1024
 
-export async function startGrpcHost(options: { log: EventLog; host: string; port: number }): Promise<GrpcHost> {
-  const { log, host } = options
+export async function startGrpcHost(options: { log: EventLog; host: string; port: number; faults: Faults; tls?: { certPem: string; keyPem: string } | undefined }): Promise<GrpcHost> {
+  const { log, host, faults } = options
+  // Secure mode (TLS) brings the server's default users and ACLs; an insecure server grants everything.
+  const authorization = options.tls === undefined ? grantEverything : createDefaultAuthorization(log)
   const calls = new Map<(error: grpc.ServiceError) => void, 'read' | 'write'>()
   const track: TrackCall = (abort, kind = 'write') => {
     calls.set(abort, kind)
@@ -45,15 +49,15 @@ export async function startGrpcHost(options: { log: EventLog; host: string; port
     if (server) return
     const next = new grpc.Server({ 'grpc.max_receive_message_length': maxMessageBytes, 'grpc.max_send_message_length': -1 })
     next.addService(streamsServiceDefinition, {
-      read: handleRead(log, track),
-      append: handleAppend(log, track),
-      batchAppend: handleBatchAppend(log, track),
-      delete: handleDelete(log),
-      tombstone: handleTombstone(log),
+      read: handleRead(log, track, authorization, faults),
+      append: handleAppend(log, track, faults, authorization),
+      batchAppend: handleBatchAppend(log, track, faults, authorization),
+      delete: handleDelete(log, faults, authorization),
+      tombstone: handleTombstone(log, authorization),
     })
     next.addService(serverFeaturesServiceDefinition, { getSupportedMethods: handleGetSupportedMethods() })
     port = await new Promise<number>((resolve, reject) =>
-      next.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (error, boundPort) => (error ? reject(error) : resolve(boundPort))),
+      next.bindAsync(`${host}:${port}`, serverCredentials(options.tls), (error, boundPort) => (error ? reject(error) : resolve(boundPort))),
     )
     server = next
   }
@@ -62,6 +66,8 @@ export async function startGrpcHost(options: { log: EventLog; host: string; port
     const current = server
     if (!current) return
     server = undefined
+    // A restarted node has lost its in-memory cache of recent event ids (weak idempotency).
+    log.forgetRecentIds()
     const error = unavailableError('the KurrentDB emulator is down')
     for (const abort of [...calls.keys()]) abort(error)
     calls.clear()
@@ -100,4 +106,9 @@ export async function startGrpcHost(options: { log: EventLog; host: string; port
       return reads.length
     },
   }
+}
+
+function serverCredentials(tls: { certPem: string; keyPem: string } | undefined): grpc.ServerCredentials {
+  if (tls === undefined) return grpc.ServerCredentials.createInsecure()
+  return grpc.ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(tls.certPem), private_key: Buffer.from(tls.keyPem) }], false)
 }

@@ -35,12 +35,16 @@ export async function runApp(options: ServeOptions, version: string): Promise<nu
     credentials: options.apiCredentials,
     checkReady: async () => {
       if (loaded === undefined) return { ready: false, reason: 'loading connectors from KurrentDB' }
+      const reasons: string[] = []
       try {
         await withTimeout(loaded.connection.checkReachable(), 2_000)
-        return { ready: true }
       } catch (error) {
-        return { ready: false, reason: `KurrentDB is not reachable: ${(error as Error).message}` }
+        reasons.push(`KurrentDB is not reachable: ${(error as Error).message}`)
       }
+      const health = loaded.service.health()
+      if (health.unrecordedStates.length > 0) reasons.push(`state changes not yet written to KurrentDB for connectors ${health.unrecordedStates.join(', ')}`)
+      if (options.readyFailsOnStall && health.stalled.length > 0) reasons.push(`stalled connectors: ${health.stalled.join(', ')}`)
+      return reasons.length === 0 ? { ready: true } : { ready: false, reason: reasons.join('; ') }
     },
     metrics: metrics.registry,
     logger,
@@ -132,7 +136,13 @@ async function loadConnectors(
     const connection = connectToKurrentDb(options.kurrentdb)
     let service: RunningConnectorService | undefined
     try {
-      service = await createConnectorService({ connection, dataProtectionToken: token, logger, metrics })
+      service = await createConnectorService({
+        connection,
+        dataProtectionToken: token,
+        logger,
+        metrics,
+        tuning: { stallAfterMs: options.stallAfterMs, commitFailureLimitMs: options.commitFailureLimitMs },
+      })
       logger.info('connectors loaded from KurrentDB')
       if (options.connectorsFile !== undefined) await applyConnectorsFile(service, options.connectorsFile, logger)
       if (!isStopping()) return { connection, service }

@@ -14,6 +14,12 @@ export interface ServeOptions {
   readonly dataProtection: { readonly token: string } | { readonly tokenFile: string } | undefined
   readonly connectorsFile: string | undefined
   readonly logLevel: LogLevel
+  /** A connector with work whose confirmed position has not moved for this long is reported stalled. */
+  readonly stallAfterMs: number
+  /** With it, /health/ready answers 503 while a connector is stalled. */
+  readonly readyFailsOnStall: boolean
+  /** A connector whose checkpoint commits have failed for this long stops with the reason. */
+  readonly commitFailureLimitMs: number
 }
 
 export type CommandLine =
@@ -33,6 +39,12 @@ interface FlagSpec {
 export const defaultHost = '0.0.0.0'
 export const defaultPort = 2114
 export const defaultKurrentDb = 'kurrentdb://localhost:2113?tls=false'
+export const defaultStallAfterMs = 60_000
+/**
+ * Long enough to ride out a KurrentDB restart or leader election (Kafka keeps receiving meanwhile; only the
+ * replay after a crash grows), short enough that a connector that can never checkpoint again says so.
+ */
+export const defaultCommitFailureLimitMs = 60_000
 
 const flagSpecs: readonly FlagSpec[] = [
   { name: 'host', env: 'KAFKA_SINK_HOST', takesValue: true, valueName: 'H', help: `address the HTTP API listens on (default ${defaultHost})` },
@@ -45,6 +57,9 @@ const flagSpecs: readonly FlagSpec[] = [
   { name: 'data-protection-token-file', env: 'KAFKA_SINK_DATA_PROTECTION_TOKEN_FILE', takesValue: true, valueName: 'F', help: 'file holding the data-protection token' },
   { name: 'connectors', env: 'KAFKA_SINK_CONNECTORS', takesValue: true, valueName: 'FILE', help: 'YAML or JSON file of connectors to create or update at start-up' },
   { name: 'log-level', env: 'KAFKA_SINK_LOG_LEVEL', takesValue: true, valueName: 'LEVEL', help: `one of ${logLevels.join('|')} (default info)` },
+  { name: 'stall-after', env: 'KAFKA_SINK_STALL_AFTER', takesValue: true, valueName: 'DURATION', help: `report a connector stalled when it has events to deliver and its confirmed position has not moved for this long, e.g. 90s, 2m, 500ms (default ${defaultStallAfterMs / 1000}s)` },
+  { name: 'ready-fails-on-stall', env: 'KAFKA_SINK_READY_FAILS_ON_STALL', takesValue: false, help: '/health/ready answers 503 while a connector is stalled' },
+  { name: 'commit-failure-limit', env: 'KAFKA_SINK_COMMIT_FAILURE_LIMIT', takesValue: true, valueName: 'DURATION', help: `stop a connector whose checkpoint commits have failed for this long (default ${defaultCommitFailureLimitMs / 1000}s)` },
 ]
 
 export function helpText(version: string): string {
@@ -58,6 +73,7 @@ export function helpText(version: string): string {
     '                     [--api-user U --api-password P | --insecure]',
     '                     [--data-protection-token T | --data-protection-token-file F]',
     '                     [--connectors FILE] [--log-level debug|info|warn|error]',
+    '                     [--stall-after DURATION] [--ready-fails-on-stall] [--commit-failure-limit DURATION]',
     '  kafka-sink --version | --help',
     '',
     'Options (a flag overrides its environment variable):',
@@ -164,6 +180,10 @@ function parseOrThrow(argv: readonly string[], env: Readonly<Record<string, stri
     throw new CommandLineError(`${logLevelInput!.source} must be one of ${logLevels.join(', ')}, got '${logLevelInput!.value}'`)
   }
 
+  const stallAfter = lookup('stall-after')
+  const readyFailsOnStall = lookup('ready-fails-on-stall')
+  const commitFailureLimit = lookup('commit-failure-limit')
+
   return {
     command: 'serve',
     options: {
@@ -175,6 +195,9 @@ function parseOrThrow(argv: readonly string[], env: Readonly<Record<string, stri
       dataProtection: token !== undefined ? { token: token.value } : tokenFile !== undefined ? { tokenFile: tokenFile.value } : undefined,
       connectorsFile: lookup('connectors')?.value,
       logLevel,
+      stallAfterMs: stallAfter === undefined ? defaultStallAfterMs : parseDuration(stallAfter.value, stallAfter.source),
+      readyFailsOnStall: readyFailsOnStall === undefined ? false : parseBoolean(readyFailsOnStall.value, readyFailsOnStall.source),
+      commitFailureLimitMs: commitFailureLimit === undefined ? defaultCommitFailureLimitMs : parseDuration(commitFailureLimit.value, commitFailureLimit.source),
     },
   }
 }
@@ -184,6 +207,16 @@ function parsePort(value: string, source: string): number {
   const port = Number(value)
   if (port > 65535) throw new CommandLineError(`${source} must be a port number (0-65535), got '${value}'`)
   return port
+}
+
+const durationUnits: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000 }
+
+/** A positive duration: a number with `ms`, `s` or `m` (a bare number is seconds). */
+function parseDuration(value: string, source: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value.trim())
+  const milliseconds = match === null ? Number.NaN : Math.round(Number(match[1]) * durationUnits[match[2] ?? 's']!)
+  if (!(milliseconds > 0)) throw new CommandLineError(`${source} must be a positive duration such as 60s, 2m or 500ms, got '${value}'`)
+  return milliseconds
 }
 
 function parseBoolean(value: string, source: string): boolean {

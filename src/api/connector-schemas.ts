@@ -191,6 +191,19 @@ export const ConnectorSchema = Type.Object(
         { additionalProperties: false, description: 'Why the connector stopped on its own; cleared when it runs or is stopped.' },
       ),
     ),
+    stalled: Type.Optional(
+      Type.Object(
+        {
+          since: Timestamp('When the confirmed position last moved (or events arrived at an idle connector).'),
+          lastError: Type.Optional(Type.String({ description: 'The latest delivery error retried since then.' })),
+        },
+        {
+          additionalProperties: false,
+          description:
+            'Present while the connector has events to deliver and its confirmed position has not moved for the stall time (`--stall-after`). Not in KurrentDB\'s API; its clients ignore unknown fields.',
+        },
+      ),
+    ),
   },
   { additionalProperties: false, [componentAnnotation]: 'Connector', description: 'One connector.' },
 )

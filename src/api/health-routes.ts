@@ -13,7 +13,7 @@ export type ReadinessCheck = () => Promise<{ ready: true } | { ready: false; rea
 export const healthTag = 'Health'
 
 const LiveResponse = Type.Object({ status: Type.Literal('live') }, { additionalProperties: false, description: 'The process is up and serving HTTP.' })
-const ReadyResponse = Type.Object({ status: Type.Literal('ready') }, { additionalProperties: false, description: 'Connectors are loaded and KurrentDB answers.' })
+const ReadyResponse = Type.Object({ status: Type.Literal('ready') }, { additionalProperties: false, description: 'Connectors are loaded, KurrentDB answers, and nothing readiness watches is wrong.' })
 
 export function healthRoutes(options: { checkReady: ReadinessCheck; logger: Logger }) {
   return new Elysia({ name: 'health-routes' })
@@ -41,7 +41,8 @@ export function healthRoutes(options: { checkReady: ReadinessCheck; logger: Logg
         detail: {
           operationId: 'checkReadiness',
           summary: 'Readiness probe',
-          description: '200 when the connectors are loaded from KurrentDB and KurrentDB answers; otherwise 503 with the reason in `message`.',
+          description:
+            '200 when the connectors are loaded from KurrentDB, KurrentDB answers, every connector state change is written, and (with `--ready-fails-on-stall`) no connector is stalled; otherwise 503 with the reasons in `message`.',
           tags: [healthTag],
           security: [],
         },

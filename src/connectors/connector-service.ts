@@ -33,6 +33,8 @@ export interface ConnectorView {
   readonly updateTime: string
   readonly deleteTime?: string
   readonly errorDetails?: { readonly code: string; readonly message: string }
+  /** Only while the connector has events to deliver and its confirmed position has not moved for the stall time. */
+  readonly stalled?: { readonly since: string; readonly lastError?: string }
 }
 
 export interface ListQuery {
@@ -88,4 +90,6 @@ export interface RunningConnectorService extends ConnectorService {
   declare(connectorId: string, declaration: ConnectorDeclaration): Promise<DeclarationOutcome>
   /** Stops every run (flushed, committed) without recording them as stopped, so a restart resumes them. */
   shutdown(): Promise<void>
+  /** What readiness reports: connectors whose state change is not yet written, and stalled connectors. */
+  health(): { readonly unrecordedStates: readonly string[]; readonly stalled: readonly string[] }
 }

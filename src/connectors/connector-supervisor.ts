@@ -8,7 +8,7 @@ import { silentLogger, type Logger } from '../observability/logger.ts'
 import type { SinkMetrics } from '../observability/metrics.ts'
 import { parseSinkSettings } from '../settings/parse-sink-settings.ts'
 import type { KafkaSinkSettings } from '../settings/kafka-sink-settings.ts'
-import { runConnector, type PipelineTuning } from '../pipeline/run-connector.ts'
+import { runConnector, type PipelineTuning, type Stall } from '../pipeline/run-connector.ts'
 import type { ResumePoint } from '../pipeline/work-item.ts'
 import type { KafkaPort, KafkaProducerConfig } from '../sink/kafka/port.ts'
 import type { KurrentDbConnection } from '../source/kurrentdb-connection.ts'
@@ -24,6 +24,8 @@ import { unsupportedServerVersion } from '../source/server-version.ts'
 export interface RunReport {
   onRunning(): void
   onCommitted(resume: ResumePoint): void
+  /** The run has work and no confirmed progress for the stall time (`stall`), or progresses again (undefined). */
+  onStalled(stall: Stall | undefined): void
   /** The run ended; `failure` is set when it ended by itself with an error, `requested` when it was asked to stop. */
   onEnded(outcome: { readonly failure: ErrorDetails | undefined; readonly requested: boolean }): void
 }
@@ -158,6 +160,11 @@ export function createConnectorSupervisor(dependencies: SupervisorDependencies):
               runLogger.info('connector running')
               report.onRunning()
             } else if (signal.kind === 'committed') report.onCommitted(signal.resume)
+            else if (signal.kind === 'stalled') {
+              if (signal.stall !== undefined) runLogger.warn('connector stalled: events to deliver and no confirmed progress', { since: signal.stall.since.toISOString(), lastError: signal.stall.lastError })
+              else runLogger.info('connector progressing again')
+              report.onStalled(signal.stall)
+            }
             else if (signal.kind === 'caughtUp') runLogger.info('connector caught up; now live')
           },
           error: (error: unknown) => end(describeFailure(error)),

@@ -6,7 +6,7 @@
 import { createHmac } from 'node:crypto'
 import type { Logger } from '../observability/logger.ts'
 import type { SinkMetrics } from '../observability/metrics.ts'
-import type { PipelineTuning } from '../pipeline/run-connector.ts'
+import type { PipelineTuning, Stall } from '../pipeline/run-connector.ts'
 import { nestSettings } from '../settings/flatten-configuration.ts'
 import { parseSinkSettings } from '../settings/parse-sink-settings.ts'
 import { isSecretSettingKey, redactedValue, redactSettings } from '../settings/secrets.ts'
@@ -64,6 +64,10 @@ export async function createConnectorService(dependencies: ConnectorServiceDepen
     ...(dependencies.tuning ? { tuning: dependencies.tuning } : {}),
   })
   const records = await store.loadAll()
+  const stalls = new Map<string, Stall>()
+  /** Connectors with a runtime fact still being written (KurrentDB unreachable): readiness names them. */
+  const unrecorded = new Map<string, number>()
+  let shuttingDown = false
   const positions = new Map<string, bigint | undefined>()
   await Promise.all([...records.keys()].map(async (connectorId) => positions.set(connectorId, commitPositionOf(await store.readCheckpoint(connectorId)))))
 
@@ -124,30 +128,45 @@ export async function createConnectorService(dependencies: ConnectorServiceDepen
     }
   }
 
-  /** Appends a runtime fact unless it is stale (an older run reporting late); retries conflicts and outages. */
+  /**
+   * Appends a runtime fact unless it is stale (an older run reporting late); retries conflicts and outages until it
+   * is written. Never gives up: a dropped `failed` or `stopped` would leave the connector showing RUNNING with no
+   * errorDetails. Meanwhile readiness names the connector. Only a process shutdown ends the attempts (a restart
+   * loads the state as last written and resumes the run).
+   */
   const recordRuntime = async (connectorId: string, makeEvent: () => HistoryEvent): Promise<void> => {
-    for (let attempt = 1; attempt <= 10; attempt++) {
-      const record = records.get(connectorId)
-      const event = makeEvent()
-      if (record === undefined || !isCurrentRuntimeEvent(record, event)) return
-      try {
-        const revision = await store.append(connectorId, event, record.revision)
-        remember(connectorId, [{ event, revision }])
-        return
-      } catch (error) {
-        if (error instanceof ConcurrentChangeError) remember(connectorId, await store.readHistory(connectorId, record.revision).catch(() => []))
-        else {
-          logger.warn('recording the connector state failed; retrying', { connectorId, event: event.type, error })
-          await Bun.sleep(Math.min(5_000, 200 * 2 ** attempt))
+    unrecorded.set(connectorId, (unrecorded.get(connectorId) ?? 0) + 1)
+    try {
+      for (let attempt = 1; !shuttingDown; attempt++) {
+        const record = records.get(connectorId)
+        const event = makeEvent()
+        if (record === undefined || !isCurrentRuntimeEvent(record, event)) return
+        try {
+          const revision = await store.append(connectorId, event, record.revision)
+          remember(connectorId, [{ event, revision }])
+          return
+        } catch (error) {
+          if (error instanceof ConcurrentChangeError) remember(connectorId, await store.readHistory(connectorId, record.revision).catch(() => []))
+          else {
+            logger.warn('recording the connector state failed; retrying until it is written', { connectorId, event: event.type, attempt, error })
+            await Bun.sleep(Math.min(5_000, 200 * 2 ** Math.min(attempt, 5)))
+          }
         }
       }
+    } finally {
+      const pending = (unrecorded.get(connectorId) ?? 1) - 1
+      if (pending > 0) unrecorded.set(connectorId, pending)
+      else unrecorded.delete(connectorId)
     }
-    logger.error('gave up recording the connector state', { connectorId })
   }
 
   const reportFor = (connectorId: string, activation: number): RunReport => ({
     onRunning: () => void recordRuntime(connectorId, () => ({ type: 'running', activation, timestamp: now() })),
     onCommitted: (resume) => positions.set(connectorId, resume.position?.commit),
+    onStalled: (stall) => {
+      if (stall === undefined) stalls.delete(connectorId)
+      else stalls.set(connectorId, stall)
+    },
     onEnded: ({ failure }) =>
       void recordRuntime(connectorId, () =>
         failure === undefined ? { type: 'stopped', activation, timestamp: now() } : { type: 'failed', activation, errorDetails: failure, timestamp: now() },
@@ -219,6 +238,7 @@ export async function createConnectorService(dependencies: ConnectorServiceDepen
       updateTime: record.updateTime,
       ...(record.deleteTime === undefined ? {} : { deleteTime: record.deleteTime }),
       ...(record.errorDetails === undefined ? {} : { errorDetails: record.errorDetails }),
+      ...stalledView(stalls.get(record.connectorId)),
     }
   }
 
@@ -390,9 +410,18 @@ export async function createConnectorService(dependencies: ConnectorServiceDepen
       }
       return outcome
     },
-    shutdown: () => supervisor.shutdown(),
+    shutdown: async () => {
+      await supervisor.shutdown()
+      shuttingDown = true
+    },
+    health: () => ({ unrecordedStates: [...unrecorded.keys()], stalled: [...stalls.keys()] }),
   }
   return service
+}
+
+function stalledView(stall: Stall | undefined): Pick<ConnectorView, 'stalled'> {
+  if (stall === undefined) return {}
+  return { stalled: { since: stall.since.toISOString(), ...(stall.lastError === undefined ? {} : { lastError: stall.lastError }) } }
 }
 
 function stringifySettings(raw: RawSettings): Record<string, string> {

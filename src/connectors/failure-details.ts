@@ -3,6 +3,7 @@
  * when Kafka gave one, else the error's kind) and a message with the chain of causes, never a stack trace.
  */
 import { DeliveryFailedError, RetriesExhaustedError } from '../pipeline/deliver-batch.ts'
+import { CheckpointCommitFailedError } from '../pipeline/run-connector.ts'
 import { KafkaSendError } from '../sink/kafka/errors.ts'
 import type { ErrorDetails } from './connector-history.ts'
 import { accessRefusedMessage, isAccessRefused } from '../source/kurrentdb-access.ts'
@@ -11,6 +12,7 @@ export function describeFailure(error: unknown): ErrorDetails {
   if (isAccessRefused(error)) return { code: 'ACCESS_DENIED', message: accessRefusedMessage(error) }
   if (error instanceof DeliveryFailedError) return { code: error.kafkaError.kafkaName ?? error.kafkaError.code, message: messageChain(error) }
   if (error instanceof RetriesExhaustedError) return { code: 'RETRIES_EXHAUSTED', message: messageChain(error) }
+  if (error instanceof CheckpointCommitFailedError) return { code: 'CHECKPOINT_COMMIT_FAILED', message: messageChain(error) }
   if (error instanceof KafkaSendError) return { code: error.kafkaName ?? error.code, message: messageChain(error) }
   if (error instanceof Error) return { code: error.name, message: messageChain(error) }
   return { code: 'Error', message: String(error) }

@@ -173,6 +173,8 @@ export interface ConnectorMetrics {
   messagesProduced(count: number): void
   produceDuration(seconds: number): void
   processorError(): void
+  checkpointCommitFailed(): void
+  stalled(isStalled: boolean): void
 }
 
 export interface SinkMetrics {
@@ -195,6 +197,9 @@ export function createSinkMetrics(registry: MetricsRegistry = createMetricsRegis
   const produced = registry.counter('messaging_kurrent_producer_message_count', 'Messages confirmed by Kafka.')
   const produceDuration = registry.histogram('messaging_kurrent_producer_produce_duration_s', 'Seconds one Kafka send took, retries excluded.', latencyBucketsSeconds)
   const processorErrors = registry.counter('messaging_kurrent_processor_error_count', 'Connector failures (the connector stopped with an error).')
+  // Ours, beyond KurrentDB's names: failures that would otherwise only be visible in the log.
+  const commitFailures = registry.counter('kafka_sink_checkpoint_commit_failures_total', 'Checkpoint commits to KurrentDB that failed (each is retried).')
+  const stalledGauge = registry.gauge('kafka_sink_connector_stalled', '1 while the connector has events to deliver and its confirmed position has not moved for the stall time, else 0.')
 
   const startTimeSeconds = Math.floor(Date.now() / 1000 - process.uptime())
   const residentMemory = registry.gauge('process_resident_memory_bytes', 'Resident memory size in bytes.')
@@ -228,6 +233,8 @@ export function createSinkMetrics(registry: MetricsRegistry = createMetricsRegis
         produced: produced.labelled(labels),
         produceDuration: produceDuration.labelled(labels),
         processorErrors: processorErrors.labelled(labels),
+        commitFailures: commitFailures.labelled(labels),
+        stalled: stalledGauge.labelled(labels),
       }
       return {
         recordsWritten: (count) => bound.written.observe(count),
@@ -240,6 +247,8 @@ export function createSinkMetrics(registry: MetricsRegistry = createMetricsRegis
         messagesProduced: (count) => bound.produced.increment(count),
         produceDuration: (seconds) => bound.produceDuration.observe(seconds),
         processorError: () => bound.processorErrors.increment(),
+        checkpointCommitFailed: () => bound.commitFailures.increment(),
+        stalled: (isStalled) => bound.stalled.set(isStalled ? 1 : 0),
       }
     },
   }

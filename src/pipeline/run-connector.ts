@@ -50,6 +50,10 @@ export interface PipelineTuning {
   readonly pipelinedBatches: number
   /** After a stop request, how long in-flight deliveries may keep retrying before they are abandoned. */
   readonly stopGraceMs: number
+  /** Checkpoint commits failing for this long end the run with CheckpointCommitFailedError (`--commit-failure-limit`). */
+  readonly commitFailureLimitMs: number
+  /** Work outstanding and no confirmed progress for this long: the run reports itself stalled (`--stall-after`). */
+  readonly stallAfterMs: number
 }
 
 export const defaultPipelineTuning: PipelineTuning = {
@@ -60,6 +64,8 @@ export const defaultPipelineTuning: PipelineTuning = {
   maxInFlightBytes: 16 * 1024 * 1024,
   pipelinedBatches: 5,
   stopGraceMs: 10_000,
+  commitFailureLimitMs: 60_000,
+  stallAfterMs: 60_000,
 }
 
 const lagSampleIntervalMs = 5_000
@@ -73,10 +79,28 @@ export interface ConnectorRun {
   readonly tuning?: Partial<PipelineTuning>
 }
 
+/** A run with events to deliver whose confirmed position has not moved since `since`. */
+export interface Stall {
+  /** When the confirmed position last moved, or when work arrived at an idle run. */
+  readonly since: Date
+  /** The latest delivery error retried meanwhile, if any. */
+  readonly lastError: string | undefined
+}
+
 export type ConnectorSignal =
   | { readonly kind: 'running' }
   | { readonly kind: 'caughtUp' }
   | { readonly kind: 'committed'; readonly resume: ResumePoint }
+  /** `stall` undefined: progressing again (or no work left). */
+  | { readonly kind: 'stalled'; readonly stall: Stall | undefined }
+
+/** Checkpoint commits kept failing for longer than `commitFailureLimitMs`; `cause` is the latest failure. */
+export class CheckpointCommitFailedError extends Error {
+  override readonly name = 'CheckpointCommitFailedError'
+  constructor(failingForMs: number, cause: unknown) {
+    super(`checkpoint commits to KurrentDB have failed for ${Math.round(failingForMs / 1000)} s; the last error: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
+  }
+}
 
 export function runConnector(dependencies: ConnectorDependencies, run: ConnectorRun): ObservableType<ConnectorSignal> {
   return new Observable<ConnectorSignal>((subscriber) => {
@@ -112,6 +136,20 @@ export function runConnector(dependencies: ConnectorDependencies, run: Connector
     let running = false
     let stopRequested = false
     let graceTimer: ReturnType<typeof setTimeout> | undefined
+    let commitFailingSince: number | undefined
+    let ended = false
+    // Stall watch: when the confirmed position last moved (or work arrived while idle), the latest retried error,
+    // and whether a stall is being reported.
+    let progressAt = performance.now()
+    let lastDeliveryError: string | undefined
+    let stall: Stall | undefined
+
+    /** Ends the run from outside the pipeline (commits that keep failing), as a pipeline error would. */
+    const failRun = (error: Error) => {
+      if (ended) return
+      subscription.unsubscribe()
+      void finish(error)
+    }
 
     const commitNow = async (): Promise<void> => {
       if (!hasUncommitted(tracker)) return
@@ -119,13 +157,20 @@ export function runConnector(dependencies: ConnectorDependencies, run: Connector
       const readAt = tracker.committableReadAt
       try {
         await dependencies.commitCheckpoint(resume)
+        commitFailingSince = undefined
         tracker = markCommitted(tracker, resume)
         lastCommitAt = performance.now()
         metrics.commitLatency((lastCommitAt - readAt) / 1000)
         if (!subscriber.closed) subscriber.next({ kind: 'committed', resume })
       } catch (error) {
-        // The position stays uncommitted and the next trigger tries again; a restart would only replay more.
-        logger.warn('checkpoint commit failed; will retry', { error })
+        // The position stays uncommitted and the next trigger tries again; a restart would only replay more. But a
+        // run that can never checkpoint replays ever more after a restart, and looks healthy: past the limit it fails.
+        metrics.checkpointCommitFailed()
+        const now = performance.now()
+        commitFailingSince ??= now
+        const failingForMs = now - commitFailingSince
+        logger.warn('checkpoint commit failed; will retry', { error, failingForMs: Math.round(failingForMs), limitMs: tuning.commitFailureLimitMs })
+        if (failingForMs >= tuning.commitFailureLimitMs) failRun(new CheckpointCommitFailedError(failingForMs, error))
       }
     }
     const commitIfDue = () => {
@@ -136,6 +181,25 @@ export function runConnector(dependencies: ConnectorDependencies, run: Connector
       })
     }
     const commitTimer = setInterval(commitIfDue, Math.min(commitPolicy.intervalMs, 1_000))
+    const reportStall = (next: Stall | undefined) => {
+      if (next === undefined && stall === undefined) return
+      stall = next
+      metrics.stalled(next !== undefined)
+      if (!subscriber.closed) subscriber.next({ kind: 'stalled', stall: next })
+    }
+    const stallTimer = setInterval(() => {
+      const now = performance.now()
+      const idle = window.inFlight().items === 0
+      if (idle || now - progressAt < tuning.stallAfterMs) return reportStall(undefined)
+      const since = Date.now() - (now - progressAt)
+      // The pipeline's own retries come after the engine's, which can take a whole delivery timeout: until then the
+      // engine's latest retried error is the explanation.
+      const retried = port.lastRetriedError?.()
+      const lastError = lastDeliveryError ?? (retried !== undefined && retried.at >= since ? retried.error.message : undefined)
+      // Refreshed while stalled, so the reported last error stays current.
+      if (stall === undefined || stall.lastError !== lastError) reportStall({ since: new Date(since), lastError })
+    }, Math.min(1_000, Math.max(50, tuning.stallAfterMs / 4)))
+    metrics.stalled(false)
     // Lag in log positions between the end of $all and what was read: sampled, as it needs a read of its own.
     const lagTimer = setInterval(() => {
       dependencies.connection.readHeadPosition().then(
@@ -179,6 +243,7 @@ export function runConnector(dependencies: ConnectorDependencies, run: Connector
           break
         }
       }
+      if (window.inFlight().items === 0) progressAt = performance.now()
       window.take(1, work.bytes)
       return work
     }
@@ -191,11 +256,14 @@ export function runConnector(dependencies: ConnectorDependencies, run: Connector
     }
     const onRetry = (error: KafkaSendError, attempt: number, delayMs: number) => {
       metrics.sinkError()
+      lastDeliveryError = error.message
       logger.warn('Kafka delivery failed; retrying', { error, attempt, delayMs })
     }
 
     const confirm = (batch: WorkBatch) => {
       tracker = confirmRange(tracker, rangeOfBatch(batch))
+      progressAt = performance.now()
+      lastDeliveryError = undefined
       let bytes = 0
       let sent = 0
       const nowMillis = Date.now()
@@ -256,7 +324,11 @@ export function runConnector(dependencies: ConnectorDependencies, run: Connector
     })
 
     const finish = async (error: unknown) => {
+      if (ended) return
+      ended = true
       clearInterval(commitTimer)
+      clearInterval(stallTimer)
+      reportStall(undefined)
       clearInterval(lagTimer)
       if (graceTimer !== undefined) clearTimeout(graceTimer)
       await commitInProgress
@@ -277,6 +349,7 @@ export function runConnector(dependencies: ConnectorDependencies, run: Connector
       subscription.unsubscribe()
       stopping.unsubscribe()
       clearInterval(commitTimer)
+      clearInterval(stallTimer)
       clearInterval(lagTimer)
       if (graceTimer !== undefined) clearTimeout(graceTimer)
       void port.close({ flush: false })

@@ -24,6 +24,9 @@ describe('parseCommandLine', () => {
           dataProtection: undefined,
           connectorsFile: undefined,
           logLevel: 'info',
+          stallAfterMs: 60_000,
+          readyFailsOnStall: false,
+          commitFailureLimitMs: 60_000,
         },
       })
     }
@@ -39,6 +42,9 @@ describe('parseCommandLine', () => {
       KAFKA_SINK_DATA_PROTECTION_TOKEN_FILE: '/run/token',
       KAFKA_SINK_CONNECTORS: '/etc/connectors.yaml',
       KAFKA_SINK_LOG_LEVEL: 'WARN',
+      KAFKA_SINK_STALL_AFTER: '2m',
+      KAFKA_SINK_READY_FAILS_ON_STALL: 'true',
+      KAFKA_SINK_COMMIT_FAILURE_LIMIT: '500ms',
     }
     const parsed = parseCommandLine(['--port=9001'], env)
     expect(parsed).toEqual({
@@ -52,6 +58,9 @@ describe('parseCommandLine', () => {
         dataProtection: { tokenFile: '/run/token' },
         connectorsFile: '/etc/connectors.yaml',
         logLevel: 'warn',
+        stallAfterMs: 120_000,
+        readyFailsOnStall: true,
+        commitFailureLimitMs: 500,
       },
     })
     const insecure = parseCommandLine([], { KAFKA_SINK_INSECURE: 'true', KAFKA_SINK_DATA_PROTECTION_TOKEN: 't' })
@@ -67,6 +76,8 @@ describe('parseCommandLine', () => {
   const rows: Array<{ name: string; argv: string[]; env?: Record<string, string>; contains: string }> = [
     { name: 'no credentials and not insecure', argv: [], contains: 'needs credentials' },
     { name: 'unknown flag', argv: ['--prot', '1'], contains: "unknown flag '--prot'" },
+    { name: 'stall time without a number', argv: [...credentials, '--stall-after', 'soon'], contains: "--stall-after must be a positive duration such as 60s, 2m or 500ms, got 'soon'" },
+    { name: 'zero commit failure limit', argv: [...credentials, '--commit-failure-limit', '0'], contains: '--commit-failure-limit must be a positive duration' },
     { name: 'stray argument', argv: ['start'], contains: "unexpected argument 'start'" },
     { name: 'flag without its value', argv: ['--port'], contains: "'--port' needs a value" },
     { name: 'port out of range', argv: ['--port', '70000', '--insecure'], contains: '0-65535' },

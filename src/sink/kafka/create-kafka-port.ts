@@ -11,8 +11,10 @@ import type { KafkaPort, KafkaProducerConfig } from './port.ts'
  * Kafka client is the largest part of start-up (measured), and the HTTP server should answer probes before that.
  */
 export function createKafkaPort(config: KafkaProducerConfig, logger: Logger): KafkaPort {
-  const engine = import('./platformatic-engine.ts').then(({ createPlatformaticKafkaPort }) => createPlatformaticKafkaPort(config, logger))
+  let loaded: KafkaPort | undefined
+  const engine = import('./platformatic-engine.ts').then(({ createPlatformaticKafkaPort }) => (loaded = createPlatformaticKafkaPort(config, logger)))
   return {
+    lastRetriedError: () => loaded?.lastRetriedError?.(),
     connect: async () => (await engine).connect(),
     send: async (topic, messages) => (await engine).send(topic, messages),
     close: async (options) => (await engine).close(options),

@@ -1,10 +1,12 @@
 /**
  * The Kafka port's error model: every failure an engine reports is a `KafkaSendError` with one of our stable
  * codes, whether retrying can help (`transient`), the Kafka error name verbatim when the broker named one,
- * and the client's original error as `cause`. Which Kafka error is transient is decided here, once, by a
- * table over Kafka's error names; engines only extract the name (or the network failure) from their
- * client's error shapes and call `classifyKafkaErrorName` / `kafkaSendErrorFor`.
+ * and the client's original error as `cause`. Which Kafka error is transient is decided here, once, from Kafka's
+ * own retriable flags (with the few exceptions Kafka's Java producer makes); engines only extract the name (or the
+ * network failure) from their client's error shapes and call `classifyKafkaErrorName` / `kafkaSendErrorFor`.
  */
+// Data only: Kafka's error-code table as the client generates it from Kafka's protocol documentation.
+import { protocolErrors } from '@platformatic/kafka'
 
 export const kafkaSendErrorCodes = [
   // transient: retrying later can succeed without anyone changing anything
@@ -59,86 +61,80 @@ const transient = (code: KafkaSendErrorCode): KafkaErrorClassification => ({ cod
 const fatal = (code: KafkaSendErrorCode): KafkaErrorClassification => ({ code, transient: false })
 
 /**
- * Kafka error name → classification. Transient as KurrentDB's Kafka sink documents it (its docs list the
- * retried errors Local_AllBrokersDown, OutOfOrderSequenceNumber, TransactionCoordinatorFenced,
- * UnknownProducerId) plus what Kafka itself marks retriable for producers (leadership, ISR, storage,
- * timeouts). Fatal: security, records the broker rejects on their content, topics that do not exist.
+ * Kafka error name → our stable code: what errorDetails and the logs group a failure under. Whether it is retried
+ * is not decided here but by `isRetriableKafkaError`. Names missing from this map get RETRIABLE_BROKER_ERROR or
+ * BROKER_ERROR, after Kafka's flag.
  */
-export const kafkaErrorClassifications: Readonly<Record<string, KafkaErrorClassification>> = {
-  NETWORK_EXCEPTION: transient('BROKERS_UNAVAILABLE'),
-  // Kafka calls it non-retriable (deprecated, never sent by modern brokers); librdkafka treats the broker as
-  // down and reconnects, which is what the sink needs when a broker restarts.
-  BROKER_NOT_AVAILABLE: transient('BROKERS_UNAVAILABLE'),
-  REQUEST_TIMED_OUT: transient('REQUEST_TIMED_OUT'),
+const kafkaErrorCodes: Readonly<Record<string, KafkaSendErrorCode>> = {
+  NETWORK_EXCEPTION: 'BROKERS_UNAVAILABLE',
+  REQUEST_TIMED_OUT: 'REQUEST_TIMED_OUT',
 
-  NOT_LEADER_OR_FOLLOWER: transient('RETRIABLE_BROKER_ERROR'),
-  LEADER_NOT_AVAILABLE: transient('RETRIABLE_BROKER_ERROR'),
-  NOT_ENOUGH_REPLICAS: transient('RETRIABLE_BROKER_ERROR'),
-  NOT_ENOUGH_REPLICAS_AFTER_APPEND: transient('RETRIABLE_BROKER_ERROR'),
-  REPLICA_NOT_AVAILABLE: transient('RETRIABLE_BROKER_ERROR'),
-  KAFKA_STORAGE_ERROR: transient('RETRIABLE_BROKER_ERROR'),
-  FENCED_LEADER_EPOCH: transient('RETRIABLE_BROKER_ERROR'),
-  UNKNOWN_LEADER_EPOCH: transient('RETRIABLE_BROKER_ERROR'),
-  NOT_CONTROLLER: transient('RETRIABLE_BROKER_ERROR'),
-  THROTTLING_QUOTA_EXCEEDED: transient('RETRIABLE_BROKER_ERROR'),
-  COORDINATOR_LOAD_IN_PROGRESS: transient('RETRIABLE_BROKER_ERROR'),
-  COORDINATOR_NOT_AVAILABLE: transient('RETRIABLE_BROKER_ERROR'),
-  NOT_COORDINATOR: transient('RETRIABLE_BROKER_ERROR'),
-  CONCURRENT_TRANSACTIONS: transient('RETRIABLE_BROKER_ERROR'),
+  UNKNOWN_PRODUCER_ID: 'PRODUCER_STATE_LOST',
+  OUT_OF_ORDER_SEQUENCE_NUMBER: 'PRODUCER_STATE_LOST',
+  DUPLICATE_SEQUENCE_NUMBER: 'PRODUCER_STATE_LOST',
+  INVALID_PRODUCER_EPOCH: 'PRODUCER_STATE_LOST',
 
-  // The sink's producer is idempotent and not transactional: each of these means the broker no longer
-  // matches our producer id/epoch/sequence, which a fresh InitProducerId (a new client) resolves.
-  UNKNOWN_PRODUCER_ID: transient('PRODUCER_STATE_LOST'),
-  OUT_OF_ORDER_SEQUENCE_NUMBER: transient('PRODUCER_STATE_LOST'),
-  DUPLICATE_SEQUENCE_NUMBER: transient('PRODUCER_STATE_LOST'),
-  INVALID_PRODUCER_EPOCH: transient('PRODUCER_STATE_LOST'),
-  INVALID_PRODUCER_ID_MAPPING: transient('PRODUCER_STATE_LOST'),
-  PRODUCER_FENCED: transient('PRODUCER_STATE_LOST'),
-  TRANSACTION_COORDINATOR_FENCED: transient('PRODUCER_STATE_LOST'),
+  SASL_AUTHENTICATION_FAILED: 'AUTHENTICATION_FAILED',
+  UNSUPPORTED_SASL_MECHANISM: 'AUTHENTICATION_FAILED',
+  ILLEGAL_SASL_STATE: 'AUTHENTICATION_FAILED',
+  DELEGATION_TOKEN_AUTH_DISABLED: 'AUTHENTICATION_FAILED',
+  TOPIC_AUTHORIZATION_FAILED: 'AUTHORIZATION_FAILED',
+  CLUSTER_AUTHORIZATION_FAILED: 'AUTHORIZATION_FAILED',
+  GROUP_AUTHORIZATION_FAILED: 'AUTHORIZATION_FAILED',
+  TRANSACTIONAL_ID_AUTHORIZATION_FAILED: 'AUTHORIZATION_FAILED',
+  DELEGATION_TOKEN_AUTHORIZATION_FAILED: 'AUTHORIZATION_FAILED',
 
-  SASL_AUTHENTICATION_FAILED: fatal('AUTHENTICATION_FAILED'),
-  UNSUPPORTED_SASL_MECHANISM: fatal('AUTHENTICATION_FAILED'),
-  ILLEGAL_SASL_STATE: fatal('AUTHENTICATION_FAILED'),
-  DELEGATION_TOKEN_AUTH_DISABLED: fatal('AUTHENTICATION_FAILED'),
-  TOPIC_AUTHORIZATION_FAILED: fatal('AUTHORIZATION_FAILED'),
-  CLUSTER_AUTHORIZATION_FAILED: fatal('AUTHORIZATION_FAILED'),
-  GROUP_AUTHORIZATION_FAILED: fatal('AUTHORIZATION_FAILED'),
-  TRANSACTIONAL_ID_AUTHORIZATION_FAILED: fatal('AUTHORIZATION_FAILED'),
-  DELEGATION_TOKEN_AUTHORIZATION_FAILED: fatal('AUTHORIZATION_FAILED'),
+  MESSAGE_TOO_LARGE: 'MESSAGE_TOO_LARGE',
+  RECORD_LIST_TOO_LARGE: 'MESSAGE_TOO_LARGE',
+  INVALID_RECORD: 'INVALID_RECORD',
+  INVALID_TIMESTAMP: 'INVALID_RECORD',
 
-  MESSAGE_TOO_LARGE: fatal('MESSAGE_TOO_LARGE'),
-  RECORD_LIST_TOO_LARGE: fatal('MESSAGE_TOO_LARGE'),
-  INVALID_RECORD: fatal('INVALID_RECORD'),
-  INVALID_TIMESTAMP: fatal('INVALID_RECORD'),
-  // Kafka marks a CRC mismatch retriable (it could be corruption on the wire), but our client builds the
-  // batch and its CRC itself: resending the same records gives the same answer, so we stop instead.
-  CORRUPT_MESSAGE: fatal('INVALID_RECORD'),
+  UNKNOWN_TOPIC_OR_PARTITION: 'UNKNOWN_TOPIC',
+  UNKNOWN_TOPIC_ID: 'UNKNOWN_TOPIC',
+  INVALID_TOPIC_EXCEPTION: 'INVALID_TOPIC',
 
-  // The sink never asks the broker to create topics: a missing topic stays missing until someone creates it.
-  UNKNOWN_TOPIC_OR_PARTITION: fatal('UNKNOWN_TOPIC'),
-  UNKNOWN_TOPIC_ID: fatal('UNKNOWN_TOPIC'),
-  INVALID_TOPIC_EXCEPTION: fatal('INVALID_TOPIC'),
-
-  UNSUPPORTED_VERSION: fatal('UNSUPPORTED_BY_BROKER'),
-  UNSUPPORTED_COMPRESSION_TYPE: fatal('UNSUPPORTED_BY_BROKER'),
-  UNSUPPORTED_FOR_MESSAGE_FORMAT: fatal('UNSUPPORTED_BY_BROKER'),
-  INVALID_REQUIRED_ACKS: fatal('UNSUPPORTED_BY_BROKER'),
-
-  POLICY_VIOLATION: fatal('BROKER_ERROR'),
-  INVALID_REQUEST: fatal('BROKER_ERROR'),
-  // Kafka: UnknownServerException is not retriable; the broker hit a bug we cannot reason about.
-  UNKNOWN_SERVER_ERROR: fatal('BROKER_ERROR'),
+  UNSUPPORTED_VERSION: 'UNSUPPORTED_BY_BROKER',
+  UNSUPPORTED_COMPRESSION_TYPE: 'UNSUPPORTED_BY_BROKER',
+  UNSUPPORTED_FOR_MESSAGE_FORMAT: 'UNSUPPORTED_BY_BROKER',
+  INVALID_REQUIRED_ACKS: 'UNSUPPORTED_BY_BROKER',
 }
 
 /**
- * Classifies a Kafka error name. Names missing from the table fall back to Kafka's own retriable flag when
- * the client knows it (`retriableHint`, e.g. from the client's table generated from Kafka's protocol docs);
- * without one they are fatal, for the reason given on `classifyUnidentifiedError`.
+ * Where the sink departs from Kafka's retriable flag, each as Kafka's Java producer does:
+ * - The idempotent, non-transactional producer recovers from a broker that lost or rejects its sequence state by
+ *   resetting its producer id and epoch and sending again (TransactionManager, KIP-360): so do we, with a new client.
+ *   The Java producer completes a DUPLICATE_SEQUENCE_NUMBER batch as already written; we send it again, which
+ *   at-least-once allows.
+ * - UnknownTopicOrPartitionException is retriable (an InvalidMetadataException), but the Java producer retries it
+ *   only while it waits for the topic to appear in metadata (`max.block.ms`), then fails the send. The engine's
+ *   retries within the delivery timeout are that wait; what reaches this table after it is final.
  */
+const javaProducerOverrides: Readonly<Record<string, boolean>> = {
+  UNKNOWN_PRODUCER_ID: true,
+  OUT_OF_ORDER_SEQUENCE_NUMBER: true,
+  INVALID_PRODUCER_EPOCH: true,
+  DUPLICATE_SEQUENCE_NUMBER: true,
+  UNKNOWN_TOPIC_OR_PARTITION: false,
+  UNKNOWN_TOPIC_ID: false,
+}
+
+/**
+ * Whether retrying a Kafka error can help: Kafka's own `retriable` flag from its protocol documentation (the
+ * error-code table, generated from it, that @platformatic/kafka ships), except `javaProducerOverrides`. An error
+ * Kafka does not define falls back to `retriableHint` (the client's verdict), else it is fatal.
+ */
+export function isRetriableKafkaError(name: string, retriableHint?: boolean): boolean {
+  if (Object.hasOwn(javaProducerOverrides, name)) return javaProducerOverrides[name]!
+  const defined = Object.hasOwn(protocolErrors, name) ? (protocolErrors as Readonly<Record<string, { canRetry: boolean }>>)[name] : undefined
+  if (defined !== undefined) return defined.canRetry
+  return retriableHint === true
+}
+
+/** Classifies a Kafka error name: our code for it, and whether it is retried (`isRetriableKafkaError`). */
 export function classifyKafkaErrorName(name: string, retriableHint?: boolean): KafkaErrorClassification {
-  const known = Object.hasOwn(kafkaErrorClassifications, name) ? kafkaErrorClassifications[name] : undefined
-  if (known !== undefined) return known
-  return retriableHint === true ? transient('RETRIABLE_BROKER_ERROR') : fatal('BROKER_ERROR')
+  const retriable = isRetriableKafkaError(name, retriableHint)
+  const code = Object.hasOwn(kafkaErrorCodes, name) ? kafkaErrorCodes[name]! : retriable ? 'RETRIABLE_BROKER_ERROR' : 'BROKER_ERROR'
+  return retriable ? transient(code) : fatal(code)
 }
 
 /** Node/Bun socket and DNS error codes that mean "this broker cannot be reached right now". */

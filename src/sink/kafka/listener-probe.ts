@@ -46,7 +46,9 @@ export function describeSecurityMismatch(protocol: SecurityProtocol, observation
       return usesTls ? undefined : `the broker requires TLS on this listener (securityProtocol is ${protocol}): ${setting}`
     case 'kafka':
       if (usesTls && !observation.overTls) return `the broker does not offer TLS on this listener: it answered in plaintext (securityProtocol is ${protocol}): ${setting}`
-      if (usesSasl && !observation.advertisesSaslHandshake) {
+      // Kafka brokers list SaslHandshake on every listener (a plaintext one answers it ILLEGAL_SASL_STATE), so a
+      // listener that answers Metadata without authentication is not a SASL listener either.
+      if (usesSasl && (!observation.advertisesSaslHandshake || !observation.authenticationRequired)) {
         return `the broker does not offer SASL on this listener (securityProtocol is ${protocol}): ${setting}`
       }
       if (!usesSasl && observation.authenticationRequired) {

@@ -385,8 +385,8 @@ export function createPlatformaticKafkaPort(config: KafkaProducerConfig, logger:
       return new KafkaSendError({ code: 'DELIVERY_TIMED_OUT', transient: true, message: prefix })
     }
     const reason = classifyPlatformaticError(last.error)
-    // A fatal error the client kept retrying (it calls some of them retriable, e.g. CORRUPT_MESSAGE, or an
-    // unknown topic during metadata) stays fatal: the pipeline must not retry it forever.
+    // A fatal error the client kept retrying (e.g. an unknown topic during metadata, which Kafka calls
+    // retriable) stays fatal: the pipeline must not retry it forever.
     return new KafkaSendError({
       code: reason.code,
       transient: reason.transient,
@@ -480,6 +480,11 @@ export function createPlatformaticKafkaPort(config: KafkaProducerConfig, logger:
       const error = timeoutError(attemptClient, startedAt, 'connection to Kafka')
       if (attemptClient !== undefined) retire(attemptClient, error.message)
       throw error
+    },
+
+    lastRetriedError() {
+      const last = client?.retries.last
+      return last === undefined ? undefined : { error: classifyPlatformaticError(last.error), at: last.at }
     },
 
     send(topic, messages) {

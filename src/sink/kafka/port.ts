@@ -25,6 +25,11 @@ export interface KafkaPort {
    * programming error.
    */
   send(topic: string, messages: readonly KafkaMessage[]): Promise<readonly MessageOutcome[]>
+  /**
+   * The latest error the client retried by itself inside a send or connect, and when (epoch ms): what a send that is
+   * still in progress is struggling with. Optional: an engine that cannot tell leaves it out.
+   */
+  lastRetriedError?(): { readonly error: KafkaSendError; readonly at: number } | undefined
   /** Closes the client; with `flush`, waits for sends already handed to the client first. Idempotent. */
   close(options: { readonly flush: boolean }): Promise<void>
 }

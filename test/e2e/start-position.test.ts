@@ -137,3 +137,32 @@ describe('delete, then create again with the same id', () => {
     await sink.stop()
   }, 120_000)
 })
+
+describe('latest does not depend on what caught_up carries', () => {
+  // 25.1.0 sends caught_up with a position, 24.10.0 (the rig's default, above) without one: the same outcome.
+  let modern: Rig
+  beforeAll(async () => {
+    modern = await startRig({ brokers: 1, serverVersion: '25.1.0' })
+  })
+  afterAll(async () => {
+    await modern?.close()
+  })
+
+  test('25.1.0: start, RUNNING, stop, append 3, start: the 3 arrive', async () => {
+    const sink = await modern.startSink()
+    const topic = await modern.createTopic({ partitions: 1, replicationFactor: 1 })
+    const stream = unique('LatestModern-')
+    await modern.appendEvents(stream, 2)
+    const connectorId = unique('latest-modern-')
+    const settings = baseSettings(topic, modern.broker.bootstrapServers, { 'subscription:initialPosition': 'latest', 'subscription:filter:scope': 'stream', 'subscription:filter:filterType': 'prefix', 'subscription:filter:expression': stream })
+    expect((await sink.api.request('POST', `/connectors/${connectorId}`, { settings })).status).toBe(200)
+    expect((await sink.api.request('POST', `/connectors/${connectorId}/start`)).status).toBe(200)
+    await sink.api.waitForState(connectorId, 'CONNECTOR_STATE_RUNNING')
+    expect((await sink.api.request('POST', `/connectors/${connectorId}/stop`)).status).toBe(200)
+    await sink.api.waitForState(connectorId, 'CONNECTOR_STATE_STOPPED')
+    await modern.appendEvents(stream, 3, { firstSeq: 100 })
+    expect((await sink.api.request('POST', `/connectors/${connectorId}/start`)).status).toBe(200)
+    expect((await modern.readTopic(topic, 3, 30_000)).map((record) => payloadOf(record).seq)).toEqual([100, 101, 102])
+    await sink.stop()
+  }, 120_000)
+})

@@ -20,6 +20,8 @@ export type SpawnKurrentDbEmulatorOptions = {
    * The connection string then names `localhost`, as TLS cannot verify a name given as an IP address.
    */
   tls?: { certFile: string; keyFile: string; caFile: string }
+  /** The KurrentDB version to report and follow where versions differ (default 24.10.0). */
+  serverVersion?: string
   /** How long to wait for the listening line and for each answer (default 30 s; the machine is shared). */
   timeoutMs?: number
 }
@@ -34,6 +36,8 @@ export type KurrentDbEmulatorProcess = {
   up(): Promise<void>
   /** Ends the open Read calls (subscriptions) with UNAVAILABLE while appends go on being served. */
   dropReads(): Promise<number>
+  /** Arms a one-shot fault (kurrentdb-emulator/faults.ts) for the next matching call, on `streamName` if given. */
+  armFault(kind: string, streamName?: string): Promise<void>
   /** The counts line, e.g. `events=3 streams=1 bytes=… last-position=… open-calls=0 serving=true`. */
   stats(): Promise<string>
   /** Appends a synthetic backlog inside the emulator (benchmarks); resolves with the last event's position. */
@@ -53,6 +57,7 @@ export async function spawnKurrentDbEmulator(options: SpawnKurrentDbEmulatorOpti
   const timeoutMs = options.timeoutMs ?? 30_000
   const args = [entryPoint, '--port', String(options.port ?? 0)]
   if (options.positionBase !== undefined) args.push('--position-base', options.positionBase.toString())
+  if (options.serverVersion !== undefined) args.push('--server-version', options.serverVersion)
   if (options.tls !== undefined) args.push('--tls-cert', options.tls.certFile, '--tls-key', options.tls.keyFile)
   const child = spawn(bunExecutable(), args, { stdio: ['pipe', 'pipe', 'inherit'] })
   const exited = once(child, 'exit')
@@ -108,6 +113,9 @@ export async function spawnKurrentDbEmulator(options: SpawnKurrentDbEmulatorOpti
     },
     up: async () => {
       await command('up')
+    },
+    armFault: async (kind, streamName) => {
+      await command(streamName === undefined ? `fault ${kind}` : `fault ${kind} ${streamName}`)
     },
     dropReads: async () => Number(/dropped=(\d+)/.exec(await command('drop-reads'))?.[1] ?? 0),
     stats: () => command('stats'),

@@ -22,8 +22,9 @@ export interface Rig {
   close(): Promise<void>
 }
 
-export async function startRig(options: { brokers?: number } = {}): Promise<Rig> {
-  const [emulator, broker] = await Promise.all([spawnKurrentDbEmulator(), startKafkaTestBroker({ brokers: options.brokers ?? 3 })])
+export async function startRig(options: { brokers?: number; serverVersion?: string } = {}): Promise<Rig> {
+  const emulatorOptions = options.serverVersion === undefined ? {} : { serverVersion: options.serverVersion }
+  const [emulator, broker] = await Promise.all([spawnKurrentDbEmulator(emulatorOptions), startKafkaTestBroker({ brokers: options.brokers ?? 3 })])
   const client = KurrentDBClient.connectionString(emulator.connectionString)
   const sinks: SinkProcess[] = []
   return {

@@ -23,12 +23,12 @@ import {
   type ReadableSubscription,
   type ResolvedEvent,
 } from '@kurrent/kurrentdb-client'
-import { startKurrentDbEmulator, type KurrentDbEmulator } from '../../support/kurrentdb-emulator.ts'
+import { startKurrentDbEmulator, type KurrentDbEmulator, type KurrentDbEmulatorOptions } from '../../support/kurrentdb-emulator.ts'
 
 type Rig = { emulator: KurrentDbEmulator; client: KurrentDBClient }
 
 /** An emulator and a client for one describe block, closed in its afterAll. */
-function useRig(options: { positionBase?: bigint } = {}): Rig {
+function useRig(options: KurrentDbEmulatorOptions = {}): Rig {
   const rig = {} as Rig
   beforeAll(async () => {
     rig.emulator = await startKurrentDbEmulator(options)
@@ -232,7 +232,8 @@ describe('reading $all', () => {
 })
 
 describe('subscribing to $all', () => {
-  const rig = useRig()
+  // caught_up carries a position from 25.1.0 (and 24.10.5, 25.0.1) on.
+  const rig = useRig({ serverVersion: '25.1.0' })
   let written: AllStreamResolvedEvent[] = []
 
   beforeAll(async () => {
@@ -391,7 +392,7 @@ describe('checkpoints', () => {
 })
 
 describe('subscribing to a stream', () => {
-  const rig = useRig()
+  const rig = useRig({ serverVersion: '25.1.0' })
 
   beforeAll(async () => {
     await rig.client.appendToStream('stream-sub', [jsonEvent({ type: 'a', data: {} }), jsonEvent({ type: 'b', data: {} }), jsonEvent({ type: 'c', data: {} })])
@@ -557,5 +558,36 @@ describe('restarting in process', () => {
     } finally {
       await client.dispose()
     }
+  })
+})
+
+describe('server versions', () => {
+  describe('24.10.0', () => {
+    const rig = useRig({ serverVersion: '24.10.0' })
+
+    test('caught_up carries no position', async () => {
+      await rig.client.appendToStream('v24-1', jsonEvent({ type: 'e', data: {} }))
+      const subscription = rig.client.subscribeToAll({ fromPosition: START })
+      try {
+        const caughtUp = await record(subscription).caughtUp
+        expect(caughtUp.position).toBeUndefined()
+      } finally {
+        await subscription.unsubscribe()
+      }
+    })
+
+    test('a filtered subscription from the start that matched nothing sends (2^64-1, 2^64-1) at the switch to live', async () => {
+      let reached!: (position: Position) => void
+      const checkpoint = new Promise<Position>((resolve) => (reached = resolve))
+      const subscription = rig.client.subscribeToAll({
+        fromPosition: START,
+        filter: streamNameFilter({ prefixes: ['nothing-matches-'], maxSearchWindow: 1000, checkpointReached: (_subscription, position) => void reached(position) }),
+      })
+      try {
+        expect(await checkpoint).toEqual({ commit: 2n ** 64n - 1n, prepare: 2n ** 64n - 1n })
+      } finally {
+        await subscription.unsubscribe()
+      }
+    })
   })
 })

@@ -10,7 +10,7 @@ import type { AppendOutcome, EventLog } from './event-log.ts'
 import { expectedRevisionOf, type ExpectedRevision } from './expected-revision.ts'
 import { Any, Code, Empty, shared, status, streams, type AppendRequest, type BatchAppendRequest } from './protocol.ts'
 import type { Authorization } from './authorization.ts'
-import type { Faults } from './faults.ts'
+import { appendDelayMs, type Faults } from './faults.ts'
 import { invalidArgumentError, streamDeletedError, streamNameOf, unavailableError } from './responses.ts'
 import type { TrackCall } from './grpc-host.ts'
 
@@ -43,6 +43,10 @@ export function handleAppend(log: EventLog, track: TrackCall, faults: Faults, au
     call.on('end', () => {
       if (!options) return answer(invalidArgumentError('AppendReq.options must come first'))
       const streamName = streamNameOf(options.getStreamIdentifier())
+      if (faults.take('append-delay', streamName)) return void setTimeout(serve, appendDelayMs, options, streamName)
+      serve(options, streamName)
+    })
+    const serve = (options: streams.AppendReq.Options, streamName: string) => {
       const expected = expectedFromAppendOptions(options)
       const refusal = authorization.check(call.metadata, 'write', streamName)
       if (refusal !== undefined) return answer(refusal)
@@ -50,7 +54,7 @@ export function handleAppend(log: EventLog, track: TrackCall, faults: Faults, au
       if (faults.take('append-reply-lost', streamName)) return answer(unavailableError('injected fault: append-reply-lost (the append was committed)'))
       if (outcome.kind === 'stream-deleted') return answer(streamDeletedError(streamName))
       answer(null, appendResponse(outcome, expected))
-    })
+    }
   }
 }
 
@@ -121,6 +125,12 @@ export function handleBatchAppend(log: EventLog, track: TrackCall, faults: Fault
         if (!request.isFinal) return
         pending.delete(key)
       }
+      const ready = batch
+      if (faults.take('append-delay', streamNameOf(ready.options?.getStreamIdentifier()))) return void setTimeout(() => serveBatch(ready), appendDelayMs)
+      serveBatch(ready)
+    })
+    const serveBatch = (batch: PendingBatch) => {
+      if (!open) return
       const refusal = authorization.check(call.metadata, 'write', streamNameOf(batch.options?.getStreamIdentifier()))
       if (refusal !== undefined) {
         open = false
@@ -137,7 +147,7 @@ export function handleBatchAppend(log: EventLog, track: TrackCall, faults: Fault
         return
       }
       if (open) call.write(response)
-    })
+    }
     call.on('end', () => {
       release()
       if (open) {

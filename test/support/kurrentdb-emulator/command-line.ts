@@ -17,7 +17,7 @@ import type { KurrentDbEmulator, KurrentDbEmulatorOptions } from '../kurrentdb-e
 import { emulatorHost } from './connection-string.ts'
 import { faultKinds } from './faults.ts'
 
-const usage = 'usage: bun test/support/kurrentdb-emulator.ts [--port N] [--position-base N] [--tls-cert FILE --tls-key FILE]'
+const usage = 'usage: bun test/support/kurrentdb-emulator.ts [--port N] [--position-base N] [--server-version X.Y.Z] [--tls-cert FILE --tls-key FILE]'
 
 export function parseArguments(args: string[]): KurrentDbEmulatorOptions | string {
   const options: KurrentDbEmulatorOptions = {}
@@ -27,6 +27,12 @@ export function parseArguments(args: string[]): KurrentDbEmulatorOptions | strin
     const flag = args[index]
     const value = args[index + 1]
     if (flag === '--help' || flag === '-h') return usage
+    if (flag === '--server-version') {
+      if (value === undefined || !/^\d+\.\d+\.\d+/.test(value)) return `--server-version needs a version such as 24.10.0\n${usage}`
+      options.serverVersion = value
+      index++
+      continue
+    }
     if (flag === '--tls-cert' || flag === '--tls-key') {
       if (value === undefined) return `${flag} needs a file\n${usage}`
       if (flag === '--tls-cert') certFile = value

@@ -4,9 +4,12 @@
  * - `append-reply-lost`: the next Append or BatchAppend is committed, then its answer is replaced by UNAVAILABLE, as
  *   when the connection drops after the server wrote (a retry then meets its own events; see idempotency.ts).
  */
-export type FaultKind = 'delete-unavailable' | 'append-reply-lost' | 'read-unavailable'
+export type FaultKind = 'delete-unavailable' | 'append-reply-lost' | 'read-unavailable' | 'append-delay'
 
-export const faultKinds: readonly FaultKind[] = ['delete-unavailable', 'append-reply-lost', 'read-unavailable']
+export const faultKinds: readonly FaultKind[] = ['delete-unavailable', 'append-reply-lost', 'read-unavailable', 'append-delay']
+
+/** How long `append-delay` holds an append before serving it (a slow or overloaded node). */
+export const appendDelayMs = 8_000
 
 export type Faults = {
   /** Arms `kind` for the next call on `streamName` (any stream when omitted). */

@@ -8,6 +8,7 @@ import { handleAppend, handleBatchAppend } from './appends.ts'
 import { handleDelete, handleTombstone } from './deletes.ts'
 import type { EventLog } from './event-log.ts'
 import type { Faults } from './faults.ts'
+import { serverBehaviour } from './server-version.ts'
 import { createDefaultAuthorization, grantEverything } from './authorization.ts'
 import { serverFeaturesServiceDefinition, streamsServiceDefinition } from './protocol.ts'
 import { handleRead } from './read-service.ts'
@@ -33,7 +34,7 @@ const shutdownGraceMs = 500
 /** The client accepts messages up to 17 MiB (KurrentDB's largest event); accept as much. */
 const maxMessageBytes = 17 * 1024 * 1024
 
-export async function startGrpcHost(options: { log: EventLog; host: string; port: number; faults: Faults; tls?: { certPem: string; keyPem: string } | undefined }): Promise<GrpcHost> {
+export async function startGrpcHost(options: { log: EventLog; host: string; port: number; faults: Faults; tls?: { certPem: string; keyPem: string } | undefined; serverVersion: string }): Promise<GrpcHost> {
   const { log, host, faults } = options
   // Secure mode (TLS) brings the server's default users and ACLs; an insecure server grants everything.
   const authorization = options.tls === undefined ? grantEverything : createDefaultAuthorization(log)
@@ -49,13 +50,13 @@ export async function startGrpcHost(options: { log: EventLog; host: string; port
     if (server) return
     const next = new grpc.Server({ 'grpc.max_receive_message_length': maxMessageBytes, 'grpc.max_send_message_length': -1 })
     next.addService(streamsServiceDefinition, {
-      read: handleRead(log, track, authorization, faults),
+      read: handleRead(log, track, authorization, faults, serverBehaviour(options.serverVersion)),
       append: handleAppend(log, track, faults, authorization),
       batchAppend: handleBatchAppend(log, track, faults, authorization),
       delete: handleDelete(log, faults, authorization),
       tombstone: handleTombstone(log, authorization),
     })
-    next.addService(serverFeaturesServiceDefinition, { getSupportedMethods: handleGetSupportedMethods() })
+    next.addService(serverFeaturesServiceDefinition, { getSupportedMethods: handleGetSupportedMethods(options.serverVersion) })
     port = await new Promise<number>((resolve, reject) =>
       next.bindAsync(`${host}:${port}`, serverCredentials(options.tls), (error, boundPort) => (error ? reject(error) : resolve(boundPort))),
     )

@@ -5,6 +5,7 @@
 import type * as grpc from '@grpc/grpc-js'
 import type { Authorization } from './authorization.ts'
 import type { EventLog } from './event-log.ts'
+import type { ServerBehaviour } from './server-version.ts'
 import type { ReadResponse, streams } from './protocol.ts'
 import { parseReadRequest } from './read-request.ts'
 import { readAll, readStream } from './reads.ts'
@@ -14,11 +15,11 @@ import type { Faults } from './faults.ts'
 import { subscribeToAll, subscribeToStream } from './subscriptions.ts'
 import type { TrackCall } from './grpc-host.ts'
 
-export function handleRead(log: EventLog, track: TrackCall, authorization: Authorization, faults: Faults) {
+export function handleRead(log: EventLog, track: TrackCall, authorization: Authorization, faults: Faults, server: ServerBehaviour) {
   return (call: grpc.ServerWritableStream<streams.ReadReq, ReadResponse>): void => {
     const channel = openResponseChannel(call)
     const release = track((error) => channel.fail(error), 'read')
-    serveRead(log, channel, call.request, (streamName) =>
+    serveRead(log, channel, call.request, server, (streamName) =>
       faults.take('read-unavailable', streamName) ? unavailableError('injected fault: read-unavailable') : authorization.check(call.metadata, 'read', streamName),
     )
       .catch((error: unknown) => channel.fail(invalidArgumentError(error instanceof Error ? error.message : String(error))))
@@ -26,7 +27,7 @@ export function handleRead(log: EventLog, track: TrackCall, authorization: Autho
   }
 }
 
-async function serveRead(log: EventLog, channel: ResponseChannel<ReadResponse>, message: streams.ReadReq, refuse: (streamName: string) => grpc.ServiceError | undefined): Promise<void> {
+async function serveRead(log: EventLog, channel: ResponseChannel<ReadResponse>, message: streams.ReadReq, server: ServerBehaviour, refuse: (streamName: string) => grpc.ServiceError | undefined): Promise<void> {
   const request = parseReadRequest(message)
   if (typeof request === 'string') return channel.fail(invalidArgumentError(request))
   const { target, mode } = request
@@ -38,8 +39,8 @@ async function serveRead(log: EventLog, channel: ResponseChannel<ReadResponse>, 
     return channel.fail(invalidArgumentError('Trying to read from an invalid position.'))
   }
   if (mode.kind === 'subscription') {
-    if (target.kind === 'all') return subscribeToAll(log, channel, request, target.from)
-    return subscribeToStream(log, channel, target.streamName, target.from)
+    if (target.kind === 'all') return subscribeToAll(log, channel, request, target.from, server)
+    return subscribeToStream(log, channel, target.streamName, target.from, server)
   }
   if (target.kind === 'all') return readAll(log, channel, request, target.from, mode.count)
   return readStream(log, channel, request, target.streamName, target.from, mode.count)

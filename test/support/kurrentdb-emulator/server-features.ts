@@ -5,13 +5,10 @@
 import type * as grpc from '@grpc/grpc-js'
 import { serverFeatures, servedMethods, type shared } from './protocol.ts'
 
-/** Reported as the server version; only informational for the client (it gates on listed methods). */
-export const emulatedServerVersion = '24.10.0'
-
-export function handleGetSupportedMethods() {
+export function handleGetSupportedMethods(version: string) {
   return (_call: grpc.ServerUnaryCall<shared.Empty, serverFeatures.SupportedMethods>, callback: grpc.sendUnaryData<serverFeatures.SupportedMethods>): void => {
     const supported = new serverFeatures.SupportedMethods()
-    supported.setEventStoreServerVersion(emulatedServerVersion)
+    supported.setEventStoreServerVersion(version)
     for (const { service, methods } of servedMethods) {
       for (const name of methods) {
         const method = new serverFeatures.SupportedMethod()

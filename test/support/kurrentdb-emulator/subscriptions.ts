@@ -5,6 +5,10 @@
  * Positions and revisions to start from are exclusive, as in KurrentDB.
  */
 import type { EventLog } from './event-log.ts'
+import type { ServerBehaviour } from './server-version.ts'
+
+/** (2^64−1, 2^64−1): how the wire spells the end of the log, and (−1, −1) as an unsigned pair. */
+const endOfLog = 2n ** 64n - 1n
 import { compileFilter, noFilter } from './filters.ts'
 import type { ReadResponse } from './protocol.ts'
 import type { ReadFrom, ReadRequest } from './read-request.ts'
@@ -18,17 +22,19 @@ type Channel = ResponseChannel<ReadResponse>
  * or not) at the position of the last one scanned, so checkpoints only move forwards and resuming from one
  * (exclusive) neither skips nor repeats an event.
  */
-export async function subscribeToAll(log: EventLog, channel: Channel, request: ReadRequest, from: ReadFrom): Promise<void> {
+export async function subscribeToAll(log: EventLog, channel: Channel, request: ReadRequest, from: ReadFrom, server: ServerBehaviour): Promise<void> {
   const filter = request.filter ? compileFilter(log, request.filter) : noFilter
   const interval = filter.checkpointInterval
   let index = from === 'start' ? 0 : from === 'end' ? log.size : log.firstIndexAtOrAfter(from + 1n)
   let scanned = 0
+  let matched = false
   let caughtUp = false
   let full = channel.send(confirmationResponse())
   if (full) await full
   while (channel.open) {
     for (const end = log.size; index < end && channel.open; index++) {
       if (filter.matches(index)) {
+        matched = true
         full = channel.send(log.encodedAt(index))
         if (full) await full
       }
@@ -40,7 +46,11 @@ export async function subscribeToAll(log: EventLog, channel: Channel, request: R
     }
     if (!caughtUp && channel.open) {
       caughtUp = true
-      full = channel.send(caughtUpResponse({ position: log.lastPosition() }))
+      if (server.sendsEndCheckpointAtLiveSwitch && from === 'start' && interval > 0 && !matched) {
+        full = channel.send(checkpointResponse(endOfLog))
+        if (full) await full
+      }
+      full = channel.send(caughtUpResponse({ position: server.caughtUpCarriesPosition ? log.lastPosition() : undefined }))
       if (full) await full
     }
     if (index === log.size) await channel.waitFor(log.nextAppend())
@@ -48,7 +58,7 @@ export async function subscribeToAll(log: EventLog, channel: Channel, request: R
 }
 
 /** A stream: events by revision after `from`, honouring `$maxCount` / `$tb`; a tombstone ends it. */
-export async function subscribeToStream(log: EventLog, channel: Channel, streamName: string, from: ReadFrom): Promise<void> {
+export async function subscribeToStream(log: EventLog, channel: Channel, streamName: string, from: ReadFrom, server: ServerBehaviour): Promise<void> {
   let next: number | 'end' = from === 'start' ? 0 : from === 'end' ? 'end' : from >= BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(from) + 1
   let caughtUp = false
   let full = channel.send(confirmationResponse())
@@ -65,7 +75,7 @@ export async function subscribeToStream(log: EventLog, channel: Channel, streamN
     }
     if (!caughtUp && channel.open) {
       caughtUp = true
-      full = channel.send(caughtUpResponse({ revision: visible.end > 0 ? BigInt(visible.end - 1) : undefined }))
+      full = channel.send(caughtUpResponse({ revision: server.caughtUpCarriesPosition && visible.end > 0 ? BigInt(visible.end - 1) : undefined }))
       if (full) await full
     }
     const latest = log.findStream(streamName)

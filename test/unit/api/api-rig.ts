@@ -11,7 +11,7 @@ import { createConnectorService } from '../../../src/connectors/create-connector
 import { createLogger } from '../../../src/observability/logger.ts'
 import { createSinkMetrics, type SinkMetrics } from '../../../src/observability/metrics.ts'
 import { connectToKurrentDb, type KurrentDbConnection } from '../../../src/source/kurrentdb-connection.ts'
-import { startKurrentDbEmulator, type KurrentDbEmulator } from '../../support/kurrentdb-emulator.ts'
+import { startKurrentDbEmulator, type KurrentDbEmulator, type KurrentDbEmulatorOptions } from '../../support/kurrentdb-emulator.ts'
 
 export const apiUser = 'admin'
 export const apiPassword = 'changeit-api-password'
@@ -41,6 +41,8 @@ export interface ApiRig {
   readonly app: HttpApi
   readonly emulator: KurrentDbEmulator
   readonly metrics: SinkMetrics
+  /** The connectors service behind the API (for shutdown tests). */
+  readonly service: RunningConnectorService
   request(method: string, path: string, options?: RequestOptions): Promise<ApiResponse>
   /** Sends a prepared Request (streams, odd headers) and records the response like `request`. */
   send(request: Request): Promise<ApiResponse>
@@ -52,9 +54,9 @@ export interface ApiRig {
 }
 
 export async function startApiRig(
-  options: { credentials?: ApiCredentials | null; checkReady?: ReadinessCheck; maxBodyBytes?: number } = {},
+  options: { credentials?: ApiCredentials | null; checkReady?: ReadinessCheck; maxBodyBytes?: number; emulator?: KurrentDbEmulatorOptions } = {},
 ): Promise<ApiRig> {
-  const emulator = await startKurrentDbEmulator()
+  const emulator = await startKurrentDbEmulator(options.emulator)
   let connection: KurrentDbConnection | undefined
   let service: RunningConnectorService | undefined
   try {
@@ -102,6 +104,7 @@ export async function startApiRig(
       app,
       emulator,
       metrics,
+      service: openedService,
       responseBodies,
       logLines,
       send,

@@ -135,7 +135,8 @@ export async function createConnectorService(dependencies: ConnectorServiceDepen
    * loads the state as last written and resumes the run).
    */
   const recordRuntime = async (connectorId: string, makeEvent: () => HistoryEvent): Promise<void> => {
-    unrecorded.set(connectorId, (unrecorded.get(connectorId) ?? 0) + 1)
+    // Counted only once an attempt failed: a fact being written normally must not flicker readiness.
+    let failing = false
     try {
       for (let attempt = 1; !shuttingDown; attempt++) {
         const record = records.get(connectorId)
@@ -148,15 +149,19 @@ export async function createConnectorService(dependencies: ConnectorServiceDepen
         } catch (error) {
           if (error instanceof ConcurrentChangeError) remember(connectorId, await store.readHistory(connectorId, record.revision).catch(() => []))
           else {
+            if (!failing) unrecorded.set(connectorId, (unrecorded.get(connectorId) ?? 0) + 1)
+            failing = true
             logger.warn('recording the connector state failed; retrying until it is written', { connectorId, event: event.type, attempt, error })
             await Bun.sleep(Math.min(5_000, 200 * 2 ** Math.min(attempt, 5)))
           }
         }
       }
     } finally {
-      const pending = (unrecorded.get(connectorId) ?? 1) - 1
-      if (pending > 0) unrecorded.set(connectorId, pending)
-      else unrecorded.delete(connectorId)
+      if (failing) {
+        const pending = (unrecorded.get(connectorId) ?? 1) - 1
+        if (pending > 0) unrecorded.set(connectorId, pending)
+        else unrecorded.delete(connectorId)
+      }
     }
   }
 

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { FORWARDS } from '@kurrent/kurrentdb-client'
 import { randomUUID } from 'node:crypto'
+import { createServer, type AddressInfo, type Socket } from 'node:net'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -133,15 +134,17 @@ describe('secrets', () => {
 
 describe('stopping', () => {
   test('a connector whose Kafka never answers stops promptly, and SIGTERM still exits cleanly', async () => {
+    // A "broker" that accepts connections and never answers: no request (nor a probe of the listener) gets a reply.
+    const sockets = new Set<Socket>()
+    const silent = createServer((socket) => void sockets.add(socket))
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    const closeSilent = () => {
+      for (const socket of sockets) socket.destroy()
+      silent.close()
+    }
     const sink = await rig.startSink({ args: token })
     const connectorId = unique('unreachable-')
-    // TLS against the plaintext broker: the handshake never completes.
-    const settings = {
-      ...baseSettings('orders', rig.broker.bootstrapServers),
-      'authentication:securityProtocol': 'SaslSsl',
-      'authentication:username': 'user',
-      'authentication:password': 'password',
-    }
+    const settings = baseSettings('orders', `127.0.0.1:${(silent.address() as AddressInfo).port}`)
     expect((await sink.api.request('POST', `/connectors/${connectorId}`, { settings })).status).toBe(200)
     expect((await sink.api.request('POST', `/connectors/${connectorId}/start`)).status).toBe(200)
     await Bun.sleep(200)
@@ -151,6 +154,7 @@ describe('stopping', () => {
     const types = (await historyOf(connectorId)).map((event) => event.type)
     expect(types.at(-1)).toBe('$kafka-sink-connector-stopped')
     expect(types).not.toContain('$kafka-sink-connector-running')
+    closeSilent()
   }, 90_000)
 })
 

@@ -37,8 +37,12 @@ const closedWhileRetryingMessage = /^Client closed while retrying /
 // The retry loop's summary of all attempts of one operation (clients/base/base.js, kPerformWithRetry). Only the
 // latest attempt says what is wrong now: an earlier attempt's error may have been cured since.
 const retryAttemptsMessage = /^\S+ failed \d+ times\.$/
-// UserErrors the connection raises for plaintext-vs-TLS mismatches (network/connection.js).
-const tlsMismatchMessages = ['Broker requires TLS.', 'TLS handshake failed. Please verify the broker supports TLS.']
+// UserErrors the connection raises around TLS (network/connection.js). 'Broker requires TLS.' means a TLS record
+// came back to a plaintext client: certain. The handshake message wraps an ECONNRESET before the TLS session was
+// up, which a listener without TLS causes and so does a broker that restarts: the engine's listener probe tells
+// them apart, so here it counts as a network failure.
+const tlsRequiredMessage = 'Broker requires TLS.'
+const tlsHandshakeResetMessage = 'TLS handshake failed. Please verify the broker supports TLS.'
 
 export function classifyPlatformaticError(error: unknown): KafkaSendError {
   try {
@@ -71,7 +75,8 @@ function collectFindings(value: unknown, findings: Finding[], visited: Set<unkno
     const unknownTopic = unknownTopicMessage.exec(error.message)
     if (unknownTopic) findings.push({ kind: 'kafka', name: 'UNKNOWN_TOPIC_OR_PARTITION', retriable: false, error })
     else if (closedWhileRetryingMessage.test(error.message)) findings.push({ kind: 'closed', error })
-    else if (tlsMismatchMessages.includes(error.message)) findings.push({ kind: 'tls', error })
+    else if (error.message === tlsRequiredMessage) findings.push({ kind: 'tls', error })
+    else if (error.message === tlsHandshakeResetMessage) findings.push({ kind: 'network', error })
   } else if (isTlsErrorCode(error.code)) {
     findings.push({ kind: 'tls', error })
   } else if (isUnreachableErrnoCode(error.code)) {

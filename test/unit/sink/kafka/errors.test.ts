@@ -195,6 +195,17 @@ describe('classifyPlatformaticError', () => {
     expect(error).toMatchObject({ code: 'TLS_FAILED', transient: false })
   })
 
+  // A TLS record answering a plaintext request proves the listener wants TLS; a reset before the TLS session was up
+  // happens both against a listener without TLS and against a TLS broker that restarts (the engine probes which).
+  test("'Broker requires TLS.' is fatal TLS_FAILED; a reset during the TLS handshake is transient", () => {
+    const required = new NetworkError('Connection to broker:9092 failed.', { cause: new UserError('Broker requires TLS.') })
+    expect(classifyPlatformaticError(required)).toMatchObject({ code: 'TLS_FAILED', transient: false })
+    const reset = Object.assign(new Error('Client network socket disconnected before secure TLS connection was established'), { code: 'ECONNRESET' })
+    const handshake = new UserError('TLS handshake failed. Please verify the broker supports TLS.', { cause: reset })
+    const error = classifyPlatformaticError(new NetworkError('Connection to broker:9093 failed.', { cause: handshake }))
+    expect(error).toMatchObject({ code: 'BROKERS_UNAVAILABLE', transient: true })
+  })
+
   test("the client's 'Unknown topic' UserError is UNKNOWN_TOPIC with Kafka's name for it", () => {
     const error = classifyPlatformaticError(new UserError('Unknown topic orders.'))
     expect(error).toMatchObject({ code: 'UNKNOWN_TOPIC', transient: false, kafkaName: 'UNKNOWN_TOPIC_OR_PARTITION' })

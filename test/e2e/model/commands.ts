@@ -275,6 +275,8 @@ export async function checkRunningIncarnation(model: SinkModel, system: ModelSys
   incarnation.lastFigures = evaluation.figures
   if (connector?.state !== running) violations.push(`connector is ${String(connector?.state)}, not RUNNING`)
   if (connector?.errorDetails !== undefined) violations.push(`connector shows errorDetails ${JSON.stringify(connector.errorDetails)}`)
+  // It just delivered the markers: its confirmed position moved, so it must not call itself stalled.
+  if (connector?.stalled !== undefined) violations.push(`connector shows stalled ${JSON.stringify(connector.stalled)} right after delivering`)
   if (violations.length > 0) {
     const warnings = system.sink().lines().filter((line) => /"level":"(warn|error)"/.test(line)).slice(-3)
     throw new ModelViolation(`check of incarnation ${incarnation.number} (${JSON.stringify(incarnation.variant)}, from ${incarnation.from}): ${violations.join('; ')}${warnings.length > 0 ? `; last sink warnings: ${warnings.join(' ')}` : ''}`)

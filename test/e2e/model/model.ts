@@ -279,7 +279,8 @@ export function evaluate(
   const isDue = (event: ModelEvent) => incarnation.from !== undefined && isMatching(event) && event.position > incarnation.from && event.position <= options.dueUpTo
 
   let duplicates = 0
-  const excusedUpTo = incarnation.retriedSendsPossible ? options.dueUpTo : incarnation.excusedUpTo
+  // A retried send may have copied anything appended so far, whether or not it is due yet.
+  const excusedUpTo = incarnation.retriedSendsPossible ? maxBigInt(head(model), incarnation.excusedUpTo) : incarnation.excusedUpTo
   for (const [eventId, list] of copies) {
     const event = eventsById.get(eventId)!
     const where = `${event.id} (position ${event.position})`

@@ -11,7 +11,8 @@ import { Observable, type Observable as ObservableType } from 'rxjs'
 import { status as GrpcStatus, type ClientReadableStream } from '@grpc/grpc-js'
 import type { Logger } from '../observability/logger.ts'
 import type { KurrentDbConnection } from './kurrentdb-connection.ts'
-import type { LogPosition, StartPoint } from './positions.ts'
+import { readLogEnd, startAfter } from './log-end.ts'
+import { isEndOfLog, type LogPosition, type StartPoint } from './positions.ts'
 import type { ReadTarget } from './read-plan.ts'
 import { buildSubscriptionRequest } from './read-request.ts'
 import { decodeReadResponse, type SourceEvent } from './read-response-decoder.ts'
@@ -107,6 +108,8 @@ export function subscribeToSource(connection: KurrentDbConnection, options: Sour
           subscriber.next({ kind: 'event', event: response.event })
           return
         case 'checkpoint':
+          // Not a position to resume after: it means "the end" (see isEndOfLog).
+          if (isEndOfLog(response.position)) return
           resumeFrom = { kind: 'after', position: response.position }
           subscriber.next({ kind: 'checkpoint', position: response.position })
           return
@@ -146,6 +149,15 @@ export function subscribeToSource(connection: KurrentDbConnection, options: Sour
     const open = () => {
       reopenTimer = undefined
       if (closed) return
+      // `end` is resolved to the last event before subscribing, so a reconnect resumes from there and not from a
+      // later end (events written while the call was down would be skipped).
+      if (resumeFrom.kind === 'end') {
+        readLogEnd(connection, options.target).then((end) => {
+          if (resumeFrom.kind === 'end') resumeFrom = startAfter(end, options.target)
+          open()
+        }, onCallEnded)
+        return
+      }
       let request
       try {
         request = buildSubscriptionRequest({ target: options.target, start: resumeFrom, checkpointEvery: options.checkpointEvery })

@@ -140,3 +140,28 @@ describe('metadata parsing (M1, M2, M4)', () => {
     expect(metastream).toEqual([1n])
   })
 })
+
+describe('tombstone (S7, S8)', () => {
+  test('metadata writes to a tombstoned stream fail with StreamDeleted, as do reads of its metastream', async () => {
+    await appendTwo('ts-meta')
+    await client.setStreamMetadata('ts-meta', { maxCount: 5 })
+    await client.tombstoneStream('ts-meta')
+    expect(await failureOf(() => client.setStreamMetadata('ts-meta', { maxCount: 10 }))).toBeInstanceOf(StreamDeletedError)
+    expect(await failureOf(() => rawMetadata('ts-meta'))).toBeInstanceOf(StreamDeletedError)
+    expect(await failureOf(() => client.deleteStream('ts-meta'))).toBeInstanceOf(StreamDeletedError)
+  })
+
+  test('a live stream subscription receives the $streamDeleted event, then ends with StreamDeleted', async () => {
+    await appendTwo('ts-live')
+    const subscription = client.subscribeToStream('ts-live', { fromRevision: END })
+    const types: string[] = []
+    const ended = new Promise<unknown>((resolve) => {
+      subscription.on('data', (resolved) => void types.push(resolved.event!.type))
+      subscription.on('error', resolve)
+    })
+    await new Promise<void>((resolve) => subscription.on('caughtUp', () => resolve()))
+    await client.tombstoneStream('ts-live')
+    expect(await ended).toBeInstanceOf(StreamDeletedError)
+    expect(types).toEqual(['$streamDeleted'])
+  })
+})

@@ -32,6 +32,8 @@ export type StreamRecord = {
   /** Log index of each revision: revision r is `logIndexes[r]`. A tombstone is not a revision. */
   readonly logIndexes: number[]
   tombstoned: boolean
+  /** Log index of the `$streamDeleted` record, once tombstoned. */
+  tombstoneIndex: number | undefined
   metadata: StreamMetadata
   /** The bytes of the metastream's last event: what the server's undelete rewrites with a new `$tb`. */
   rawMetadata: Uint8Array | undefined
@@ -144,7 +146,7 @@ export function createEventLog(options: { positionBase: bigint }) {
   function streamRecord(name: string): StreamRecord {
     let stream = streamsByName.get(name)
     if (!stream) {
-      stream = { id: streams.length, name, identifierField: encodeStreamIdentifierField(name), logIndexes: [], tombstoned: false, metadata: noMetadata, rawMetadata: undefined }
+      stream = { id: streams.length, name, identifierField: encodeStreamIdentifierField(name), logIndexes: [], tombstoned: false, tombstoneIndex: undefined, metadata: noMetadata, rawMetadata: undefined }
       streams.push(stream)
       streamsByName.set(name, stream)
     }
@@ -154,6 +156,9 @@ export function createEventLog(options: { positionBase: bigint }) {
   function stateOf(stream: StreamRecord | undefined): StreamState {
     if (!stream) return { kind: 'missing' }
     if (stream.tombstoned) return { kind: 'tombstoned' }
+    // The metastream of a tombstoned stream counts as deleted too (S7: IndexReader.GetStreamLastEventNumberCached).
+    const described = streamOfMetastream(stream.name)
+    if (described !== undefined && streamsByName.get(described)?.tombstoned === true) return { kind: 'tombstoned' }
     if (stream.logIndexes.length === 0) return { kind: 'missing' }
     const lastRevision = BigInt(stream.logIndexes.length - 1)
     return isSoftDeleted(stream.metadata) ? { kind: 'soft-deleted', lastRevision } : { kind: 'exists', lastRevision }
@@ -223,6 +228,12 @@ export function createEventLog(options: { positionBase: bigint }) {
     }
   }
 
+  /** A metastream not written yet still counts as deleted when the stream it describes is tombstoned. */
+  function metastreamPlaceholder(streamName: string): StreamRecord | undefined {
+    const described = streamOfMetastream(streamName)
+    return described !== undefined && streamsByName.get(described)?.tombstoned === true ? streamRecord(streamName) : undefined
+  }
+
   /** Writes the undelete `$metadata` of `streamName`: its current raw metadata with `$tb` = `recreateFrom`. */
   function undelete(streamName: string, recreateFrom: bigint): void {
     const raw = streamsByName.get(streamName)?.rawMetadata
@@ -290,7 +301,7 @@ export function createEventLog(options: { positionBase: bigint }) {
     },
     append(streamName: string, expected: ExpectedRevision, events: ProposedEvent[]): AppendOutcome {
       const stream = streamsByName.get(streamName)
-      const state = stateOf(stream)
+      const state = stateOf(stream ?? metastreamPlaceholder(streamName))
       const retried = checkIdempotency(
         { state, expected, ids: events.map((event) => event.id) },
         {
@@ -355,6 +366,7 @@ export function createEventLog(options: { positionBase: bigint }) {
         },
       ])
       stream.tombstoned = true
+      stream.tombstoneIndex = count - 1
       return { kind: 'success', position }
     },
     /** What a restart forgets: the recently committed ids weak idempotency consults. */

@@ -57,7 +57,11 @@ export async function subscribeToAll(log: EventLog, channel: Channel, request: R
   }
 }
 
-/** A stream: events by revision after `from`, honouring `$maxCount` / `$tb`; a tombstone ends it. */
+/**
+ * A stream: events by revision after `from`, honouring `$maxCount` / `$tb`. A tombstone ends it with StreamDeleted:
+ * at once during catch-up, and after sending the `$streamDeleted` event itself when it arrives live (S8,
+ * `Enumerator.StreamSubscription.cs`).
+ */
 export async function subscribeToStream(log: EventLog, channel: Channel, streamName: string, from: ReadFrom, server: ServerBehaviour): Promise<void> {
   let next: number | 'end' = from === 'start' ? 0 : from === 'end' ? 'end' : from >= BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(from) + 1
   let caughtUp = false
@@ -65,7 +69,13 @@ export async function subscribeToStream(log: EventLog, channel: Channel, streamN
   if (full) await full
   while (channel.open) {
     const stream = log.findStream(streamName)
-    if (stream?.tombstoned) return channel.fail(streamDeletedError(streamName))
+    if (stream?.tombstoned) {
+      if (caughtUp && stream.tombstoneIndex !== undefined) {
+        full = channel.send(log.encodedAt(stream.tombstoneIndex))
+        if (full) await full
+      }
+      return channel.fail(streamDeletedError(streamName))
+    }
     const visible = stream ? log.visibleRevisions(stream) : { first: 0, end: 0 }
     if (next === 'end') next = visible.end
     if (next < visible.first) next = visible.first

@@ -5,6 +5,8 @@
  * imported only then: importing them takes most of the start-up time (measured ~0.8 s for the Kafka client alone).
  */
 import { readFile } from 'node:fs/promises'
+import { hostname } from 'node:os'
+import type { ApiCredentials } from './api/auth.ts'
 import { createHttpApi } from './api/http-api.ts'
 import type { ServeOptions } from './cli.ts'
 import { ConnectorError } from './connectors/connector-errors.ts'
@@ -12,6 +14,8 @@ import type { ConnectorService, RunningConnectorService } from './connectors/con
 import { applyConnectorsFile, ConnectorsFileError } from './connectors/connectors-file.ts'
 import { createLogger, type Logger } from './observability/logger.ts'
 import { createSinkMetrics } from './observability/metrics.ts'
+import type { OwnershipOptions } from './connectors/ownership-coordinator.ts'
+import { redactConnectionString } from './observability/redaction.ts'
 import type { KurrentDbConnection } from './source/kurrentdb-connection.ts'
 
 /** Exit codes: 0 after a clean shutdown, 2 for a configuration the process cannot start with. */
@@ -19,9 +23,15 @@ const exitBadConfiguration = 2
 
 export async function runApp(options: ServeOptions, version: string): Promise<number> {
   const logger = createLogger({ level: options.logLevel })
+  for (const warning of options.warnings) logger.warn(warning)
   const token = await readDataProtectionToken(options)
   if (token instanceof Error) {
     process.stderr.write(`kafka-sink: ${token.message}\n`)
+    return exitBadConfiguration
+  }
+  const credentials = await readApiCredentials(options)
+  if (credentials instanceof Error) {
+    process.stderr.write(`kafka-sink: ${credentials.message}\n`)
     return exitBadConfiguration
   }
   if (options.insecure) logger.warn('the management API accepts requests without credentials (--insecure); use it only on a trusted machine')
@@ -29,17 +39,25 @@ export async function runApp(options: ServeOptions, version: string): Promise<nu
   const metrics = createSinkMetrics()
   let loaded: LoadedConnectors | undefined
   let startupFailure: Error | undefined
+  let lastUnreachableDetail: string | undefined
 
   const api = createHttpApi({
     service: whenLoaded(() => loaded?.service),
-    credentials: options.apiCredentials,
+    credentials,
+    allowedHosts: options.allowedHosts,
+    // The probe is unauthenticated: it answers the reason's class, and the client's own error text (addresses,
+    // certificate names) goes to the log, once each time it changes rather than on every probe.
     checkReady: async () => {
       if (loaded === undefined) return { ready: false, reason: 'loading connectors from KurrentDB' }
       const reasons: string[] = []
       try {
         await withTimeout(loaded.connection.checkReachable(), 2_000)
+        lastUnreachableDetail = undefined
       } catch (error) {
-        reasons.push(`KurrentDB is not reachable: ${(error as Error).message}`)
+        const detail = (error as Error).message
+        if (detail !== lastUnreachableDetail) logger.warn('KurrentDB does not answer the readiness check', { error })
+        lastUnreachableDetail = detail
+        reasons.push('KurrentDB is not reachable; the details are in the log')
       }
       const health = loaded.service.health()
       if (health.unrecordedStates.length > 0) reasons.push(`state changes not yet written to KurrentDB for connectors ${health.unrecordedStates.join(', ')}`)
@@ -50,14 +68,28 @@ export async function runApp(options: ServeOptions, version: string): Promise<nu
     logger,
     version,
   })
+  const tls = await readTlsFiles(options)
+  if (tls instanceof Error) {
+    process.stderr.write(`kafka-sink: ${tls.message}\n`)
+    return exitBadConfiguration
+  }
   let server
   try {
-    server = api.listen({ hostname: options.host, port: options.port })
+    server = api.listen({ hostname: options.host, port: options.port, ...(tls === undefined ? {} : { tls }) })
   } catch (error) {
     process.stderr.write(`kafka-sink: cannot listen on ${options.host}:${options.port}: ${(error as Error).message}\n`)
     return exitBadConfiguration
   }
-  logger.info('kafka-sink listening', { version, host: options.host, port: server.server?.port, kurrentdb: redactConnectionString(options.kurrentdb) })
+  // The default instance id names the machine and the port, so instances side by side on one host differ.
+  const instanceId = options.instanceId ?? `${hostname()}:${server.server?.port ?? options.port}`
+  logger.info('kafka-sink listening', {
+    version,
+    host: options.host,
+    port: server.server?.port,
+    protocol: tls === undefined ? 'http' : 'https',
+    instanceId,
+    kurrentdb: redactConnectionString(options.kurrentdb),
+  })
 
   let stopping = false
   let loading: Promise<void> = Promise.resolve()
@@ -83,7 +115,7 @@ export async function runApp(options: ServeOptions, version: string): Promise<nu
     }
     process.on('SIGTERM', () => void shutdown('SIGTERM'))
     process.on('SIGINT', () => void shutdown('SIGINT'))
-    loading = loadConnectors(token, options, logger, metrics, () => stopping, stopRequested).then(
+    loading = loadConnectors(token, options, { instanceId, leaseDurationMs: options.leaseDurationMs }, logger, metrics, () => stopping, stopRequested).then(
       (result) => {
         loaded = result
       },
@@ -100,12 +132,35 @@ export async function runApp(options: ServeOptions, version: string): Promise<nu
 async function readDataProtectionToken(options: ServeOptions): Promise<string | undefined | Error> {
   if (options.dataProtection === undefined) return undefined
   if ('token' in options.dataProtection) return options.dataProtection.token
-  const file = options.dataProtection.tokenFile
+  return readSecretFile(options.dataProtection.tokenFile, 'data-protection token')
+}
+
+async function readApiCredentials(options: ServeOptions): Promise<ApiCredentials | undefined | Error> {
+  const configured = options.apiCredentials
+  if (configured === undefined || 'password' in configured) return configured
+  const password = await readSecretFile(configured.passwordFile, 'API password')
+  return password instanceof Error ? password : { user: configured.user, password }
+}
+
+/** The certificate and key for HTTPS, read once at start-up (a bad file fails the start, not the first request). */
+async function readTlsFiles(options: ServeOptions): Promise<{ cert: string; key: string } | undefined | Error> {
+  if (options.tls === undefined) return undefined
+  const cert = await readSecretFile(options.tls.certFile, 'TLS certificate')
+  if (cert instanceof Error) return cert
+  const key = await readSecretFile(options.tls.keyFile, 'TLS key')
+  if (key instanceof Error) return key
+  if (!cert.includes('-----BEGIN CERTIFICATE-----')) return new Error(`the TLS certificate file ${options.tls.certFile} holds no PEM certificate`)
+  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key)) return new Error(`the TLS key file ${options.tls.keyFile} holds no PEM private key`)
+  return { cert, key }
+}
+
+/** A secret kept in a file (a Kubernetes or Docker secret): its content without the trailing newline editors add. */
+async function readSecretFile(file: string, what: string): Promise<string | Error> {
   try {
-    const token = (await readFile(file, 'utf8')).trim()
-    return token === '' ? new Error(`the data-protection token file ${file} is empty`) : token
+    const secret = (await readFile(file, 'utf8')).trim()
+    return secret === '' ? new Error(`the ${what} file ${file} is empty`) : secret
   } catch (error) {
-    return new Error(`cannot read the data-protection token file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`)
+    return new Error(`cannot read the ${what} file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`)
   }
 }
 
@@ -122,6 +177,7 @@ interface LoadedConnectors {
 async function loadConnectors(
   token: string | undefined,
   options: ServeOptions,
+  ownership: OwnershipOptions,
   logger: Logger,
   metrics: ReturnType<typeof createSinkMetrics>,
   isStopping: () => boolean,
@@ -142,6 +198,7 @@ async function loadConnectors(
         logger,
         metrics,
         tuning: { stallAfterMs: options.stallAfterMs, commitFailureLimitMs: options.commitFailureLimitMs },
+        ownership,
       })
       logger.info('connectors loaded from KurrentDB')
       if (options.connectorsFile !== undefined) await applyConnectorsFile(service, options.connectorsFile, logger)
@@ -186,9 +243,4 @@ function whenLoaded(current: () => ConnectorService | undefined): ConnectorServi
 
 function withTimeout<T>(promise: Promise<T>, milliseconds: number): Promise<T> {
   return Promise.race([promise, Bun.sleep(milliseconds).then(() => Promise.reject(new Error(`no answer within ${milliseconds} ms`)))])
-}
-
-/** Connection strings may carry `user:password@`; logs never show it. */
-function redactConnectionString(connectionString: string): string {
-  return connectionString.replace(/\/\/[^@/]*@/, '//***@')
 }

@@ -19,6 +19,11 @@ async function main(): Promise<void> {
       process.stderr.write(`kafka-sink: ${commandLine.message} (see kafka-sink --help)\n`)
       process.exit(2)
       return
+    case 'health': {
+      const { probeHealth } = await import('./health-probe.ts')
+      process.exit(await probeHealth(commandLine.options.url))
+      return
+    }
     case 'serve': {
       const { runApp } = await import('./app.ts')
       process.exit(await runApp(commandLine.options, version))

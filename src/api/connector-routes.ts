@@ -31,9 +31,9 @@ export const connectorsTag = 'Connectors'
 const security = [{ basicAuth: [] }]
 
 // Every route can fail authentication, hit an outage of KurrentDB or a bug; bodies can be too large.
-const commonErrors = { 401: StatusSchema, 500: StatusSchema, 503: StatusSchema } as const
+const commonErrors = { 401: StatusSchema, 403: StatusSchema, 500: StatusSchema, 503: StatusSchema } as const
 const commandResponses = { 200: EmptyResponse, 400: StatusSchema, 404: StatusSchema, 409: StatusSchema, ...commonErrors } as const
-const bodyCommandResponses = { ...commandResponses, 413: StatusSchema } as const
+const bodyCommandResponses = { ...commandResponses, 413: StatusSchema, 415: StatusSchema } as const
 
 /** `configuration` wins when it has at least one field, as in KurrentDB; otherwise the flat `settings`. */
 export function settingsOfCreateRequest(body: CreateConnectorRequest): RawSettings {

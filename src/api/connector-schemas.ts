@@ -204,6 +204,12 @@ export const ConnectorSchema = Type.Object(
         },
       ),
     ),
+    ownerInstanceId: Type.Optional(
+      Type.String({
+        description:
+          'The kafka-sink instance whose lease covers the connector now (`--instance-id`); absent while no instance holds it. Not in KurrentDB\'s API: its clients ignore it.',
+      }),
+    ),
   },
   { additionalProperties: false, [componentAnnotation]: 'Connector', description: 'One connector.' },
 )

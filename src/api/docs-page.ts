@@ -49,6 +49,9 @@ function schemaNotes(schema: unknown): string {
   const notes: string[] = []
   if (typeof schema.description === 'string') notes.push(prose(schema.description))
   if (Array.isArray(schema.enum)) notes.push(`One of ${schema.enum.map((value) => `<code>${escapeHtml(String(value))}</code>`).join(', ')}.`)
+  else if (isJsonObject(schema['x-enumDescriptions'])) {
+    notes.push(`One of ${Object.keys(schema['x-enumDescriptions']).map((value) => `<code>${escapeHtml(value)}</code>`).join(', ')} (any letter case, with or without <code>_</code> or <code>-</code>).`)
+  }
   if (schema.default !== undefined) notes.push(`Default <code>${escapeHtml(JSON.stringify(schema.default))}</code>.`)
   if (typeof schema.pattern === 'string') notes.push(`Pattern <code>${escapeHtml(schema.pattern)}</code>.`)
   if (typeof schema.minLength === 'number' || typeof schema.maxLength === 'number') {

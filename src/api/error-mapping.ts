@@ -31,7 +31,10 @@ export interface ErrorContext {
 
 export function mapError(error: unknown, context: ErrorContext): ErrorResponse {
   if (error instanceof ConnectorError) return fromConnectorError(error)
-  if (error instanceof RequestError) return respond(error.rpcCode, error.message, violationDetails(error.options.fieldViolations), error.options.headers)
+  if (error instanceof RequestError) {
+    const response = respond(error.rpcCode, error.message, violationDetails(error.options.fieldViolations), error.options.headers)
+    return error.options.httpStatus === undefined ? response : { ...response, httpStatus: error.options.httpStatus }
+  }
   if (error instanceof ParseError) {
     // Our body reader's errors reach here wrapped by Elysia; anything else it wraps is a body it could not read.
     if (error.cause instanceof RequestError) return mapError(error.cause, context)

@@ -16,6 +16,14 @@ const LiveResponse = Type.Object({ status: Type.Literal('live') }, { additionalP
 const ReadyResponse = Type.Object({ status: Type.Literal('ready') }, { additionalProperties: false, description: 'Connectors are loaded, KurrentDB answers, and nothing readiness watches is wrong.' })
 
 export function healthRoutes(options: { checkReady: ReadinessCheck; logger: Logger }) {
+  // Logged once per change of state, not once per probe.
+  let lastReason: string | undefined = ''
+  const noteReadiness = (reason: string | undefined) => {
+    if (reason === lastReason) return
+    if (reason === undefined) options.logger.info('ready')
+    else options.logger.warn('not ready', { reason })
+    lastReason = reason
+  }
   return new Elysia({ name: 'health-routes' })
     .get('/health/live', () => ({ status: 'live' as const }), {
       response: { 200: LiveResponse },
@@ -27,12 +35,16 @@ export function healthRoutes(options: { checkReady: ReadinessCheck; logger: Logg
         let reason: string
         try {
           const readiness = await options.checkReady()
-          if (readiness.ready) return { status: 'ready' as const }
+          if (readiness.ready) {
+            noteReadiness(undefined)
+            return { status: 'ready' as const }
+          }
           reason = readiness.reason
         } catch (error) {
           options.logger.warn('the readiness check failed', { error: describeError(error) })
           reason = 'the readiness check failed; see the log'
         }
+        noteReadiness(reason)
         set.status = 503
         return statusBody('UNAVAILABLE', `not ready: ${reason}`)
       },

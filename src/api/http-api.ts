@@ -22,6 +22,7 @@ import { metricsRoute } from './metrics-route.ts'
 import { buildOpenApiDocument, type OpenApiDocument, type RouteDescription } from './openapi.ts'
 import { defaultMaxBodyBytes } from './request-body.ts'
 import { createRequestLog } from './request-log.ts'
+import { requestOriginGuard } from './request-origin.ts'
 
 export interface HttpApiOptions {
   readonly service: ConnectorService
@@ -31,6 +32,8 @@ export interface HttpApiOptions {
   readonly metrics: MetricsRegistry
   readonly logger: Logger
   readonly version: string
+  /** Host names accepted besides loopback ones when there are no credentials (`--allowed-hosts`). */
+  readonly allowedHosts?: readonly string[]
   /** Largest accepted request body; larger ones get 413. Default 1 MiB. */
   readonly maxBodyBytes?: number
 }
@@ -61,6 +64,7 @@ export function createHttpApi(options: HttpApiOptions) {
         onServerError: requestLog.noteServerError,
       }),
     )
+    .use(requestOriginGuard({ isProtected: isManagementPath, allowedHosts: options.credentials === undefined ? (options.allowedHosts ?? []) : undefined }))
     .use(basicAuthentication({ credentials: options.credentials, isProtected: isManagementPath }))
     .use(connectorRoutes({ service: options.service, maxBodyBytes }))
     .use(healthRoutes({ checkReady: options.checkReady, logger: options.logger }))

@@ -34,6 +34,7 @@ export interface RouteDescription {
 export interface OpenApiDocument {
   readonly openapi: '3.1.0'
   readonly info: { readonly title: string; readonly version: string; readonly description: string }
+  readonly servers: readonly { readonly url: string; readonly description: string }[]
   readonly tags: readonly { readonly name: string; readonly description: string }[]
   readonly paths: Record<string, Record<string, OpenApiOperation>>
   readonly components: { readonly schemas: Record<string, JsonObject>; readonly securitySchemes: Record<string, JsonObject> }
@@ -72,9 +73,11 @@ const responseDescriptions: Record<string, string> = {
   '200': 'Success.',
   '400': "Invalid request (the `BadRequest` detail lists every field violation), or the connector's state does not allow the command (FAILED_PRECONDITION).",
   '401': 'Missing or wrong credentials (UNAUTHENTICATED); the response carries `WWW-Authenticate: Basic`.',
+  '403': 'A browser marked the request cross-site, its `Origin` is foreign, or (without credentials) its `Host` is not loopback or allowed (PERMISSION_DENIED).',
   '404': 'No connector with this id, or it was deleted (NOT_FOUND).',
   '409': 'A connector with this id exists (ALREADY_EXISTS), or another request changed it at the same time (ABORTED).',
   '413': 'The body is larger than the limit (RESOURCE_EXHAUSTED).',
+  '415': 'The body is not sent as `content-type: application/json` (INVALID_ARGUMENT).',
   '500': 'A failure inside kafka-sink (INTERNAL); the details are only in its log.',
   '503': 'KurrentDB cannot be reached, or kafka-sink is still loading connectors (UNAVAILABLE).',
 }
@@ -193,6 +196,8 @@ export function buildOpenApiDocument(
         '(`code`, `message`, `details`). The `/connectors` routes need HTTP Basic authentication unless kafka-sink ' +
         'runs with `--insecure`.',
     },
+    // Relative: the document is served by the API it describes, on whatever address and scheme it listens.
+    servers: [{ url: '/', description: 'The kafka-sink that serves this document' }],
     tags: [...usedTags].map((name) => ({ name, description: tagDescriptions[name] ?? '' })),
     paths,
     components: { schemas: components.schemas, securitySchemes: { basicAuth: { type: 'http', scheme: 'basic' } } },

@@ -1,6 +1,6 @@
 /**
  * One log line per request, after the response: method, path, status and milliseconds. Successes are `debug`,
- * client errors `info`, server errors `error` with the described error. Bodies and query strings are never logged
+ * client errors `info`, server errors `error` with the described error; probes always `debug`. Bodies and query strings are never logged
  * (settings carry secrets), only the path.
  */
 import { Elysia } from 'elysia'
@@ -34,7 +34,10 @@ function createPlugin(logger: Logger, startedAt: WeakMap<Request, number>, serve
         status,
         ms: started === undefined ? undefined : Math.round((performance.now() - started) * 10) / 10,
       }
-      if (status >= 500) {
+      // A probe's 503 is an answer, not a failure of ours: orchestrators ask every few seconds, and the health route
+      // logs the change of state itself.
+      if (fields.path.startsWith('/health/')) logger.debug('probe', fields)
+      else if (status >= 500) {
         const error = serverErrors.get(request)
         logger.error('request failed', error === undefined ? fields : { ...fields, error: describeError(error) })
       } else if (status >= 400) logger.info('request rejected', fields)

@@ -17,6 +17,7 @@ export const rpcCodes = {
   ALREADY_EXISTS: { code: 6, httpStatus: 409 },
   ABORTED: { code: 10, httpStatus: 409 },
   UNAUTHENTICATED: { code: 16, httpStatus: 401 },
+  PERMISSION_DENIED: { code: 7, httpStatus: 403 },
   RESOURCE_EXHAUSTED: { code: 8, httpStatus: 413 },
   UNIMPLEMENTED: { code: 12, httpStatus: 405 },
   UNAVAILABLE: { code: 14, httpStatus: 503 },
@@ -76,7 +77,12 @@ export class RequestError extends Error {
   constructor(
     readonly rpcCode: RpcCodeName,
     message: string,
-    readonly options: { readonly fieldViolations?: readonly FieldViolationBody[]; readonly headers?: Readonly<Record<string, string>> } = {},
+    readonly options: {
+      readonly fieldViolations?: readonly FieldViolationBody[]
+      readonly headers?: Readonly<Record<string, string>>
+      /** HTTP's own word where it is more precise than the code's usual status (415 for a body that is not JSON). */
+      readonly httpStatus?: number
+    } = {},
   ) {
     super(message)
   }

@@ -34,13 +34,19 @@ export type HistoryEvent =
   | { readonly type: 'created'; readonly name: string; readonly settings: StoredSettings; readonly timestamp: string }
   | { readonly type: 'reconfigured'; readonly settings: StoredSettings; readonly timestamp: string }
   | { readonly type: 'renamed'; readonly name: string; readonly timestamp: string }
-  /** `activation` numbers the runs, so late news from an old run is recognised as stale. */
-  | { readonly type: 'activating'; readonly activation: number; readonly timestamp: string }
+  /**
+   * `activation` numbers the runs, so late news from an old run is recognised as stale. `start` is where the run
+   * begins when it was given (start/{position}, reset): whichever instance owns the connector applies it once.
+   */
+  | { readonly type: 'activating'; readonly activation: number; readonly start?: RequestedStart; readonly timestamp: string }
   | { readonly type: 'running'; readonly activation: number; readonly timestamp: string }
   | { readonly type: 'deactivating'; readonly timestamp: string }
   | { readonly type: 'stopped'; readonly activation: number; readonly timestamp: string }
   | { readonly type: 'failed'; readonly activation: number; readonly errorDetails: ErrorDetails; readonly timestamp: string }
   | { readonly type: 'deleted'; readonly timestamp: string }
+
+/** An explicit start as stored in the history: from the beginning, or after a commit position (uint64 as text). */
+export type RequestedStart = { readonly fromStart: true } | { readonly afterPosition: string }
 
 export const historyEventTypes = ['created', 'reconfigured', 'renamed', 'activating', 'running', 'deactivating', 'stopped', 'failed', 'deleted'] as const
 
@@ -73,6 +79,8 @@ export interface ConnectorRecord {
   readonly errorDetails: ErrorDetails | undefined
   /** The number of the current (or last) run; 0 before the first start. */
   readonly activation: number
+  /** The explicit start of the current activation, if it was given one. */
+  readonly requestedStart: RequestedStart | undefined
   /** Revision of the last event folded in: the expected revision of the next append. */
   readonly revision: bigint
 }
@@ -95,6 +103,7 @@ export function applyHistoryEvent(record: ConnectorRecord | undefined, connector
       deleteTime: undefined,
       errorDetails: undefined,
       activation: record?.activation ?? 0,
+      requestedStart: undefined,
       revision,
     }
   }
@@ -106,7 +115,7 @@ export function applyHistoryEvent(record: ConnectorRecord | undefined, connector
     case 'renamed':
       return { ...touched, name: event.name }
     case 'activating':
-      return { ...touched, state: 'CONNECTOR_STATE_ACTIVATING', stateUpdateTime: event.timestamp, activation: event.activation, errorDetails: undefined }
+      return { ...touched, state: 'CONNECTOR_STATE_ACTIVATING', stateUpdateTime: event.timestamp, activation: event.activation, requestedStart: event.start, errorDetails: undefined }
     case 'running':
       return { ...touched, state: 'CONNECTOR_STATE_RUNNING', stateUpdateTime: event.timestamp, errorDetails: undefined }
     case 'deactivating':

@@ -21,9 +21,16 @@ export function connectorIdViolations(connectorId: string): FieldViolation[] {
   return violations
 }
 
+// C0 and C1 control characters (NUL, escape sequences, line breaks): a name is shown in lists, logs and terminals,
+// where they hide the name or rewrite what is around it.
+const controlCharacters = /[\u0000-\u001f\u007f-\u009f]/
+
 export function connectorNameViolations(name: string): FieldViolation[] {
   const length = name.trim().length
-  return length < connectorNameMinLength || length > connectorNameMaxLength
-    ? [{ field: 'Name', description: `name must be between ${connectorNameMinLength} and ${connectorNameMaxLength} characters long` }]
-    : []
+  const violations: FieldViolation[] = []
+  if (length < connectorNameMinLength || length > connectorNameMaxLength) {
+    violations.push({ field: 'Name', description: `name must be between ${connectorNameMinLength} and ${connectorNameMaxLength} characters long` })
+  }
+  if (controlCharacters.test(name)) violations.push({ field: 'Name', description: 'name must not contain control characters (such as NUL, tab or line breaks)' })
+  return violations
 }

@@ -35,6 +35,8 @@ export interface ConnectorView {
   readonly errorDetails?: { readonly code: string; readonly message: string }
   /** Only while the connector has events to deliver and its confirmed position has not moved for the stall time. */
   readonly stalled?: { readonly since: string; readonly lastError?: string }
+  /** The instance whose lease covers the connector now (an extra field: KurrentDB clients ignore it). */
+  readonly ownerInstanceId?: string
 }
 
 export interface ListQuery {

@@ -24,6 +24,15 @@ export type StoredCheckpoint =
   | { readonly kind: 'fromStart' }
   | { readonly kind: 'after'; readonly position: LogPosition | undefined; readonly revision: bigint | undefined }
 
+/** The last checkpoint event: what it says, its revision, and which activation and lease term wrote it. */
+export interface CheckpointEntry {
+  readonly checkpoint: StoredCheckpoint | undefined
+  readonly revision: bigint | undefined
+  readonly activation: number | undefined
+}
+
+export type CheckpointAppendOutcome = { readonly written: true; readonly revision: bigint } | { readonly written: false; readonly actualRevision: bigint | undefined }
+
 export interface RevisionedEvent {
   readonly event: HistoryEvent
   readonly revision: bigint
@@ -51,6 +60,18 @@ export interface ConnectorStore {
   register(connectorId: string): Promise<void>
   readCheckpoint(connectorId: string): Promise<StoredCheckpoint | undefined>
   writeCheckpoint(connectorId: string, checkpoint: StoredCheckpoint): Promise<void>
+  readCheckpointEntry(connectorId: string): Promise<CheckpointEntry>
+  /**
+   * Appends a checkpoint (undefined: a marker that says only who writes from now on) if the checkpoint stream is
+   * still at `expectedRevision` (undefined: no event yet). This is how a former owner is fenced: once the new owner
+   * has appended, the old one's expected revision is stale and its writes are refused.
+   */
+  appendCheckpoint(
+    connectorId: string,
+    checkpoint: StoredCheckpoint | undefined,
+    writer: { readonly activation: number; readonly term: number },
+    expectedRevision: bigint | undefined,
+  ): Promise<CheckpointAppendOutcome>
   /** Keeps only the last 10 checkpoints, as KurrentDB's connectors do. */
   prepareCheckpointStream(connectorId: string): Promise<void>
   deleteCheckpoints(connectorId: string): Promise<void>
@@ -59,6 +80,8 @@ export interface ConnectorStore {
 const checkpointsKept = 10
 
 interface StoredCheckpointData {
+  readonly activation?: number
+  readonly term?: number
   readonly fromStart?: boolean
   readonly commitPosition?: string
   readonly preparePosition?: string
@@ -125,6 +148,31 @@ export function createConnectorStore(connection: KurrentDbConnection): Connector
     },
     register: async (connectorId) => {
       await client.appendToStream(connectorIndexStreamName, jsonEvent({ type: connectorRegisteredEventType, data: { connectorId } }), { streamState: ANY })
+    },
+    readCheckpointEntry: async (connectorId) => {
+      try {
+        for await (const resolved of client.readStream(checkpointStreamName(connectorId), { direction: BACKWARDS, fromRevision: END, maxCount: 1 })) {
+          const event = resolved.event
+          if (event === undefined) continue
+          const data = event.type === checkpointEventType ? (event.data as StoredCheckpointData) : undefined
+          return { checkpoint: data === undefined ? undefined : decodeCheckpoint(data), revision: event.revision, activation: typeof data?.activation === 'number' ? data.activation : undefined }
+        }
+      } catch (error) {
+        if (!(error instanceof StreamNotFoundError)) throw error
+      }
+      return { checkpoint: undefined, revision: undefined, activation: undefined }
+    },
+    appendCheckpoint: async (connectorId, checkpoint, writer, expectedRevision) => {
+      const data: StoredCheckpointData = { ...(checkpoint === undefined ? {} : encodeCheckpoint(checkpoint)), activation: writer.activation, term: writer.term }
+      try {
+        const result = await client.appendToStream(checkpointStreamName(connectorId), jsonEvent({ type: checkpointEventType, data: data as JSONType }), {
+          streamState: expectedRevision ?? NO_STREAM,
+        })
+        return { written: true, revision: result.nextExpectedRevision }
+      } catch (error) {
+        if (!(error instanceof WrongExpectedVersionError)) throw error
+        return { written: false, actualRevision: typeof error.actualState === 'bigint' ? error.actualState : undefined }
+      }
     },
     readCheckpoint: async (connectorId) => {
       try {

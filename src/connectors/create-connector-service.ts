@@ -18,10 +18,25 @@ import { accessRefusedMessage, isAccessRefused } from '../source/kurrentdb-acces
 import { endOfLogCommitPosition } from '../source/positions.ts'
 import type { FieldViolation } from '../settings/parse-sink-settings.ts'
 import { ConnectorError, connectorNotFound, invalidArgument } from './connector-errors.ts'
-import { applyHistoryEvent, isCurrentRuntimeEvent, isRuntimeEvent, type ConnectorRecord, type HistoryEvent, type StoredSettings } from './connector-history.ts'
+import {
+  applyHistoryEvent,
+  checkpointStreamName,
+  connectorStreamPrefix,
+  historyEventTypeOf,
+  isCurrentRuntimeEvent,
+  isRuntimeEvent,
+  type ConnectorRecord,
+  type HistoryEvent,
+  type RequestedStart,
+  type StoredSettings,
+} from './connector-history.ts'
 import { connectorIdViolations, connectorNameViolations } from './connector-identity.ts'
 import { ConcurrentChangeError, createConnectorStore, type StoredCheckpoint } from './connector-store.ts'
 import { createConnectorSupervisor, type RunReport } from './connector-supervisor.ts'
+import { createOwnershipCoordinator, type OwnershipOptions } from './ownership-coordinator.ts'
+import { connectorIdOfLeaseStream, createOwnershipStore, decodeHeartbeat, decodeLeaseClaim, memberStreamName, parseEventData } from './ownership-store.ts'
+import { parseUint64 } from '../source/positions.ts'
+import type { SourceEvent } from '../source/read-response-decoder.ts'
 import { createSecretBox, isSealed, openSealedSettings } from './secret-box.ts'
 import type { ConnectorDeclaration, ConnectorService, ConnectorStateName, ConnectorView, DeclarationOutcome, ListQuery, RawSettings, RunningConnectorService } from './connector-service.ts'
 
@@ -32,6 +47,8 @@ export interface ConnectorServiceDependencies {
   readonly metrics: SinkMetrics
   readonly openKafka?: (config: KafkaProducerConfig, logger: Logger) => KafkaPort
   readonly tuning?: Partial<PipelineTuning>
+  /** Which instance this is and how long its leases last (see ownership.ts). */
+  readonly ownership: OwnershipOptions
 }
 
 const maxConflictRetries = 5
@@ -63,6 +80,11 @@ export async function createConnectorService(dependencies: ConnectorServiceDepen
     metrics,
     ...(dependencies.tuning ? { tuning: dependencies.tuning } : {}),
   })
+  const ownershipStore = createOwnershipStore(dependencies.connection)
+  const coordinator = createOwnershipCoordinator({ store: ownershipStore, options: dependencies.ownership, logger, metrics })
+  // Where following starts: read before the connectors, so nothing written while they load is missed (what is read
+  // twice is folded once: memory never goes back a revision).
+  const followFrom = await dependencies.connection.readHeadPosition()
   const records = await store.loadAll()
   const stalls = new Map<string, Stall>()
   /** Connectors with a runtime fact still being written (KurrentDB unreachable): readiness names them. */
@@ -70,6 +92,7 @@ export async function createConnectorService(dependencies: ConnectorServiceDepen
   let shuttingDown = false
   const positions = new Map<string, bigint | undefined>()
   await Promise.all([...records.keys()].map(async (connectorId) => positions.set(connectorId, commitPositionOf(await store.readCheckpoint(connectorId)))))
+  await coordinator.start()
 
   const now = () => new Date().toISOString()
 
@@ -178,9 +201,108 @@ export async function createConnectorService(dependencies: ConnectorServiceDepen
       ),
   })
 
-  const activate = (record: ConnectorRecord, explicitStart: StoredCheckpoint | undefined) => {
-    if (explicitStart !== undefined) positions.set(record.connectorId, commitPositionOf(explicitStart))
-    supervisor.activate({ connectorId: record.connectorId, settings: record.settings, explicitStart, report: reportFor(record.connectorId, record.activation) })
+  /**
+   * Makes this instance do its part for one connector: claim it and run it, hand it over, stop it, or record that it
+   * stopped, as ownership.ts decides from its state, its lease and the live instances. One at a time per connector;
+   * a request that comes while one is under way runs again after it.
+   */
+  let closed = false
+  const reconciling = new Map<string, Promise<void>>()
+  const reconcileAgain = new Set<string>()
+  const reconcile = (connectorId: string): Promise<void> => {
+    const current = reconciling.get(connectorId)
+    if (current !== undefined) {
+      reconcileAgain.add(connectorId)
+      return current
+    }
+    const work = reconcileOnce(connectorId)
+      .catch((error: unknown) => logger.warn('deciding where a connector runs failed; trying again shortly', { connectorId, error }))
+      .finally(() => {
+        reconciling.delete(connectorId)
+        if (reconcileAgain.delete(connectorId)) void reconcile(connectorId)
+      })
+    reconciling.set(connectorId, work)
+    return work
+  }
+  const reconcileAll = () => {
+    for (const connectorId of records.keys()) void reconcile(connectorId)
+  }
+
+  const reconcileOnce = async (connectorId: string): Promise<void> => {
+    const record = records.get(connectorId)
+    if (record === undefined || closed) return
+    const live = record.deleteTime === undefined
+    const wantsToRun = live && (record.state === 'CONNECTOR_STATE_ACTIVATING' || record.state === 'CONNECTOR_STATE_RUNNING')
+    const deactivating = live && record.state === 'CONNECTOR_STATE_DEACTIVATING'
+    if (wantsToRun || deactivating) await coordinator.ensureObserved(connectorId)
+    const activeActivation = supervisor.activeActivation(connectorId)
+    // A run of an older activation is ending (stop, then start again): the new activation needs its own run.
+    const runningHere = activeActivation !== undefined && !(wantsToRun && activeActivation < record.activation)
+    const action = coordinator.decide({ connectorId, wantsToRun, deactivating, runningHere })
+    switch (action.kind) {
+      case 'acquire': {
+        const lease = await coordinator.acquire(connectorId)
+        if (lease === undefined || closed) return
+        const fresh = records.get(connectorId)!
+        if (fresh.activation !== record.activation || supervisor.activeActivation(connectorId) === fresh.activation) return void reconcile(connectorId)
+        const explicitStart = toStoredCheckpoint(fresh.requestedStart)
+        if (explicitStart !== undefined) positions.set(connectorId, commitPositionOf(explicitStart))
+        logger.info('running connector on this instance', { connectorId, instanceId: coordinator.instanceId, term: lease.term })
+        supervisor.activate({ connectorId, settings: fresh.settings, activation: fresh.activation, explicitStart, lease, report: reportFor(connectorId, fresh.activation) })
+        return
+      }
+      case 'handOver':
+        logger.info('handing connector over to another instance', { connectorId, to: action.to })
+        await supervisor.handOver(connectorId)
+        await coordinator.release(connectorId)
+        return
+      case 'relinquish':
+        await supervisor.deactivate(connectorId)
+        await coordinator.release(connectorId)
+        return
+      case 'recordStopped':
+        await recordRuntime(connectorId, () => ({ type: 'stopped', activation: record.activation, timestamp: now() }))
+        return
+      case 'release':
+        await coordinator.release(connectorId)
+        return
+      case 'none':
+        return
+    }
+  }
+
+  /** What another instance (or this one) wrote to the sink's streams: connector histories, checkpoints, leases, members. */
+  const applyFollowedEvent = (event: SourceEvent) => {
+    if (event.streamId === memberStreamName) {
+      const heartbeat = decodeHeartbeat(parseEventData(event))
+      if (heartbeat !== undefined) {
+        coordinator.observeHeartbeat(heartbeat)
+        reconcileAll()
+      }
+      return
+    }
+    const leaseOf = connectorIdOfLeaseStream(event.streamId)
+    if (leaseOf !== undefined) {
+      coordinator.observeLease(leaseOf, decodeLeaseClaim(parseEventData(event)), event.revision)
+      void reconcile(leaseOf)
+      return
+    }
+    if (!event.streamId.startsWith(connectorStreamPrefix)) return
+    const connectorId = event.streamId.slice(connectorStreamPrefix.length)
+    if (connectorId.endsWith('/checkpoints')) {
+      const id = connectorId.slice(0, -'/checkpoints'.length)
+      const commit = (parseEventData(event) as { commitPosition?: unknown } | undefined)?.commitPosition
+      if (event.streamId === checkpointStreamName(id) && typeof commit === 'string' && !supervisor.isActive(id)) positions.set(id, parseUint64(commit))
+      return
+    }
+    const type = historyEventTypeOf(event.type)
+    if (type === undefined || connectorId.includes('/') || connectorId.includes('$')) return
+    const data = parseEventData(event)
+    if (data === null || typeof data !== 'object') return
+    const before = records.get(connectorId)
+    remember(connectorId, [{ event: { ...(data as object), type } as HistoryEvent, revision: event.revision }])
+    if (before === undefined && type === 'created') positions.set(connectorId, undefined)
+    void reconcile(connectorId)
   }
 
   /**
@@ -228,6 +350,7 @@ export async function createConnectorService(dependencies: ConnectorServiceDepen
 
   const toView = (record: ConnectorRecord, query: Pick<ListQuery, 'includeSettings' | 'includeConfiguration'>): ConnectorView => {
     const position = positions.get(record.connectorId)
+    const owner = record.deleteTime === undefined ? coordinator.holder(record.connectorId) : undefined
     const redacted = redactSettings(record.settings)
     return {
       connectorId: record.connectorId,
@@ -244,26 +367,31 @@ export async function createConnectorService(dependencies: ConnectorServiceDepen
       ...(record.deleteTime === undefined ? {} : { deleteTime: record.deleteTime }),
       ...(record.errorDetails === undefined ? {} : { errorDetails: record.errorDetails }),
       ...stalledView(stalls.get(record.connectorId)),
+      ...(owner === undefined ? {} : { ownerInstanceId: owner }),
     }
   }
 
-  // Resume what was running when the process stopped; finish what was stopping.
-  for (const record of records.values()) {
-    if (record.deleteTime !== undefined) continue
-    if (record.state === 'CONNECTOR_STATE_ACTIVATING' || record.state === 'CONNECTOR_STATE_RUNNING') {
-      logger.info('resuming connector', { connectorId: record.connectorId })
-      activate(record, undefined)
-    } else if (record.state === 'CONNECTOR_STATE_DEACTIVATING') {
-      void recordRuntime(record.connectorId, () => ({ type: 'stopped', activation: record.activation, timestamp: now() }))
-    }
-  }
+  // Follow every instance's writes, and decide again periodically: leases expire by the clock, not by an event.
+  let followedBefore = false
+  const following = ownershipStore.follow(followFrom, logger.child({ component: 'follower' })).subscribe({
+    next: (item) => {
+      if (item.kind === 'subscribed') {
+        if (followedBefore) coordinator.restartObservationClocks()
+        followedBefore = true
+      } else if (item.kind === 'event') applyFollowedEvent(item.event)
+    },
+    error: (error: unknown) => logger.error('following the connector streams stopped; other instances\' changes are not seen until a restart', { error }),
+  })
+  const reconcileTimer = setInterval(reconcileAll, Math.max(200, Math.min(1_000, Math.floor(dependencies.ownership.leaseDurationMs / 5))))
+  // Resume what was running when the process stopped, where this instance should; finish what was stopping.
+  reconcileAll()
 
-  const startRun = async (connectorId: string, explicitStart: StoredCheckpoint | undefined, allowed: (record: ConnectorRecord) => void) => {
+  const startRun = async (connectorId: string, start: RequestedStart | undefined, allowed: (record: ConnectorRecord) => void) => {
     const event = await execute(connectorId, (record) => {
       allowed(record)
-      return { type: 'activating', activation: record.activation + 1, timestamp: now() }
+      return { type: 'activating', activation: record.activation + 1, ...(start === undefined ? {} : { start }), timestamp: now() }
     })
-    if (event !== undefined) activate(existing(connectorId), explicitStart)
+    if (event !== undefined) void reconcile(connectorId)
   }
 
   /**
@@ -329,14 +457,14 @@ export async function createConnectorService(dependencies: ConnectorServiceDepen
     start: async (connectorId, position) => {
       existing(connectorId)
       if (position !== undefined) await requireEventBoundary(position)
-      return startRun(connectorId, position === undefined ? undefined : { kind: 'after', position: { commit: position, prepare: position }, revision: undefined }, (record) => {
+      return startRun(connectorId, position === undefined ? undefined : { afterPosition: position.toString() }, (record) => {
         if (!supportedStatesForStart.has(record.state)) throw new ConnectorError('FAILED_PRECONDITION', `Connector ${connectorId} already running...`, { connectorId })
       })
     },
     reset: async (connectorId, position) => {
       existing(connectorId)
       if (position !== undefined) await requireEventBoundary(position)
-      return startRun(connectorId, position === undefined ? { kind: 'fromStart' } : { kind: 'after', position: { commit: position, prepare: position }, revision: undefined }, (record) => {
+      return startRun(connectorId, position === undefined ? { fromStart: true } : { afterPosition: position.toString() }, (record) => {
         if (record.state !== 'CONNECTOR_STATE_STOPPED') throw mustBeStopped(connectorId, record)
       })
     },
@@ -344,10 +472,8 @@ export async function createConnectorService(dependencies: ConnectorServiceDepen
       const event = await execute(connectorId, (record) =>
         record.state === 'CONNECTOR_STATE_RUNNING' || record.state === 'CONNECTOR_STATE_ACTIVATING' ? { type: 'deactivating', timestamp: now() } : undefined,
       )
-      if (event === undefined) return
-      const record = existing(connectorId)
-      if (supervisor.isActive(connectorId)) void supervisor.deactivate(connectorId)
-      else void recordRuntime(connectorId, () => ({ type: 'stopped', activation: record.activation, timestamp: now() }))
+      // The instance that runs it stops it and records STOPPED; if none does, whoever sees it free records it.
+      if (event !== undefined) void reconcile(connectorId)
     },
     delete: async (connectorId) => {
       await execute(connectorId, (record) => {
@@ -416,8 +542,16 @@ export async function createConnectorService(dependencies: ConnectorServiceDepen
       return outcome
     },
     shutdown: async () => {
+      closed = true
+      clearInterval(reconcileTimer)
+      following.unsubscribe()
       await supervisor.shutdown()
       shuttingDown = true
+      // Decisions under way finish now (state writes give up, no run starts once closed); none is left holding a lease.
+      await Promise.allSettled(reconciling.values())
+      // Released after the final commits, so whoever takes over starts from them, at once rather than at expiry.
+      await coordinator.releaseAll()
+      await coordinator.leave()
     },
     health: () => ({ unrecordedStates: [...unrecorded.keys()], stalled: [...stalls.keys()] }),
   }
@@ -443,6 +577,13 @@ function sameSettings(left: Readonly<Record<string, string>>, right: Readonly<Re
 function instanceTypeNameOf(record: ConnectorRecord): string {
   const value = readRawSetting(record.settings, 'instanceTypeName')
   return typeof value === 'string' ? value : ''
+}
+
+function toStoredCheckpoint(start: RequestedStart | undefined): StoredCheckpoint | undefined {
+  if (start === undefined) return undefined
+  if ('fromStart' in start) return { kind: 'fromStart' }
+  const position = parseUint64(start.afterPosition)
+  return position === undefined ? undefined : { kind: 'after', position: { commit: position, prepare: position }, revision: undefined }
 }
 
 function commitPositionOf(checkpoint: StoredCheckpoint | undefined): bigint | undefined {

@@ -38,6 +38,8 @@ export interface MetricsRegistry {
   counter(name: string, help: string): Counter
   gauge(name: string, help: string): Gauge
   histogram(name: string, help: string, bucketBounds: readonly number[]): Histogram
+  /** A counter whose total is read from elsewhere at scrape time (CPU seconds): monotonic, so typed counter. */
+  collectedCounter(name: string, help: string): Gauge
   /** Drops every series carrying this label value (a deleted connector's series). */
   forget(labelName: string, labelValue: string): void
   /** Gauges computed at scrape time (process memory, active connectors). */
@@ -113,6 +115,15 @@ export function createMetricsRegistry(): MetricsRegistry {
         },
       }
     },
+    collectedCounter: (name, help) => {
+      const metric = family(name, help, 'counter')
+      return {
+        labelled: (labels) => {
+          const series = seriesOf(metric, labels)
+          return { set: (value) => void (series.value = value) }
+        },
+      }
+    },
     histogram: (name, help, bucketBounds) => {
       const metric = family(name, help, 'histogram', bucketBounds)
       return {
@@ -181,6 +192,12 @@ export interface SinkMetrics {
   forConnector(connectorId: string): ConnectorMetrics
   forget(connectorId: string): void
   setActiveConnectors(count: number): void
+  /** This instance claimed a lease another instance held before (it expired or was released). */
+  ownershipTakeover(): void
+  /** A renewal of a held lease did not reach KurrentDB (it is retried). */
+  leaseRenewalFailed(): void
+  /** A held lease went to another instance: the run here was stopped. */
+  ownershipLost(): void
   readonly registry: MetricsRegistry
 }
 
@@ -201,12 +218,20 @@ export function createSinkMetrics(registry: MetricsRegistry = createMetricsRegis
   const commitFailures = registry.counter('kafka_sink_checkpoint_commit_failures_total', 'Checkpoint commits to KurrentDB that failed (each is retried).')
   const stalledGauge = registry.gauge('kafka_sink_connector_stalled', '1 while the connector has events to deliver and its confirmed position has not moved for the stall time, else 0.')
 
+  const takeovers = registry.counter('kafka_sink_connector_takeovers_total', 'Connector leases this instance took over from another instance.')
+  const renewalFailures = registry.counter('kafka_sink_lease_renewal_failures_total', 'Lease renewals that did not reach KurrentDB (retried).')
+  const leasesLost = registry.counter('kafka_sink_leases_lost_total', 'Leases that went to another instance while this one ran the connector.')
+
   const startTimeSeconds = Math.floor(Date.now() / 1000 - process.uptime())
   const residentMemory = registry.gauge('process_resident_memory_bytes', 'Resident memory size in bytes.')
   const heapUsed = registry.gauge('process_heap_used_bytes', 'JavaScript heap in use, in bytes.')
-  const cpuSeconds = registry.gauge('process_cpu_seconds_total', 'User and system CPU time spent, in seconds.')
+  const cpuSeconds = registry.collectedCounter('process_cpu_seconds_total', 'User and system CPU time spent, in seconds.')
   const startTime = registry.gauge('process_start_time_seconds', 'Start time of the process since the Unix epoch, in seconds.')
   const processLabels = {}
+  // Bound once, so each counter shows 0 before its first event.
+  const takeoverCount = takeovers.labelled(processLabels)
+  const renewalFailureCount = renewalFailures.labelled(processLabels)
+  const leasesLostCount = leasesLost.labelled(processLabels)
   registry.onCollect(() => {
     const memory = process.memoryUsage()
     residentMemory.labelled(processLabels).set(memory.rss)
@@ -219,6 +244,9 @@ export function createSinkMetrics(registry: MetricsRegistry = createMetricsRegis
   return {
     registry,
     setActiveConnectors: (count) => active.labelled(processLabels).set(count),
+    ownershipTakeover: () => takeoverCount.increment(),
+    leaseRenewalFailed: () => renewalFailureCount.increment(),
+    ownershipLost: () => leasesLostCount.increment(),
     forget: (connectorId) => registry.forget('connector_id', connectorId),
     forConnector: (connectorId) => {
       const labels = { connector_id: connectorId }

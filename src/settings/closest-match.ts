@@ -3,6 +3,12 @@
  * that `maxRetries` finds `resilience:maxRetries` rather than a short unrelated key.
  */
 
+/**
+ * Longer input is not compared: edit distance costs length × length, and a 1 MiB key (the body cap) would block the
+ * event loop for seconds. Every known key and value is far shorter, so nothing that long is a typo of one.
+ */
+export const maximumComparedLength = 100
+
 export function editDistance(a: string, b: string): number {
   let previous = Array.from({ length: b.length + 1 }, (_, index) => index)
   for (let i = 1; i <= a.length; i++) {
@@ -30,6 +36,7 @@ function keyDistance(typed: string, known: string): number {
 
 /** The known keys closest to `typed` (all of them when tied, at most four), compared case-insensitively. */
 export function closestKeys(typed: string, knownKeys: readonly string[]): readonly string[] {
+  if (typed.length > maximumComparedLength) return []
   const lowered = typed.toLowerCase()
   let best = Number.POSITIVE_INFINITY
   let matches: string[] = []
@@ -47,6 +54,7 @@ export function closestKeys(typed: string, knownKeys: readonly string[]): readon
 
 /** The closest value if it is near enough to be a plausible typo, else undefined. */
 export function closestValue(typed: string, values: readonly string[], normalize: (value: string) => string): string | undefined {
+  if (typed.length > maximumComparedLength) return undefined
   const target = normalize(typed)
   let best: { readonly value: string; readonly distance: number } | undefined
   for (const value of values) {

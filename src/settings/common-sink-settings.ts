@@ -66,7 +66,7 @@ export const filterTypeSetting = enumSetting({
     prefix: 'Comma-separated prefixes of the stream id (scope `stream`) or of the event type (scope `record`), e.g. `LoanRequest,Order-`.',
     regex:
       'A regular expression matched against the stream id (scope `stream`) or the event type (scope `record`). ' +
-      'KurrentDB evaluates it on the server; kafka-sink checks beforehand that it compiles as a JavaScript regular expression.',
+      'KurrentDB evaluates it on the server; kafka-sink checks beforehand that it compiles by the rules of .NET, the dialect KurrentDB uses.',
     jsonPath:
       'An RFC 9535 JSONPath query run on each JSON event: the event is forwarded when the query selects something from it ' +
       '(`$.customer.tier`, `$.lines[?@.sku == \'A1\']`) or when the event itself passes a root filter (`$[?@.amount > 100]`, ' +

@@ -4,7 +4,6 @@
  * setting whose own value was invalid stays silent: that setting already has its violation.
  */
 import type { Static, TSchema } from '@sinclair/typebox'
-import { jsonpath } from 'json-p3'
 import { joinAlternatives } from './closest-match.ts'
 import { filterExpressionSetting, filterScopeSetting, filterTypeSetting } from './common-sink-settings.ts'
 import {
@@ -21,6 +20,8 @@ import {
 } from './kafka-settings.ts'
 import type { FieldViolation } from './parse-sink-settings.ts'
 import type { SettingDefinition } from './setting-definition.ts'
+import { dotnetRegexProblem } from './dotnet-regex.ts'
+import { jsonPathProblems, linearPatternProblem } from './user-patterns.ts'
 
 /** The settings read so far, as the rules see them. */
 export interface SettingValues {
@@ -46,19 +47,6 @@ function violation(field: string, description: string): FieldViolation {
 function splitList(expression: string): string[] | undefined {
   const items = expression.split(',').map((item) => item.trim())
   return items.some((item) => item === '') ? undefined : items
-}
-
-function regexProblem(expression: string): string | undefined {
-  try {
-    new RegExp(expression)
-    return undefined
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error)
-    return (
-      `is not a valid regular expression (${message}). Use JavaScript regular expression syntax; ` +
-      'inline options such as (?i) are not supported'
-    )
-  }
 }
 
 const checkAuthentication: Rule = (values) => {
@@ -138,7 +126,8 @@ const checkPartitionKey: Rule = (values) => {
       return []
     }
     case 'stream': {
-      const problem = expression === undefined ? undefined : regexProblem(expression)
+      // kafka-sink evaluates this one itself, on every event: it must run in linear time.
+      const problem = expression === undefined ? undefined : linearPatternProblem(expression)
       return problem === undefined ? [] : [violation(expressionField, `${expressionField} ${problem}`)]
     }
     case 'partitionKey':
@@ -208,17 +197,13 @@ const checkSubscriptionFilter: Rule = (values) => {
       break
     }
     case 'regex': {
-      const problem = regexProblem(expression)
+      // KurrentDB evaluates this one, with .NET's dialect.
+      const problem = dotnetRegexProblem(expression)
       if (problem !== undefined) violations.push(violation(expressionField, `${expressionField} ${problem}`))
       break
     }
     case 'jsonPath':
-      try {
-        jsonpath.compile(expression)
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error)
-        violations.push(violation(expressionField, `${expressionField} is not a valid JSONPath query (RFC 9535): ${message}`))
-      }
+      for (const problem of jsonPathProblems(expression)) violations.push(violation(expressionField, `${expressionField} ${problem}`))
       break
   }
   return violations

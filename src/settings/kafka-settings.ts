@@ -87,7 +87,7 @@ export const defaultHeadersSetting = headerMapSetting({
   description:
     `Headers added to every Kafka message: one \`${keys.defaultHeaders}:<Name>\` key per header ` +
     `(e.g. \`${keys.defaultHeaders}:X-Tenant-Id\`), or a JSON object of names to values under \`${keys.defaultHeaders}\`; ` +
-    'not both. The values are not secret: the API shows them and logs may contain them, so keep credentials out of them.',
+    'not both. Names starting with `esdb-` are refused: they are the record\'s identity headers. The values are not secret: the API shows them and logs may contain them, so keep credentials out of them.',
   examples: ['{"X-Tenant-Id":"production-tenant"}'],
 })
 
@@ -178,7 +178,7 @@ export const partitionKeyExpressionSetting = textSetting({
   key: keys.partitionKeyExpression,
   group: 'partitioning',
   description:
-    'For the `stream` source, an optional regular expression (JavaScript syntax) applied to the stream id. For the ' +
+    'For the `stream` source, an optional regular expression (RE2 syntax, evaluated in linear time: no lookaround or backreferences) applied to the stream id. For the ' +
     '`headers` source, the comma-separated names of the headers whose values form the key (required). Refused with the ' +
     'other sources, which do not use it.',
   examples: ['^(.*)_data$', 'key1,key2'],

@@ -6,7 +6,7 @@
  */
 import { KindGuard, type Static, type TSchema } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
-import { closestKeys, editDistance, joinAlternatives } from './closest-match.ts'
+import { closestKeys, editDistance, joinAlternatives, maximumComparedLength } from './closest-match.ts'
 import { checkSettingCombinations, type SettingValues } from './cross-field-rules.ts'
 import { kafkaSinkSettingsSchema, settingDefinitions, unsupportedSettings, type KafkaSinkSettings } from './kafka-sink-settings.ts'
 import { redactedValue } from './secrets.ts'
@@ -63,7 +63,7 @@ function findUnsupported(loweredKey: string): UnsupportedSetting | undefined {
 /** What the user probably meant: a known key, or a collected key with a misspelled prefix (`defaultHeader:X-Id`). */
 function suggestKeys(userKey: string): readonly string[] {
   const colon = userKey.indexOf(':')
-  if (colon > 0) {
+  if (colon > 0 && colon <= maximumComparedLength) {
     const prefix = userKey.slice(0, colon).toLowerCase()
     const collecting = collectingDefinitions.find((candidate) => editDistance(prefix, candidate.key.toLowerCase()) <= 2)
     if (collecting) return [`${collecting.key}:${userKey.slice(colon + 1)}`]
@@ -83,9 +83,12 @@ function unknownKeyViolation(userKey: string, raw: unknown): FieldViolation {
         `(e.g. ${nestedExample}), or send the nested object as the connector's configuration instead of its settings`,
     }
   }
+  const suggestions = suggestKeys(userKey)
+  const hint = suggestions.length === 0 ? '' : ` did you mean ${joinAlternatives(suggestions)}?`
+  const shown = userKey.length > maximumComparedLength ? `${userKey.slice(0, maximumComparedLength)}… (${userKey.length} characters)` : userKey
   return {
     field: userKey,
-    description: `${userKey} is not a kafka-sink setting: did you mean ${joinAlternatives(suggestKeys(userKey))}? Unknown settings are refused so that a typo never goes unnoticed`,
+    description: `${shown} is not a kafka-sink setting:${hint} Unknown settings are refused so that a typo never goes unnoticed`,
   }
 }
 

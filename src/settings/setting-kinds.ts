@@ -183,6 +183,23 @@ export function normalizeEnumSpelling(value: string): string {
   return value.trim().toLowerCase().replace(/[-_.\s]/g, '')
 }
 
+/**
+ * A JSON-Schema pattern that accepts exactly the spellings `normalizeEnumSpelling` maps to one of `values`: each
+ * letter in either case, separators anywhere. A JSON-Schema `enum` would list only the canonical spellings, so a
+ * client generated from the document would refuse `SaslSsl`, which the sink and KurrentDB's docs use.
+ */
+export function enumSpellingPattern(values: readonly string[]): string {
+  const separators = '[-_.\\s]*'
+  const letters = (value: string) =>
+    [...value.toLowerCase()].map((char) => (/[a-z]/.test(char) ? `[${char}${char.toUpperCase()}]` : char.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join(separators)
+  return `^${separators}(?:${values.map(letters).join('|')})${separators}$`
+}
+
+function caseInsensitivePattern(spellings: readonly string[]): string {
+  const letters = (value: string) => [...value].map((char) => (/[a-zA-Z]/.test(char) ? `[${char.toLowerCase()}${char.toUpperCase()}]` : char.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('')
+  return `^\\s*(?:${spellings.map(letters).join('|')})\\s*$`
+}
+
 export const enumSpellingNote = 'any letter case, with or without `_` or `-` (`SaslSsl`, `saslSsl` and `SASL_SSL` are the same value)'
 
 export type TEnum<V extends string> = TUnion<TLiteral<V>[]>
@@ -206,8 +223,9 @@ export function enumSetting<const V extends string>(
   return defineSetting<TEnum<V>>({
     options,
     schemaOf: (annotations) => Type.Union(values.map((value) => Type.Literal(value, { description: options.values[value] })), annotations),
-    // A plain string with the canonical spellings listed: a JSON-Schema enum would reject the other accepted spellings.
-    flatSchemaOf: (annotations) => Type.String({ ...annotations, enum: values, 'x-enumDescriptions': options.values }),
+    // A string whose pattern accepts every accepted spelling; the canonical values and their meaning are listed in
+    // `x-enumDescriptions` (an `enum` would refuse the other spellings, see enumSpellingPattern).
+    flatSchemaOf: (annotations) => Type.String({ ...annotations, pattern: enumSpellingPattern(values), 'x-enumDescriptions': options.values }),
     read,
     defaultValue: options.defaultValue,
     flatDefault: options.defaultValue,
@@ -267,7 +285,8 @@ export function literalSetting<const V extends string>(
   return defineSetting({
     options,
     schemaOf: (annotations) => Type.Literal(options.value, annotations),
-    flatSchemaOf: (annotations) => Type.String({ ...annotations, enum: [options.value, ...options.aliases] }),
+    // Any letter case, spaces around: what `read` accepts.
+    flatSchemaOf: (annotations) => Type.String({ ...annotations, pattern: caseInsensitivePattern([options.value, ...options.aliases]) }),
     read,
     defaultValue: undefined,
     flatDefault: undefined,
@@ -310,6 +329,11 @@ function readHeaderMap(raw: unknown): ReadResult<Record<string, string>> {
   const seen = new Map<string, string>()
   for (const [name, value] of Object.entries(parsed)) {
     if (name.trim() === '') return readFailed('has a header with an empty name')
+    // esdb-* headers carry the record's identity and position (esdb-record-id, …), which consumers deduplicate and
+    // order on; a default header of that name would replace them on every record.
+    if (name.trim().toLowerCase().startsWith('esdb-')) {
+      return readFailed(`sets header ${showRawValue(name)}: names starting with esdb- are the record's own identity headers, which consumers deduplicate on; choose another name`)
+    }
     if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
       return readFailed(`has header ${showRawValue(name)} whose value is not text, got ${showRawValue(value)}`)
     }

@@ -16,8 +16,10 @@ export interface KeySourceFields {
 
 export type PartitionKeyExtractor = (fields: KeySourceFields) => string
 
+import { compileLinearPattern } from '../settings/user-patterns.ts'
+
 /**
- * Builds the extractor once per connector (the regex compiles once). Every fallback is the stream id: one stream's
+ * Builds the extractor once per connector (the regex compiles once, on RE2: linear time, whatever the stream id). Every fallback is the stream id: one stream's
  * events then always land on one partition, which is what keeps them in order.
  */
 export function createPartitionKeyExtractor(settings: PartitionKeySettings): PartitionKeyExtractor {
@@ -26,12 +28,12 @@ export function createPartitionKeyExtractor(settings: PartitionKeySettings): Par
   switch (settings.source) {
     case 'stream': {
       if (expression === '') return ({ streamId }) => streamId
-      const pattern = new RegExp(expression)
+      const pattern = compileLinearPattern(expression)
       return ({ streamId }) => {
-        const match = pattern.exec(streamId)
-        if (match === null) return streamId
+        const found = pattern.find(streamId)
+        if (found === undefined) return streamId
         // The first capture group when the expression has one ("^(.*)_data$" → the name before _data), else the match.
-        return match.length > 1 ? (match[1] ?? streamId) : match[0]
+        return found.hasGroups ? (found.firstGroup ?? streamId) : found.match
       }
     }
     case 'streamSuffix':

@@ -3,7 +3,7 @@
  * which filter the server applies, and which checks stay on our side (JSONPath, our own bookkeeping events).
  * Pure, so every combination of scope/filterType/expression is a unit test.
  */
-import { JSONPathEnvironment } from 'json-p3'
+import { createJsonPathEnvironment } from '../settings/user-patterns.ts'
 import type { SourceEvent } from './read-response-decoder.ts'
 
 export interface SubscriptionFilterSettings {
@@ -72,7 +72,8 @@ export function isOwnBookkeeping(event: Pick<SourceEvent, 'streamId' | 'type'>):
 
 export type EventPredicate = (event: SourceEvent) => boolean
 
-const jsonPathEnvironment = new JSONPathEnvironment()
+// match() and search() run on RE2: a JSONPath filter is evaluated on every event, on the event loop.
+const jsonPathEnvironment = createJsonPathEnvironment()
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
 /**

@@ -7,6 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { spawnKurrentDbEmulator, type KurrentDbEmulatorProcess } from '../support/kurrentdb-emulator-process.ts'
+import { createTestCertificates } from '../support/kafka-security-front/certificates.ts'
 import { sinkBinary, startSinkProcess } from '../support/sink-process.ts'
 
 let emptyDirectory: string
@@ -39,16 +40,17 @@ describe('the CLI', () => {
   test('--help lists every flag with its environment twin', async () => {
     const { stdout, exitCode } = await run(['--help'])
     expect(exitCode).toBe(0)
-    for (const flag of ['--host', '--port', '--kurrentdb', '--api-user', '--api-password', '--insecure', '--data-protection-token', '--data-protection-token-file', '--connectors', '--log-level', '--version', '--help']) {
+    for (const flag of ['--host', '--port', '--kurrentdb', '--api-user', '--api-password', '--api-password-file', '--insecure', '--allowed-hosts', '--data-protection-token', '--data-protection-token-file', '--tls-cert-file', '--tls-key-file', '--connectors', '--log-level', '--version', '--help']) {
       expect(stdout).toContain(flag)
     }
     expect(stdout).toContain('KAFKA_SINK_API_PASSWORD')
   })
 
-  const refusals: Array<{ name: string; args: string[]; env?: Record<string, string>; contains: string }> = [
+  const refusals: Array<{ name: string; args: string[]; env?: Record<string, string>; contains: string; absent?: string }> = [
     { name: 'no credentials and no --insecure', args: [], contains: 'needs credentials' },
     { name: 'an unknown flag', args: ['--insecure', '--bogus'], contains: "unknown flag '--bogus'" },
     { name: 'a bad port', args: ['--insecure', '--port', 'abc'], contains: 'port number' },
+    { name: 'a malformed --kurrentdb holding credentials (never echoed)', args: ['--insecure', '--kurrentdb', 'http://admin:s3cret@db:2113'], contains: '***@db:2113', absent: 's3cret' },
     { name: 'a bad value from the environment', args: ['--insecure'], env: { KAFKA_SINK_LOG_LEVEL: 'loud' }, contains: 'KAFKA_SINK_LOG_LEVEL' },
     { name: 'a token file that does not exist', args: ['--insecure', '--data-protection-token-file', '/nonexistent/token'], contains: 'cannot read the data-protection token file' },
   ]
@@ -59,6 +61,7 @@ describe('the CLI', () => {
       expect(stderr).toContain(refusal.contains)
       expect(stderr.trim().split('\n')).toHaveLength(1)
       expect(stderr + stdout).not.toMatch(/\n\s+at /)
+      if (refusal.absent !== undefined) expect(stderr + stdout).not.toContain(refusal.absent)
     })
   }
 })
@@ -114,6 +117,114 @@ describe('the server', () => {
       expect(sink.lines().some((line) => line.includes('"level":"warn"') && line.includes('--insecure'))).toBe(true)
     } finally {
       await sink.stop()
+    }
+  })
+
+  test('readiness answers the reason class, not the client\'s error text; the log has the details once per change', async () => {
+    const sink = await startSinkProcess({ kurrentdb: emulator.connectionString })
+    try {
+      await emulator.down()
+      const bodies: string[] = []
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const response = await fetch(`${sink.baseUrl}/health/ready`)
+        expect(response.status).toBe(503)
+        bodies.push(await response.text())
+      }
+      for (const body of bodies) {
+        expect((JSON.parse(body) as { message: string }).message).toBe('not ready: KurrentDB is not reachable; the details are in the log')
+      }
+      const detailLines = sink.lines().filter((line) => line.includes('KurrentDB does not answer the readiness check'))
+      expect(detailLines.length).toBeGreaterThan(0)
+      expect(detailLines.length).toBeLessThan(bodies.length)
+      // Probes are not errors of ours: no error-level line per probe.
+      expect(sink.lines().filter((line) => line.includes('"level":"error"') && line.includes('/health/ready'))).toEqual([])
+    } finally {
+      await emulator.up()
+      await sink.stop('SIGKILL')
+    }
+  }, 60_000)
+
+  test('the API password can be read from a file; it is then in no process argument', async () => {
+    const passwordFile = join(emptyDirectory, 'api-password')
+    await writeFile(passwordFile, 'pw-from-a-file\n')
+    const sink = await startSinkProcess({ kurrentdb: emulator.connectionString, withCredentials: false, args: ['--api-user', 'admin', '--api-password-file', passwordFile] })
+    try {
+      const authorized = await fetch(`${sink.baseUrl}/connectors`, { headers: { authorization: `Basic ${Buffer.from('admin:pw-from-a-file').toString('base64')}` } })
+      expect(authorized.status).toBe(200)
+      expect((await fetch(`${sink.baseUrl}/connectors`, { headers: { authorization: `Basic ${Buffer.from('admin:changeit').toString('base64')}` } })).status).toBe(401)
+      const commandLine = await Bun.file(`/proc/${sink.pid}/cmdline`).text()
+      expect(commandLine).toContain('--api-password-file')
+      expect(commandLine).not.toContain('pw-from-a-file')
+      expect(sink.lines().some((line) => line.includes('given on the command line'))).toBe(false)
+    } finally {
+      await sink.stop()
+    }
+  })
+
+  test('a password given as a flag starts the server, with a warning that names the safer forms', async () => {
+    const sink = await startSinkProcess({ kurrentdb: emulator.connectionString, withCredentials: false, args: ['--api-user', 'admin', '--api-password', 'changeit'] })
+    try {
+      const warning = sink.lines().find((line) => line.includes('"level":"warn"') && line.includes('--api-password was given on the command line'))
+      expect(warning).toContain('KAFKA_SINK_API_PASSWORD')
+      expect(warning).not.toContain('changeit')
+    } finally {
+      await sink.stop()
+    }
+  })
+
+  test('credentials in --kurrentdb never reach the log, even with / in the password', async () => {
+    const withCredentials = emulator.connectionString.replace('://', '://admin:pa/ss%2Fword@')
+    const sink = await startSinkProcess({ kurrentdb: withCredentials, waitForReady: false })
+    try {
+      const listening = await sink.waitForLine((line) => line.includes('"kafka-sink listening"'))
+      expect(listening).toContain('***@')
+      for (const line of sink.lines()) expect(line).not.toContain('pa/ss')
+    } finally {
+      await sink.stop('SIGKILL')
+    }
+  })
+
+  test('with --tls-cert-file/--tls-key-file the API is HTTPS: curl --cacert of the CA verifies it, plain HTTP gets nothing', async () => {
+    const certificates = await createTestCertificates('kafka-sink api')
+    const sink = await startSinkProcess({
+      kurrentdb: emulator.connectionString,
+      waitForReady: false,
+      args: ['--tls-cert-file', join(certificates.dir, 'server.pem')],
+      env: { KAFKA_SINK_TLS_KEY_FILE: join(certificates.dir, 'server.key') },
+    })
+    const curl = async (args: string[]) => {
+      const child = Bun.spawn(['curl', '-sS', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '10', ...args], { stdout: 'pipe', stderr: 'pipe' })
+      const [stdout, exitCode] = await Promise.all([new Response(child.stdout).text(), child.exited])
+      return { status: stdout.trim(), exitCode }
+    }
+    try {
+      expect(sink.lines().find((line) => line.includes('"kafka-sink listening"'))).toContain('"protocol":"https"')
+      expect(await curl(['--cacert', certificates.caFile, `https://127.0.0.1:${sink.port}/health/live`])).toEqual({ status: '200', exitCode: 0 })
+      // The connectors load in the background: wait for readiness, as an orchestrator would, over HTTPS.
+      let ready = ''
+      for (let attempt = 0; attempt < 300 && ready !== '200'; attempt++) {
+        ready = (await curl(['--cacert', certificates.caFile, `https://localhost:${sink.port}/health/ready`])).status
+        if (ready !== '200') await Bun.sleep(100)
+      }
+      expect(ready).toBe('200')
+      expect(await curl(['--cacert', certificates.caFile, '-u', 'admin:changeit', `https://localhost:${sink.port}/connectors`])).toEqual({ status: '200', exitCode: 0 })
+      // Without the CA the certificate is not trusted (curl exit 60); plain HTTP is not served.
+      expect((await curl([`https://127.0.0.1:${sink.port}/health/live`])).exitCode).toBe(60)
+      expect((await curl([`http://127.0.0.1:${sink.port}/health/live`])).status).not.toBe('200')
+    } finally {
+      await sink.stop()
+      await certificates.remove()
+    }
+  })
+
+  test('a TLS key file that holds no key stops the start with exit 2 and one line', async () => {
+    const certificates = await createTestCertificates('kafka-sink api')
+    try {
+      const { stderr, exitCode } = await run(['--insecure', '--port', '0', '--tls-cert-file', join(certificates.dir, 'server.pem'), '--tls-key-file', join(certificates.dir, 'server.csr')])
+      expect(exitCode).toBe(2)
+      expect(stderr).toContain('holds no PEM private key')
+    } finally {
+      await certificates.remove()
     }
   })
 

@@ -43,6 +43,8 @@ export interface KafkaSecurityFrontOptions<P extends KafkaSecurityFrontProtocol 
   readonly users?: Readonly<Record<string, string>>
   /** Mechanisms the front enables, in the order SaslHandshake lists them; default all three. */
   readonly mechanisms?: readonly SaslMechanismName[]
+  /** The broker's message.max.bytes: larger record batches get MESSAGE_TOO_LARGE (the mock enforces none). */
+  readonly maxMessageBytes?: number
 }
 
 export interface KafkaSecurityFrontBroker {
@@ -89,6 +91,7 @@ export async function startKafkaSecurityFront<P extends KafkaSecurityFrontProtoc
 
   const context: ConnectionContext = {
     sasl,
+    maxMessageBytes: options.maxMessageBytes,
     frontAddressOf: (nodeId) => frontAddresses.get(nodeId),
     track: (socket) => {
       if (closed) {

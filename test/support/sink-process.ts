@@ -34,15 +34,26 @@ export interface StartSinkOptions {
   readonly withCredentials?: boolean
   /** false to return as soon as the server listens, before `/health/ready` answers 200. */
   readonly waitForReady?: boolean
+  /** The command that runs kafka-sink, e.g. through `chroot` into an image's root filesystem (default: dist/kafka-sink). */
+  readonly command?: readonly [string, ...string[]]
+  /** Pass the port, host, KurrentDB and credentials as the KAFKA_SINK_* environment twins instead of flags, as a container image is configured. */
+  readonly configureThroughEnvironment?: boolean
 }
 
 export async function startSinkProcess(options: StartSinkOptions): Promise<SinkProcess> {
-  if (!existsSync(sinkBinary)) throw new Error(`${sinkBinary} is missing: run 'bun run build' (./scripts/test does)`)
-  const credentials = options.withCredentials === false ? [] : ['--api-user', testCredentials.user, '--api-password', testCredentials.password]
-  const kurrentdb = options.kurrentdbInEnvironment === true ? [] : ['--kurrentdb', options.kurrentdb]
-  const child = spawn(sinkBinary, ['--port', '0', '--host', '127.0.0.1', ...kurrentdb, ...credentials, ...(options.args ?? [])], {
+  const [program, ...programArgs] = options.command ?? [sinkBinary]
+  if (options.command === undefined && !existsSync(sinkBinary)) throw new Error(`${sinkBinary} is missing: run 'bun run build' (./scripts/test does)`)
+  const configuration: Record<string, string> = { port: '0', host: '127.0.0.1', kurrentdb: options.kurrentdb }
+  if (options.withCredentials !== false) configuration['api-user'] = testCredentials.user
+  const inEnvironment = (name: string) => options.configureThroughEnvironment === true || (name === 'kurrentdb' && options.kurrentdbInEnvironment === true)
+  const entries = Object.entries(configuration)
+  const configurationArgs = entries.filter(([name]) => !inEnvironment(name)).flatMap(([name, value]) => [`--${name}`, value])
+  const configurationEnv = Object.fromEntries(entries.filter(([name]) => inEnvironment(name)).map(([name, value]) => [`KAFKA_SINK_${name.toUpperCase().replace('-', '_')}`, value]))
+  // The password goes through the environment, as the README recommends: arguments are visible to every user (ps).
+  const passwordEnv: Record<string, string> = options.withCredentials === false ? {} : { KAFKA_SINK_API_PASSWORD: testCredentials.password }
+  const child = spawn(program, [...programArgs, ...configurationArgs, ...(options.args ?? [])], {
     cwd: options.cwd,
-    env: { ...process.env, ...options.env, ...(options.kurrentdbInEnvironment === true ? { KAFKA_SINK_KURRENTDB: options.kurrentdb } : {}) },
+    env: { ...process.env, ...configurationEnv, ...passwordEnv, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const lines: string[] = []
@@ -87,7 +98,7 @@ export async function startSinkProcess(options: StartSinkOptions): Promise<SinkP
     pid: child.pid!,
     lines: () => lines,
     waitForLine,
-    stop: (signal = 'SIGTERM') => stopChild(child, exited, signal),
+    stop: (signal = 'SIGTERM') => stopChild(child, exited, signal, () => lines),
   }
 }
 
@@ -102,7 +113,7 @@ async function waitUntilReady(baseUrl: string, lines: () => readonly string[], t
   throw new Error(`kafka-sink was not ready within ${timeoutMs} ms; last lines:\n${lines().slice(-15).join('\n')}`)
 }
 
-async function stopChild(child: ChildProcess, exited: Promise<[number | null, NodeJS.Signals | null]>, signal: NodeJS.Signals): Promise<number | null> {
+async function stopChild(child: ChildProcess, exited: Promise<[number | null, NodeJS.Signals | null]>, signal: NodeJS.Signals, lines: () => readonly string[]): Promise<number | null> {
   if (child.exitCode !== null || child.signalCode !== null) return child.exitCode
   child.kill(signal)
   const timeout = Bun.sleep(30_000).then(() => 'timeout' as const)
@@ -110,7 +121,7 @@ async function stopChild(child: ChildProcess, exited: Promise<[number | null, No
   if (result === 'timeout') {
     child.kill('SIGKILL')
     await exited
-    throw new Error(`kafka-sink did not exit within 30 s of ${signal}`)
+    throw new Error(`kafka-sink did not exit within 30 s of ${signal}; last lines:\n${lines().slice(-15).join('\n')}`)
   }
   return result[0]
 }

@@ -244,6 +244,21 @@ describe('the front at the protocol level', () => {
     }
   })
 
+  test('own answers keep their place when a slow broker answer arrives after later requests were forwarded', async () => {
+    // The broker answers ApiVersions late; meanwhile the front answers the handshake and authentication itself and
+    // forwards Metadata. The client must still see 1, 2, 3, 4.
+    await broker.setRoundTripTime(-1, 300)
+    const client = await connect(saslPlaintext)
+    try {
+      client.socket.write(Buffer.concat([apiVersionsV1(1), handshake(1, 2, 'PLAIN'), authenticateV1(3, plainToken('alice', users.alice)), metadataV1(4)]))
+      const responses = await client.frames(4)
+      expect(responses.map(correlationOf)).toEqual([1, 2, 3, 4])
+    } finally {
+      client.socket.destroy()
+      await broker.setRoundTripTime(-1, 0)
+    }
+  })
+
   test('a SaslHandshake v0 is followed by raw SASL tokens (the pre-SaslAuthenticate flow)', async () => {
     const client = await connect(saslPlaintext)
     try {

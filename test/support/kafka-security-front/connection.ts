@@ -12,7 +12,8 @@
 import net from 'node:net'
 import { apiKeys, patchApiVersionsResponse, saslApiVersions } from './api-versions.ts'
 import { rewriteMetadataResponse, type BrokerAddress } from './metadata.ts'
-import { FrameSplitter, framed, KafkaProtocolError, readRequestHeader, type RequestHeader } from './protocol.ts'
+import { exceedsLimit, messageTooLargeResponse, produceApiKey, readProduceRequest } from './produce-limit.ts'
+import { FrameSplitter, framed, KafkaProtocolError, readRequestHeader, requestBodyOffset, type RequestHeader } from './protocol.ts'
 import { createSaslSession, type SaslMechanismName, type SaslSession, type ScramCredentialStore } from './sasl.ts'
 import {
   kafkaErrors,
@@ -31,6 +32,8 @@ export interface ConnectionContext {
   /** Every socket the connection opens, so the front can end them all on close. */
   readonly track: (socket: net.Socket) => void
   readonly onRequest: (header: RequestHeader) => void
+  /** The broker's message.max.bytes, which the mock does not enforce (produce-limit.ts); undefined for none. */
+  readonly maxMessageBytes?: number | undefined
   /** Why the front closed a connection (protocol violations, failed authentication, broker unreachable). */
   readonly onProblem: (message: string) => void
 }
@@ -58,8 +61,13 @@ class Relay {
   readonly #requests = new FrameSplitter()
   readonly #responses = new FrameSplitter()
   readonly #tracked = new Map<number, TrackedRequest>()
-  /** The front's own answers waiting for earlier, forwarded requests to be answered; `end` closes after them. */
-  readonly #ownAnswers: { frame: Buffer; end: boolean }[] = []
+  /**
+   * The front's own answers waiting for the forwarded requests sent before them to be answered (`after`: how many
+   * answered requests had been forwarded when it was queued); `end` closes after them.
+   */
+  readonly #ownAnswers: { frame: Buffer; end: boolean; after: number }[] = []
+  #forwardedCount = 0
+  #answeredCount = 0
   #clientPaused = false
   #upstreamPaused = false
 
@@ -117,6 +125,14 @@ class Relay {
           // Re-authentication (KIP-368) is never asked for: SaslAuthenticate answers a session lifetime of 0.
           this.#fail(`${apiName(header.apiKey)} on an authenticated connection is not supported by the front`)
           return
+        }
+        if (header.apiKey === produceApiKey && this.context.maxMessageBytes !== undefined) {
+          const produce = readProduceRequest(frame, requestBodyOffset(frame, header.apiVersion >= 9), header.apiVersion)
+          if (exceedsLimit(produce, this.context.maxMessageBytes)) {
+            this.context.onProblem(`Produce v${header.apiVersion} over message.max.bytes ${this.context.maxMessageBytes}: MESSAGE_TOO_LARGE`)
+            this.#answer(messageTooLargeResponse(header.correlationId, header.apiVersion, produce), false)
+            return
+          }
         }
         this.#forward(frame, header)
         return
@@ -180,8 +196,12 @@ class Relay {
   }
 
   #forward(frame: Buffer, header: RequestHeader): void {
-    if (header.apiKey === apiKeys.ApiVersions || header.apiKey === apiKeys.Metadata) {
+    // Every request that gets an answer is tracked, so the front's own answers keep the order of the requests; a
+    // Produce with acks=0 is never answered by the broker.
+    const unanswered = header.apiKey === produceApiKey && readProduceRequest(frame, requestBodyOffset(frame, header.apiVersion >= 9), header.apiVersion).acks === 0
+    if (!unanswered) {
       this.#tracked.set(header.correlationId, { apiKey: header.apiKey, apiVersion: header.apiVersion })
+      this.#forwardedCount++
     }
     const upstream = this.#upstream ?? this.#connectUpstream()
     if (!upstream.write(framed(frame)) && !this.#clientPaused) {
@@ -214,7 +234,10 @@ class Relay {
 
   #onUpstreamData(chunk: Buffer): void {
     for (const frame of this.#responses.push(chunk)) {
+      // Own answers queued before this response's request go first.
+      this.#flushOwnAnswers()
       this.#toClient(framed(this.#rewrite(frame)))
+      this.#answeredCount++
     }
     this.#flushOwnAnswers()
   }
@@ -228,19 +251,19 @@ class Relay {
     if (tracked.apiKey === apiKeys.Metadata) {
       return rewriteMetadataResponse(frame, tracked.apiVersion, this.context.frontAddressOf)
     }
+    if (tracked.apiKey !== apiKeys.ApiVersions) return frame
     return this.context.sasl === undefined ? frame : patchApiVersionsResponse(frame, tracked.apiVersion, saslApiVersions)
   }
 
   #answer(frame: Buffer, end: boolean): void {
     if (end) this.#phase = { name: 'closing' }
-    this.#ownAnswers.push({ frame, end })
+    this.#ownAnswers.push({ frame, end, after: this.#forwardedCount })
     this.#flushOwnAnswers()
   }
 
   /** Own answers go out once every forwarded request sent before them has its answer (see header). */
   #flushOwnAnswers(): void {
-    if (this.#tracked.size > 0) return
-    while (this.#ownAnswers.length > 0) {
+    while (this.#ownAnswers.length > 0 && this.#ownAnswers[0]!.after <= this.#answeredCount) {
       const { frame, end } = this.#ownAnswers.shift()!
       if (end) {
         this.client.end(frame)
@@ -252,7 +275,7 @@ class Relay {
   }
 
   #toClient(bytes: Buffer): void {
-    if (this.client.destroyed) return
+    if (this.client.destroyed || this.client.writableEnded) return
     if (!this.client.write(bytes) && !this.#upstreamPaused && this.#upstream !== undefined) {
       const upstream = this.#upstream
       this.#upstreamPaused = true

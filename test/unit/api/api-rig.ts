@@ -54,7 +54,7 @@ export interface ApiRig {
 }
 
 export async function startApiRig(
-  options: { credentials?: ApiCredentials | null; checkReady?: ReadinessCheck; maxBodyBytes?: number; emulator?: KurrentDbEmulatorOptions } = {},
+  options: { credentials?: ApiCredentials | null; checkReady?: ReadinessCheck; maxBodyBytes?: number; allowedHosts?: readonly string[]; emulator?: KurrentDbEmulatorOptions } = {},
 ): Promise<ApiRig> {
   const emulator = await startKurrentDbEmulator(options.emulator)
   let connection: KurrentDbConnection | undefined
@@ -66,7 +66,7 @@ export async function startApiRig(
     const metrics = createSinkMetrics()
     // A short stop grace: tests stop connectors whose Kafka is unreachable (the tutorial's SASL settings against the
     // plaintext test broker), and shutdown waits for it.
-    service = await createConnectorService({ connection, dataProtectionToken, logger, metrics, tuning: { stopGraceMs: 500 } })
+    service = await createConnectorService({ connection, dataProtectionToken, logger, metrics, tuning: { stopGraceMs: 500 }, ownership: { instanceId: 'api-rig', leaseDurationMs: 15_000 } })
     const app = createHttpApi({
       service,
       credentials: options.credentials === null ? undefined : (options.credentials ?? { user: apiUser, password: apiPassword }),
@@ -75,6 +75,7 @@ export async function startApiRig(
       logger,
       version: '0.0.0-test',
       ...(options.maxBodyBytes === undefined ? {} : { maxBodyBytes: options.maxBodyBytes }),
+      ...(options.allowedHosts === undefined ? {} : { allowedHosts: options.allowedHosts }),
     })
     const responseBodies: string[] = []
     const send = async (request: Request): Promise<ApiResponse> => {

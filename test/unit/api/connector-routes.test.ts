@@ -145,6 +145,21 @@ describe('connector routes, with the connectors service over the KurrentDB emula
       expect(expectFieldViolations(await rig.request('PUT', `/connectors/${connectorId}/rename`, { body: { name } }))).toContainEqual(expected)
     })
 
+    test.each([
+      ['only NUL characters', '\u0000\u0000\u0000'],
+      ['an escape sequence', 'Orders \u001b[2J to Kafka'],
+      ['a line break', 'Orders\nto Kafka'],
+      ['a C1 control character', 'Orders \u009b to Kafka'],
+    ])('a name with %s is refused on create and on rename, and the stored name stays', async (_case, name) => {
+      const connectorId = newId()
+      const expected = { field: 'Name', description: 'name must not contain control characters (such as NUL, tab or line breaks)' }
+      expect(expectFieldViolations(await rig.request('POST', `/connectors/${connectorId}`, { body: { name, settings: validSettings() } }))).toContainEqual(expected)
+      await create(connectorId, { name: 'Kept name', settings: validSettings() })
+      expect(expectFieldViolations(await rig.request('PUT', `/connectors/${connectorId}/rename`, { body: { name } }))).toContainEqual(expected)
+      const listed = (await rig.request('GET', `/connectors?connectorId=${connectorId}`)).json as { items: Array<{ name: string }> }
+      expect(listed.items[0]?.name).toBe('Kept name')
+    })
+
     test('rename without a name is refused', async () => {
       const connectorId = newId()
       await create(connectorId)

@@ -138,12 +138,43 @@ describe('HTTP API cross-cutting behaviour, with the connectors service over the
       }
     })
 
-    test('JSON is read whatever the content type says (curl -d without -H sends form encoding)', async () => {
+    test('a body must be declared JSON: form encoding (what a cross-site form posts) gives 415', async () => {
       const response = await rig.request('POST', '/connectors/form-encoded-json', {
         body: JSON.stringify({ settings: validSettings() }),
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
       })
-      expect(response.status).toBe(200)
+      expectStatus(response, 415, 3)
+    })
+
+    test.each([
+      ['1e-400 (reads as 0)', '1e-400', 'too small to represent'],
+      ['-1.5e-999999', '-1.5e-999999', 'too small to represent'],
+      ['1e309 (reads as Infinity)', '1e309', 'too large to represent'],
+    ])('a number a double cannot hold, %s, is refused rather than read as another value', async (_case, literal, expected) => {
+      const body = `{"settings":{"instanceTypeName":"kafka-sink","topic":"t","compression:type":"Zstd","compression:level":${literal}}}`
+      const violations = expectFieldViolations(await rig.request('POST', '/connectors/underflowing-level', { body }))
+      expect(violations[0]?.description).toContain(expected)
+      expectStatus(await rig.request('GET', '/connectors/underflowing-level/settings'), 404, 5)
+    })
+
+    test.each([
+      ['at the top level', '{"name":"one","name":"two","settings":{"instanceTypeName":"kafka-sink","topic":"t"}}', 'name', 'the body'],
+      ['in settings', '{"settings":{"instanceTypeName":"kafka-sink","topic":"a","topic":"b"}}', 'topic', 'the object at "settings"'],
+      ['spelled with an escape', '{"settings":{"instanceTypeName":"kafka-sink","topic":"a","\\u0074opic":"b"}}', 'topic', 'the object at "settings"'],
+    ])('a key given twice %s is refused instead of the last one silently winning', async (_case, body, key, where) => {
+      const violations = expectFieldViolations(await rig.request('POST', '/connectors/duplicated-keys', { body }))
+      expect(violations[0]).toEqual({ field: key, description: expect.stringContaining(`appears twice in ${where}`) })
+      expectStatus(await rig.request('GET', '/connectors/duplicated-keys/settings'), 404, 5)
+    })
+
+    test('equal keys in different objects, and key-like strings in values, are not duplicates', async () => {
+      const body = '{"name":"topic","settings":{"instanceTypeName":"kafka-sink","topic":"topic","defaultHeaders":"{\\"topic\\":\\"x\\"}"}}'
+      expect((await rig.request('POST', '/connectors/not-duplicated', { body })).status).toBe(200)
+    })
+
+    test('numbers that are exact, 0 and 0e5 included, are read as they are', async () => {
+      const body = '{"settings":{"instanceTypeName":"kafka-sink","topic":"t","compression:type":"Zstd","compression:level":0e5}}'
+      expect((await rig.request('POST', '/connectors/exact-zero-level', { body })).status).toBe(200)
     })
 
     test('an empty create body reads as {} and is refused for its missing settings', async () => {
@@ -235,6 +266,19 @@ describe('HTTP API cross-cutting behaviour, with the connectors service over the
       expect(expectStatus(failing, 503, 14).message).toBe('not ready: the readiness check failed; see the log')
       expect(failing.text).not.toContain('secret detail')
       readiness = { ready: true }
+    })
+
+    test('a failing readiness probe is logged once per change of state, never at error level per probe', async () => {
+      readiness = { ready: true }
+      await rig.request('GET', '/health/ready', { authorization: null })
+      const before = rig.logLines.length
+      readiness = { ready: false, reason: 'KurrentDB is not reachable; the details are in the log' }
+      for (let probe = 0; probe < 5; probe++) expect((await rig.request('GET', '/health/ready', { authorization: null })).status).toBe(503)
+      readiness = { ready: true }
+      expect((await rig.request('GET', '/health/ready', { authorization: null })).status).toBe(200)
+      const lines = rig.logLines.slice(before).map((line) => JSON.parse(line) as { level: string; message: string })
+      expect(lines.filter((line) => line.level === 'error')).toEqual([])
+      expect(lines.filter((line) => line.level !== 'debug').map(({ level, message }) => `${level} ${message}`)).toEqual(['warn not ready', 'info ready'])
     })
   })
 

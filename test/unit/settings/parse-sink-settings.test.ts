@@ -398,6 +398,12 @@ describe('parseSinkSettings: values that are normalized', () => {
     expect(settings.subscription.filter).toEqual({ scope: 'stream', filterType: 'streamId', expression: 'orders-1' })
   })
 
+  test('a server-side regex is read by the rules of .NET, which KurrentDB evaluates it with: inline options and atomic groups pass', () => {
+    for (const expression of ['(?i)^orders-', '(?>\\d+)-x', '\\Aorders\\z', '[a-z-[aeiou]]+']) {
+      expect(parsed({ ...minimal, [settingKeys.filterScope]: 'stream', [settingKeys.filterType]: 'regex', [settingKeys.filterExpression]: expression }).subscription.filter.expression).toBe(expression)
+    }
+  })
+
   test('a jsonPath filter without a scope implies scope record', () => {
     const settings = parsed({ ...minimal, [settingKeys.filterType]: 'jsonPath', [settingKeys.filterExpression]: '$.a' })
     expect(settings.subscription.filter.scope).toBe('record')
@@ -525,8 +531,16 @@ const violationRows: readonly ViolationRow[] = [
   // partitioning
   { name: 'headers source without expression', settings: { ...partitioning, 'partitionKeyExtraction:source': 'headers' }, expectField: 'partitionKeyExtraction:expression', expectDescriptionContains: 'is required when partitionKeyExtraction:source is headers' },
   { name: 'headers source with an empty name', settings: { ...partitioning, 'partitionKeyExtraction:source': 'headers', 'partitionKeyExtraction:expression': 'a,,b' }, expectField: 'partitionKeyExtraction:expression', expectDescriptionContains: 'empty header name' },
-  { name: 'stream source with a bad regex', settings: { ...partitioning, 'partitionKeyExtraction:source': 'stream', 'partitionKeyExtraction:expression': '^(.*_data$' }, expectField: 'partitionKeyExtraction:expression', expectDescriptionContains: 'is not a valid regular expression' },
-  { name: 'stream source with a .NET inline option', settings: { ...partitioning, 'partitionKeyExtraction:source': 'stream', 'partitionKeyExtraction:expression': '(?i)^orders' }, expectField: 'partitionKeyExtraction:expression', expectDescriptionContains: '(?i) are not supported' },
+  { name: 'stream source with a bad regex', settings: { ...partitioning, 'partitionKeyExtraction:source': 'stream', 'partitionKeyExtraction:expression': '^(.*_data$' }, expectField: 'partitionKeyExtraction:expression', expectDescriptionContains: 'is not a regular expression kafka-sink can run' },
+  { name: 'stream source with a lookahead (backtracking)', settings: { ...partitioning, 'partitionKeyExtraction:source': 'stream', 'partitionKeyExtraction:expression': '^(?=orders)(.*)$' }, expectField: 'partitionKeyExtraction:expression', expectDescriptionContains: 'uses lookahead/lookbehind' },
+  { name: 'stream source with a backreference', settings: { ...partitioning, 'partitionKeyExtraction:source': 'stream', 'partitionKeyExtraction:expression': '^(\\w)\\1' }, expectField: 'partitionKeyExtraction:expression', expectDescriptionContains: 'backreferences' },
+  { name: 'stream source with an over-long regex', settings: { ...partitioning, 'partitionKeyExtraction:source': 'stream', 'partitionKeyExtraction:expression': 'a'.repeat(2049) }, expectField: 'partitionKeyExtraction:expression', expectDescriptionContains: 'the limit is 2048' },
+  { name: 'JSONPath match() with a lookbehind', settings: { 'subscription:filter:filterType': 'jsonPath', 'subscription:filter:expression': "$[?match(@.id, '(?<!x)a.*')]" }, expectField: 'subscription:filter:expression', expectDescriptionContains: 'match() pattern' },
+  { name: 'JSONPath search() with a backreference, nested in a filter', settings: { 'subscription:filter:filterType': 'jsonPath', 'subscription:filter:expression': "$.lines[?search(@.sku, '(a)\\\\1')]" }, expectField: 'subscription:filter:expression', expectDescriptionContains: 'search() pattern' },
+  { name: 'JSONPath over the length cap', settings: { 'subscription:filter:filterType': 'jsonPath', 'subscription:filter:expression': `$.${'a'.repeat(5000)}` }, expectField: 'subscription:filter:expression', expectDescriptionContains: 'the limit is 4096' },
+  { name: 'server regex .NET refuses: \\q', settings: { 'subscription:filter:scope': 'stream', 'subscription:filter:filterType': 'regex', 'subscription:filter:expression': '^orders\\q' }, expectField: 'subscription:filter:expression', expectDescriptionContains: 'unrecognized escape sequence' },
+  { name: 'server regex .NET refuses: \\u{…}', settings: { 'subscription:filter:scope': 'stream', 'subscription:filter:filterType': 'regex', 'subscription:filter:expression': '\\u{41}' }, expectField: 'subscription:filter:expression', expectDescriptionContains: 'insufficient hex digits' },
+  { name: 'server regex .NET refuses: a backreference to no group', settings: { 'subscription:filter:scope': 'stream', 'subscription:filter:filterType': 'regex', 'subscription:filter:expression': '(a)\\2' }, expectField: 'subscription:filter:expression', expectDescriptionContains: 'undefined group number 2' },
   { name: 'streamSuffix source with an expression', settings: { ...partitioning, 'partitionKeyExtraction:source': 'streamSuffix', 'partitionKeyExtraction:expression': 'x' }, expectField: 'partitionKeyExtraction:expression', expectDescriptionContains: 'is not used when partitionKeyExtraction:source is streamSuffix' },
   { name: 'source set while extraction is off', settings: { 'partitionKeyExtraction:source': 'stream' }, expectField: 'partitionKeyExtraction:source', expectDescriptionContains: 'partitionKeyExtraction:enabled is false, so it would be ignored: set partitionKeyExtraction:enabled to true' },
   { name: 'expression set while extraction is off', settings: { 'partitionKeyExtraction:enabled': 'false', 'partitionKeyExtraction:expression': 'key1' }, expectField: 'partitionKeyExtraction:expression', expectDescriptionContains: 'would be ignored' },
@@ -536,7 +550,7 @@ const violationRows: readonly ViolationRow[] = [
   { name: 'filter type without expression', settings: { 'subscription:filter:scope': 'stream', 'subscription:filter:filterType': 'prefix' }, expectField: 'subscription:filter:expression', expectDescriptionContains: 'subscription:filter:expression is required when subscription:filter:filterType is prefix' },
   { name: 'expression without filter type', settings: { 'subscription:filter:scope': 'stream', 'subscription:filter:expression': 'orders' }, expectField: 'subscription:filter:filterType', expectDescriptionContains: 'does not guess it from the expression' },
   { name: 'regex without scope', settings: { 'subscription:filter:filterType': 'regex', 'subscription:filter:expression': '^a' }, expectField: 'subscription:filter:scope', expectDescriptionContains: 'subscription:filter:scope is required when subscription:filter:filterType is regex' },
-  { name: 'filter regex does not compile', settings: { 'subscription:filter:scope': 'stream', 'subscription:filter:filterType': 'regex', 'subscription:filter:expression': '[a-' }, expectField: 'subscription:filter:expression', expectDescriptionContains: 'is not a valid regular expression' },
+  { name: 'filter regex does not compile', settings: { 'subscription:filter:scope': 'stream', 'subscription:filter:filterType': 'regex', 'subscription:filter:expression': '[a-' }, expectField: 'subscription:filter:expression', expectDescriptionContains: 'is not a valid .NET regular expression' },
   { name: 'JSONPath does not parse', settings: { 'subscription:filter:scope': 'record', 'subscription:filter:filterType': 'jsonPath', 'subscription:filter:expression': '$[?(@.a ==' }, expectField: 'subscription:filter:expression', expectDescriptionContains: 'is not a valid JSONPath query' },
   { name: 'JSONPath without $', settings: { 'subscription:filter:filterType': 'jsonPath', 'subscription:filter:expression': 'amount > 5' }, expectField: 'subscription:filter:expression', expectDescriptionContains: "expected '$'" },
   { name: 'prefix list with an empty item', settings: { 'subscription:filter:scope': 'stream', 'subscription:filter:filterType': 'prefix', 'subscription:filter:expression': 'a,,b' }, expectField: 'subscription:filter:expression', expectDescriptionContains: 'empty prefix' },
@@ -544,6 +558,10 @@ const violationRows: readonly ViolationRow[] = [
   { name: 'several stream ids for a streamId filter', settings: { 'subscription:filter:filterType': 'streamId', 'subscription:filter:expression': 'orders-1,orders-2' }, expectField: 'subscription:filter:expression', expectDescriptionContains: 'reads exactly one' },
   { name: 'invalid scope', settings: { 'subscription:filter:scope': 'all' }, expectField: 'subscription:filter:scope', expectDescriptionContains: 'must be unspecified, stream or record' },
   // keys
+  // default headers must not replace the record's identity headers, which consumers deduplicate on
+  { name: 'defaultHeaders:esdb-record-id', settings: { 'defaultHeaders:esdb-record-id': 'forged' }, expectField: 'defaultHeaders', expectDescriptionContains: 'names starting with esdb- are' },
+  { name: 'defaultHeaders:ESDB-Record-Stream-Id', settings: { 'defaultHeaders:ESDB-Record-Stream-Id': 'x' }, expectField: 'defaultHeaders', expectDescriptionContains: 'names starting with esdb- are' },
+  { name: 'defaultHeaders JSON with esdb-anything', settings: { defaultHeaders: '{"X-Ok":"1","esdb-anything":"x"}' }, expectField: 'defaultHeaders', expectDescriptionContains: '"esdb-anything"' },
   { name: 'typo in a key', settings: { topik: 'x' }, expectField: 'topik', expectDescriptionContains: 'did you mean topic?' },
   { name: 'typo in a nested key', settings: { 'subscription:filter:expresion': 'x' }, expectField: 'subscription:filter:expresion', expectDescriptionContains: 'did you mean subscription:filter:expression?' },
   { name: 'key at the wrong level', settings: { maxRetries: '3' }, expectField: 'maxRetries', expectDescriptionContains: 'did you mean resilience:maxRetries?' },
@@ -610,5 +628,24 @@ describe('parseSinkSettings: violations', () => {
   test('a field is the key as the user spelled it', () => {
     const violations = violationsOf({ ...minimal, 'Resilience:MaxRetries': 'many' })
     expect(violations).toEqual([{ field: 'Resilience:MaxRetries', description: 'Resilience:MaxRetries must be a whole number from -1 to 2147483647, got "many"' }])
+  })
+})
+
+describe('parseSinkSettings: hostile sizes', () => {
+  // Edit distance costs length × length: a 1 MiB key (the body cap) must not be compared with every known key.
+  const huge = 'x'.repeat(1024 * 1024)
+
+  test('a 1 MiB unknown key, key prefix or enum value is refused without a suggestion, and not echoed in full', () => {
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ ...minimal, [huge]: 'x' }, huge],
+      [{ ...minimal, [`${huge}:topic`]: 'x' }, `${huge}:topic`],
+      [{ ...minimal, 'authentication:securityProtocol': huge }, 'authentication:securityProtocol'],
+    ]
+    for (const [settings, field] of cases) {
+      const violation = violationsOf(settings).find((candidate) => candidate.field === field)
+      expect(violation).toBeDefined()
+      expect(violation!.description).not.toContain('did you mean')
+      expect(violation!.description.length).toBeLessThan(1000)
+    }
   })
 })

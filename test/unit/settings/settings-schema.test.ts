@@ -36,8 +36,19 @@ describe('settings schema', () => {
       expect(flat?.examples).toBeDefined()
       if (definition.flatDefault !== undefined) expect(flat?.default).toBe(definition.flatDefault)
       if (Array.isArray(definition.acceptedValues)) {
-        expect(flat?.enum).toEqual(definition.acceptedValues.map((accepted) => accepted.value))
         expect(Object.keys(flat?.['x-enumDescriptions'] ?? {})).toEqual(definition.acceptedValues.map((accepted) => accepted.value))
+        // The pattern accepts every spelling the parser accepts (the documented SaslSsl, SASL_SSL…), and no other value.
+        const pattern = new RegExp(String(flat?.pattern))
+        for (const { value } of definition.acceptedValues) {
+          const pascal = value.charAt(0).toUpperCase() + value.slice(1)
+          const screaming = value.replace(/([a-z])([A-Z0-9])/g, '$1_$2').toUpperCase()
+          for (const spelling of [value, pascal, screaming, ` ${value} `]) {
+            expect(definition.read(spelling).ok).toBe(true)
+            expect(pattern.test(spelling)).toBe(true)
+          }
+        }
+        expect(pattern.test('not-a-value')).toBe(false)
+        expect(definition.read('not-a-value').ok).toBe(false)
       }
     })
 

@@ -17,6 +17,9 @@ describe('createPartitionKeyExtractor', () => {
     { name: 'streamSuffix with a trailing hyphen: the stream id', settings: { enabled: true, source: 'streamSuffix' }, streamId: 'orders-', expected: 'orders-' },
     { name: 'headers joined with a hyphen (documentation example)', settings: { enabled: true, source: 'headers', expression: 'key1,key2' }, streamId: 's-1', headers: { key1: 'value1', key2: 'value2' }, expected: 'value1-value2' },
     { name: 'headers: missing ones are skipped', settings: { enabled: true, source: 'headers', expression: 'key1, missing ,key2' }, streamId: 's-1', headers: { key2: 'value2' }, expected: 'value2' },
+    // RE2 syntax (linear time): inline options work, which JavaScript's engine refuses.
+    { name: 'stream: an RE2 pattern with an inline option', settings: { enabled: true, source: 'stream', expression: '(?i)^orders-(.*)$' }, streamId: 'ORDERS-42', expected: '42' },
+    { name: 'stream: an optional group that did not take part gives the stream id', settings: { enabled: true, source: 'stream', expression: '^x(y)?' }, streamId: 'xz', expected: 'xz' },
     { name: 'headers: none present gives the stream id', settings: { enabled: true, source: 'headers', expression: 'key1,key2' }, streamId: 's-1', headers: { other: 'x' }, expected: 's-1' },
   ]
   for (const row of rows) {

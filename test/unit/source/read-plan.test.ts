@@ -87,4 +87,17 @@ describe('createEventPredicate', () => {
     expect(forward(eventOf({}))).toBe(true)
     expect(forward(eventOf({ data: Buffer.from('{"amount":10,"customer":{"tier":"gold"}}') }))).toBe(false)
   })
+
+  test('match() and search() run on RE2: its syntax (inline (?i)), whole-string match() and anywhere search()', () => {
+    // JavaScript's engine (with json-p3's I-Regexp check) refuses (?i), so these would never match on it.
+    const matchAll = createEventPredicate(planRead({ scope: 'record', filterType: 'jsonPath', expression: "$[?match(@.id, '(?i)order-[0-9]+')]" }))
+    expect(matchAll(eventOf({ data: Buffer.from('{"id":"ORDER-42"}') }))).toBe(true)
+    expect(matchAll(eventOf({ data: Buffer.from('{"id":"ORDER-42x"}') }))).toBe(false)
+    const searchAny = createEventPredicate(planRead({ scope: 'record', filterType: 'jsonPath', expression: "$[?search(@.id, '(?i)order')]" }))
+    expect(searchAny(eventOf({ data: Buffer.from('{"id":"the ORDER-42x"}') }))).toBe(true)
+    // A pattern that comes from the event itself runs on RE2 too; one RE2 cannot run matches nothing.
+    const fromEvent = createEventPredicate(planRead({ scope: 'record', filterType: 'jsonPath', expression: '$[?match(@.id, @.pattern)]' }))
+    expect(fromEvent(eventOf({ data: Buffer.from('{"id":"aaaa","pattern":"(a+)+"}') }))).toBe(true)
+    expect(fromEvent(eventOf({ data: Buffer.from('{"id":"aa","pattern":"(a)\\\\1"}') }))).toBe(false)
+  })
 })

@@ -285,6 +285,7 @@ export async function checkRunningIncarnation(model: SinkModel, system: ModelSys
   await system.rig.broker.clearRequestErrors('Produce')
   if (incarnation.retriedSendsPossible) excuseResend(incarnation, model)
   incarnation.retriedSendsPossible = false
+  model.kafkaFaultOpen = false
 }
 
 /** The end of every run: faults healed, the connector running, one last check; deleted topics got nothing new. */

@@ -153,10 +153,15 @@ export interface SinkModel {
   readonly events: ModelEvent[]
   readonly incarnations: Incarnation[]
   faults: number
+  /**
+   * A Kafka fault since the last check. Injected Produce errors wait in the brokers for whichever producer sends
+   * next, so a connector created (or re-created) meanwhile may meet them too.
+   */
+  kafkaFaultOpen: boolean
 }
 
 export function newModel(namespace: string, connectorId: string): SinkModel {
-  return { namespace, connectorId, streams: runStreams(namespace), events: [], incarnations: [], faults: 0 }
+  return { namespace, connectorId, streams: runStreams(namespace), events: [], incarnations: [], faults: 0, kafkaFaultOpen: false }
 }
 
 /** The incarnation the connector id currently names, if it exists and is not deleted. */
@@ -180,7 +185,7 @@ export function addIncarnation(model: SinkModel, topic: string, variant: Connect
     from: undefined,
     lowestFrom: undefined,
     excusedUpTo: -1n,
-    retriedSendsPossible: false,
+    retriedSendsPossible: model.kafkaFaultOpen,
     runningWaitForBrokerAck: variant.waitForBrokerAck,
     orderGuaranteed: true,
     deletedAfter: undefined,
@@ -216,6 +221,7 @@ export function activate(model: SinkModel, incarnation: Incarnation, activation:
 /** A Kafka fault: a send may be retried, so events may be sent twice (and, without broker acks, out of order). */
 export function kafkaFault(model: SinkModel): void {
   model.faults += 1
+  model.kafkaFaultOpen = true
   const incarnation = currentIncarnation(model)
   if (incarnation === undefined) return
   incarnation.retriedSendsPossible = true

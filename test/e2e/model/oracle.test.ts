@@ -80,6 +80,15 @@ describe('the oracle', () => {
     expect(evaluate(model, incarnation, twice, { dueUpTo: -1n }).violations).toEqual([])
   })
 
+  test('a Kafka fault before a re-create voids the order of the new incarnation when it does not wait for broker acks', () => {
+    const model = modelWith([[streams.order1, 10], [streams.order1, 20]])
+    kafkaFault(model)
+    const recreated = addIncarnation(model, 'topic-2', { ...variant, waitForBrokerAck: false })
+    activate(model, recreated, { kind: 'start' })
+    const swapped = [record(`${streams.order1}/1`, 0), record(`${streams.order1}/0`, 1)]
+    expect(evaluate(model, recreated, swapped, { dueUpTo: 20n }).violations).toEqual([])
+  })
+
   test('first copies out of append order, or a stream over two partitions, are reported unless the order was voided', () => {
     const model = modelWith([[streams.order1, 10], [streams.order1, 20]])
     const incarnation = model.incarnations[0]!

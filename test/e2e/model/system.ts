@@ -31,7 +31,10 @@ export interface ModelSystem {
 
 export async function startModelSystem(): Promise<ModelSystem> {
   const rig = await startRig({ brokers: 3 })
-  let sink = await rig.startSink()
+  // One instance id across restarts, as the README asks of a deployment: a restarted process takes its connectors'
+  // leases back at once instead of waiting for the dead instance's leases to expire.
+  const startSink = () => rig.startSink({ args: ['--instance-id', 'model-sink'] })
+  let sink = await startSink()
   let maxRssMb = 0
   let exited = false
   const sampleRss = () => {
@@ -55,7 +58,7 @@ export async function startModelSystem(): Promise<ModelSystem> {
       try {
         await whileDown?.()
       } finally {
-        sink = await rig.startSink()
+        sink = await startSink()
       }
     },
     append: async (model, stream) => {
@@ -82,7 +85,7 @@ export async function startModelSystem(): Promise<ModelSystem> {
       if (exited || (await sink.api.request('GET', '/health/live').then((response) => response.status !== 200, () => true))) {
         exited = false
         await sink.stop('SIGKILL').catch(() => {})
-        sink = await rig.startSink()
+        sink = await startSink()
       }
     },
     maxRssMb: () => maxRssMb,

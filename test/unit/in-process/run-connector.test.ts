@@ -1,0 +1,294 @@
+// runConnector in this process: the KurrentDB emulator as the source and a Kafka port the test answers, so every
+// interleaving the at-least-once promise depends on (batches confirmed out of order, a middle batch failing,
+// brokers down, a stop during an outage) is produced on purpose and checked through the public contract:
+// what reached Kafka, what was committed, and the signals the run emits.
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { randomUUID } from 'node:crypto'
+import { jsonEvent } from '@kurrent/kurrentdb-client'
+import { Subject, type Subscription } from 'rxjs'
+import { silentLogger } from '../../../src/observability/logger.ts'
+import { runConnector, type ConnectorSignal, type PipelineTuning } from '../../../src/pipeline/run-connector.ts'
+import type { ResumePoint } from '../../../src/pipeline/work-item.ts'
+import type { KafkaSinkSettings } from '../../../src/settings/kafka-sink-settings.ts'
+import type { StartPoint } from '../../../src/source/positions.ts'
+import { connectToKurrentDb, type KurrentDbConnection } from '../../../src/source/kurrentdb-connection.ts'
+import { startKurrentDbEmulator, type KurrentDbEmulator } from '../../support/kurrentdb-emulator.ts'
+import { appendSequence, brokersDown, eventually, headerText, recordingMetrics, revisionOf, scriptedKafka, streamSettings, type ScriptedKafka } from './scripted-kafka.ts'
+
+let emulator: KurrentDbEmulator
+let connection: KurrentDbConnection
+beforeAll(async () => {
+  emulator = await startKurrentDbEmulator()
+  connection = connectToKurrentDb(emulator.connectionString)
+})
+afterAll(async () => {
+  await connection?.dispose()
+  await emulator?.close()
+})
+
+const uniqueStream = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`
+
+interface StartedRun {
+  readonly commits: ResumePoint[]
+  readonly signals: ConnectorSignal[]
+  readonly metrics: ReturnType<typeof recordingMetrics>
+  readonly stop: () => void
+  /** Settles when the run completes (resolves) or fails (rejects). */
+  readonly ended: Promise<void>
+  readonly subscription: Subscription
+}
+
+function start(kafka: ScriptedKafka, settings: KafkaSinkSettings, options: { start?: StartPoint; tuning?: Partial<PipelineTuning> } = {}): StartedRun {
+  const commits: ResumePoint[] = []
+  const signals: ConnectorSignal[] = []
+  const metrics = recordingMetrics()
+  const stop$ = new Subject<void>()
+  let subscription!: Subscription
+  const ended = new Promise<void>((resolve, reject) => {
+    subscription = runConnector(
+      { connection, openKafka: kafka.open, commitCheckpoint: async (resume) => void commits.push(resume), logger: silentLogger, metrics },
+      { connectorId: 'in-process', settings, start: options.start ?? { kind: 'start' }, stop$, tuning: { stopGraceMs: 2_000, ...options.tuning } },
+    ).subscribe({ next: (signal) => void signals.push(signal), error: reject, complete: resolve })
+  })
+  return { commits, signals, metrics, stop: () => stop$.next(), ended, subscription }
+}
+
+const committedRevisions = (run: StartedRun) => run.commits.map((resume) => Number(resume.revision))
+
+describe('the checkpoint with batches confirmed out of order', () => {
+  test('never passes a failed middle batch, and catches up once it is delivered', async () => {
+    const stream = uniqueStream('ooo')
+    await appendSequence(connection.client, stream, 30)
+    const kafka = scriptedKafka()
+    // Three batches of ten in flight at once; a long linger so batches close on size only.
+    const run = start(kafka, streamSettings(stream, { waitForBrokerAck: 'false', 'autocommit:recordsThreshold': '1' }), {
+      tuning: { maxBatchMessages: 10, lingerMs: 60_000, pipelinedBatches: 5 },
+    })
+    const [first, middle, last] = await Promise.all([kafka.nthSend(1), kafka.nthSend(2), kafka.nthSend(3)])
+    expect([first.revisions, middle.revisions, last.revisions]).toEqual([range(0, 10), range(10, 20), range(20, 30)])
+
+    last.answer('deliverAll')
+    middle.answer('failAll')
+    first.answer('deliverAll')
+    // The failed middle batch is sent again (only its messages): hold that retry.
+    const retry = await kafka.nthSend(4)
+    expect(retry.revisions).toEqual(range(10, 20))
+    await eventually('the commit of the first batch', () => committedRevisions(run).includes(9))
+    expect(Math.max(...committedRevisions(run))).toBe(9)
+
+    retry.answer('deliverAll')
+    await eventually('the commit of the last batch', () => committedRevisions(run).includes(29))
+    const revisions = committedRevisions(run)
+    expect(revisions).toEqual([...revisions].sort((left, right) => left - right))
+    expect(revisions.every((revision) => revision === 9 || revision === 29)).toBe(true)
+    run.stop()
+    await run.ended
+  })
+
+  test('three batches confirmed in reverse order: the checkpoint moves only once the first is confirmed', async () => {
+    const stream = uniqueStream('reverse')
+    await appendSequence(connection.client, stream, 40)
+    const kafka = scriptedKafka()
+    const run = start(kafka, streamSettings(stream, { waitForBrokerAck: 'false', 'autocommit:recordsThreshold': '1' }), {
+      tuning: { maxBatchMessages: 10, lingerMs: 60_000, pipelinedBatches: 5 },
+    })
+    const sends = await Promise.all([1, 2, 3, 4].map((n) => kafka.nthSend(n)))
+    // Confirmed 4, 2, 3 (two ranges waiting, in an order that needs sorting), then 1.
+    for (const index of [3, 1, 2]) sends[index]!.answer('deliverAll')
+    // A positive marker that the three answers were handled: the port saw them delivered.
+    await kafka.deliveredUntil((delivered) => delivered.length === 30)
+    await Bun.sleep(0)
+    expect(run.commits).toEqual([])
+    sends[0]!.answer('deliverAll')
+    await eventually('the commit of everything', () => committedRevisions(run).includes(39))
+    expect(Math.max(...committedRevisions(run))).toBe(39)
+    run.stop()
+    await run.ended
+  })
+})
+
+describe('backpressure', () => {
+  test('brokers down while 20k events are appended: what is read but unconfirmed stays within the cap; then no gaps', async () => {
+    const stream = uniqueStream('pressure')
+    const cap = 1_000
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('failAll')
+    const run = start(kafka, streamSettings(stream, { 'resilience:transientErrorDelay': '00:00:00.010', 'resilience:reconnectBackoffMaxMs': '10' }), {
+      tuning: { maxInFlightItems: cap, maxBatchMessages: 100, lingerMs: 1 },
+    })
+    await eventually('running', () => run.signals.some((signal) => signal.kind === 'running'))
+    await appendSequence(connection.client, stream, 20_000)
+    // Many failed attempts later (each one a chance for the source to read on), the reads are still bounded.
+    const failedBefore = kafka.sends.length
+    for (const after of [20, 40, 80]) {
+      await kafka.nthSend(failedBefore + after)
+      expect(run.metrics.consumed()).toBeLessThanOrEqual(cap)
+      expect(run.metrics.consumed()).toBeGreaterThan(0)
+    }
+    kafka.behaviour = (send) => send.answer('deliverAll')
+    await kafka.deliveredUntil((delivered) => new Set(delivered.map(revisionOf)).size === 20_000)
+    for (const length of run.metrics.queueLengths) expect(length).toBeLessThanOrEqual(cap)
+    // No gaps, and in order: every revision's first delivery comes after the previous revision's.
+    const firstSeen = new Map<number, number>()
+    kafka.delivered.forEach((message, index) => {
+      if (!firstSeen.has(revisionOf(message))) firstSeen.set(revisionOf(message), index)
+    })
+    expect([...firstSeen.keys()]).toEqual(range(0, 20_000))
+    run.stop()
+    await run.ended
+  }, 60_000)
+})
+
+describe('Kafka unreachable', () => {
+  test('down when the connector starts: it still runs, retries, and delivers once Kafka is back', async () => {
+    const stream = uniqueStream('down-at-start')
+    await appendSequence(connection.client, stream, 5)
+    const kafka = scriptedKafka()
+    kafka.connect = async () => {
+      throw brokersDown()
+    }
+    kafka.behaviour = (send) => send.answer('failAll')
+    const run = start(kafka, streamSettings(stream, { 'resilience:transientErrorDelay': '00:00:00.010' }))
+    await kafka.nthSend(3)
+    expect(run.signals.some((signal) => signal.kind === 'running')).toBe(true)
+    expect(run.commits).toEqual([])
+    kafka.behaviour = (send) => send.answer('deliverAll')
+    await kafka.deliveredUntil((delivered) => delivered.length >= 5)
+    expect(kafka.delivered.map(revisionOf).slice(0, 5)).toEqual(range(0, 5))
+    run.stop()
+    await run.ended
+    expect(Math.max(...committedRevisions(run))).toBe(4)
+  })
+
+  test('a stop during the outage ends the run, commits nothing unconfirmed, and closes the client', async () => {
+    const stream = uniqueStream('stop-in-outage')
+    await appendSequence(connection.client, stream, 3)
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('failAll')
+    const run = start(kafka, streamSettings(stream, { 'resilience:transientErrorDelay': '00:00:00.020' }), { tuning: { stopGraceMs: 100 } })
+    await kafka.nthSend(2)
+    run.stop()
+    await run.ended
+    expect(kafka.delivered).toEqual([])
+    expect(run.commits).toEqual([])
+    expect(kafka.closed()).toBeGreaterThan(0)
+  })
+
+  test('a stop while connecting hangs ends the run without reading', async () => {
+    const stream = uniqueStream('stop-connecting')
+    await appendSequence(connection.client, stream, 3)
+    const kafka = scriptedKafka()
+    let connectCalled!: () => void
+    const connecting = new Promise<void>((resolve) => (connectCalled = resolve))
+    kafka.connect = () => {
+      connectCalled()
+      return new Promise<void>(() => {})
+    }
+    const run = start(kafka, streamSettings(stream))
+    await connecting
+    run.stop()
+    await run.ended
+    expect(kafka.sends).toEqual([])
+    expect(run.metrics.consumed()).toBe(0)
+  })
+
+  test('a refusal at connect (not transient) fails the run with that error', async () => {
+    const kafka = scriptedKafka()
+    kafka.connect = async () => {
+      throw Object.assign(brokersDown(), { transient: false, code: 'AUTHENTICATION_FAILED' })
+    }
+    const run = start(kafka, streamSettings(uniqueStream('refused')))
+    await expect(run.ended).rejects.toMatchObject({ code: 'AUTHENTICATION_FAILED' })
+  })
+})
+
+describe('waitForBrokerAck=false under failures', () => {
+  test('messages failing at random across pipelined batches: every event arrives, the checkpoint only covers delivered ones', async () => {
+    const stream = uniqueStream('no-ack')
+    const count = 600
+    await appendSequence(connection.client, stream, count)
+    const kafka = scriptedKafka()
+    let seed = 7
+    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31)
+    const commitsCoverDelivered: boolean[] = []
+    const deliveredRevisions = new Set<number>()
+    kafka.behaviour = (send) => {
+      // Answer later and out of call order, failing about a third of the messages.
+      setTimeout(() => {
+        const outcomes = send.messages.map(() => (random() < 0.33 ? { delivered: false as const, error: brokersDown() } : { delivered: true as const }))
+        outcomes.forEach((outcome, index) => outcome.delivered && deliveredRevisions.add(send.revisions[index]!))
+        send.answer(outcomes)
+      }, Math.floor(random() * 5))
+    }
+    const run = start(kafka, streamSettings(stream, { waitForBrokerAck: 'false', 'autocommit:recordsThreshold': '1', 'resilience:transientErrorDelay': '00:00:00.001', 'resilience:reconnectBackoffMaxMs': '2' }), {
+      tuning: { maxBatchMessages: 25, lingerMs: 1, pipelinedBatches: 5 },
+    })
+    const checkCommits = setInterval(() => {
+      const newest = Math.max(-1, ...committedRevisions(run))
+      commitsCoverDelivered.push(range(0, newest + 1).every((revision) => deliveredRevisions.has(revision)))
+    }, 1)
+    await kafka.deliveredUntil(() => deliveredRevisions.size === count)
+    await eventually('the final commit', () => committedRevisions(run).includes(count - 1))
+    clearInterval(checkCommits)
+    expect(commitsCoverDelivered.every(Boolean)).toBe(true)
+    run.stop()
+    await run.ended
+  }, 30_000)
+})
+
+describe('records as the mapper builds them over one stream', () => {
+  test('headers:ignoreSystem=false keeps $-prefixed metadata as headers; the default drops them', async () => {
+    const stream = uniqueStream('system-headers')
+    await connection.client.appendToStream(stream, [jsonEvent({ type: 'T', data: {}, metadata: { $correlationId: 'c-1', $causationId: 'k-1', tenant: 'a' } })])
+    for (const [ignoreSystem, expected] of [
+      ['false', { $correlationId: 'c-1', $causationId: 'k-1', tenant: 'a' }],
+      ['true', { $correlationId: undefined, $causationId: undefined, tenant: 'a' }],
+    ] as const) {
+      const kafka = scriptedKafka()
+      kafka.behaviour = (send) => send.answer('deliverAll')
+      const run = start(kafka, streamSettings(stream, { 'headers:ignoreSystem': ignoreSystem }))
+      await kafka.deliveredUntil((delivered) => delivered.length === 1)
+      const message = kafka.delivered[0]!
+      expect({
+        $correlationId: headerText(message, 'esdb-record-headers-$correlationId'),
+        $causationId: headerText(message, 'esdb-record-headers-$causationId'),
+        tenant: headerText(message, 'esdb-record-headers-tenant'),
+      }).toEqual(expected)
+      run.stop()
+      await run.ended
+    }
+  })
+
+  test('changing metadata and created times: each record has its own header key, timestamp and headers', async () => {
+    const stream = uniqueStream('changing')
+    const metadatas = [{ region: 'eu', zone: '1' }, { region: 'us', zone: '2' }, { region: 'eu', zone: '3' }, { region: 'ap' }]
+    for (const metadata of metadatas) {
+      await connection.client.appendToStream(stream, [jsonEvent({ type: 'T', data: { zone: metadata.zone ?? null }, metadata })])
+      // Created times one millisecond apart at least, so a frozen timestamp shows.
+      await Bun.sleep(3)
+    }
+    const stored: { created: Date }[] = []
+    for await (const resolved of connection.client.subscribeToStream(stream, { fromRevision: 'start' })) {
+      stored.push(resolved.event!)
+      if (stored.length === metadatas.length) break
+    }
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('deliverAll')
+    const run = start(
+      kafka,
+      streamSettings(stream, { 'partitionKeyExtraction:enabled': 'true', 'partitionKeyExtraction:source': 'headers', 'partitionKeyExtraction:expression': 'region,zone' }),
+    )
+    await kafka.deliveredUntil((delivered) => delivered.length === metadatas.length)
+    // The documentation: header values joined with `-` (a missing header leaves its part out).
+    expect(kafka.delivered.map((message) => message.key?.toString('utf8'))).toEqual(['eu-1', 'us-2', 'eu-3', 'ap'])
+    expect(kafka.delivered.map((message) => message.timestamp)).toEqual(stored.map((event) => BigInt(event.created.getTime())))
+    expect(kafka.delivered.map((message) => headerText(message, 'esdb-record-timestamp')?.slice(0, 23))).toEqual(stored.map((event) => event.created.toISOString().slice(0, 23)))
+    expect(kafka.delivered.map((message) => headerText(message, 'esdb-record-headers-zone'))).toEqual(['1', '2', '3', undefined])
+    run.stop()
+    await run.ended
+  })
+})
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from }, (_, index) => from + index)
+}

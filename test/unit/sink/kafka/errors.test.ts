@@ -2,7 +2,6 @@
 // a wrong row either retries a poisoned batch forever or fails a connector over a leader election.
 import { describe, expect, test } from 'bun:test'
 import {
-  protocolErrors,
   AuthenticationError,
   MultipleErrors,
   NetworkError,
@@ -66,16 +65,6 @@ describe('classifyKafkaErrorName', () => {
     expect(classifyKafkaErrorName('SOME_FUTURE_ERROR', true)).toEqual({ code: 'RETRIABLE_BROKER_ERROR', transient: true })
     expect(classifyKafkaErrorName('SOME_FUTURE_ERROR', false)).toEqual({ code: 'BROKER_ERROR', transient: false })
     expect(classifyKafkaErrorName('SOME_FUTURE_ERROR')).toEqual({ code: 'BROKER_ERROR', transient: false })
-  })
-
-  test("Kafka's retriable flag decides for every error Kafka defines, but for the Java producer's exceptions", () => {
-    const javaProducerRecovers = ['UNKNOWN_PRODUCER_ID', 'OUT_OF_ORDER_SEQUENCE_NUMBER', 'INVALID_PRODUCER_EPOCH', 'DUPLICATE_SEQUENCE_NUMBER']
-    const javaProducerFailsAfterWaiting = ['UNKNOWN_TOPIC_OR_PARTITION', 'UNKNOWN_TOPIC_ID']
-    for (const [name, { canRetry }] of Object.entries(protocolErrors)) {
-      const expected = javaProducerRecovers.includes(name) ? true : javaProducerFailsAfterWaiting.includes(name) ? false : canRetry
-      expect([name, isRetriableKafkaError(name)]).toEqual([name, expected])
-      expect(kafkaSendErrorCodes).toContain(classifyKafkaErrorName(name).code)
-    }
   })
 
   test("a defined name ignores the client's hint, and prototype names are not table rows", () => {

@@ -20,4 +20,11 @@ describe('decideStart', () => {
   test('a stream read with only a log position (written while reading $all, or /start/{position}) looks the revision up', () => {
     expect(decideStart({ kind: 'after', position, revision: undefined }, 'latest', stream)).toEqual({ kind: 'streamRevisionAt', streamName: 'orders-1', position })
   })
+  test('a checkpoint without a position or revision starts from the beginning', () => {
+    expect(decideStart({ kind: 'after', position: undefined, revision: undefined }, 'latest', all)).toEqual({ kind: 'ready', start: { kind: 'start' } })
+    expect(decideStart({ kind: 'after', position: undefined, revision: undefined }, 'latest', stream)).toEqual({ kind: 'ready', start: { kind: 'start' } })
+  })
+  test('a reset checkpoint wins over subscription:initialPosition for $all too', () => {
+    expect(decideStart({ kind: 'fromStart' }, 'latest', all)).toEqual({ kind: 'ready', start: { kind: 'start' } })
+  })
 })

@@ -115,3 +115,48 @@ describe.each(targets)('explicit positions, $name', ({ filter }) => {
     expect(await deliveredFrom(connectorId, 'start', undefined, newest.at(-1)!)).toEqual(newest)
   })
 })
+
+describe('explicit positions at the edges, single stream', () => {
+  const settingsFor = (stream: string) => ({ instanceTypeName: 'kafka-sink', topic: 'orders', 'subscription:filter:scope': 'stream', 'subscription:filter:filterType': 'streamId', 'subscription:filter:expression': stream })
+
+  test('a position before the first event of the stream delivers all of it; one past its last delivers only what comes later', async () => {
+    const stream = `edge${randomUUID().slice(0, 8)}`
+    const connectorId = `c-${stream}`
+    await appendSequence(connection.client, `before-${stream}`, 1)
+    const [before] = await storedEvents(`before-${stream}`)
+    await appendSequence(connection.client, stream, 3)
+    await service.create(connectorId, { settings: settingsFor(stream) })
+    const events = await storedEvents(stream)
+    expect(await deliveredFrom(connectorId, 'start', before!.position, events.at(-1)!.id)).toEqual(events.map((event) => event.id))
+
+    // Past the stream's last event (a later event of another stream): nothing of the 3, then the next one.
+    await appendSequence(connection.client, `after-${stream}`, 1)
+    const [after] = await storedEvents(`after-${stream}`)
+    kafkaOf.delete(connectorId)
+    await service.start(connectorId, after!.position)
+    await eventually('the run to open Kafka', () => kafkaOf.has(connectorId))
+    await appendSequence(connection.client, stream, 1, 3)
+    const next = (await storedEvents(stream))[3]!.id
+    await eventually('the next event', () => deliveredIds(connectorId).includes(next))
+    expect(deliveredIds(connectorId)).toEqual([next])
+    await service.stop(connectorId)
+    await waitForState(connectorId, 'CONNECTOR_STATE_STOPPED')
+  })
+
+  test('a stream that does not exist yet: a start at a position delivers it from its first event', async () => {
+    const stream = `absent${randomUUID().slice(0, 8)}`
+    const connectorId = `c-${stream}`
+    await appendSequence(connection.client, `other-${stream}`, 1)
+    const [other] = await storedEvents(`other-${stream}`)
+    await service.create(connectorId, { settings: settingsFor(stream) })
+    kafkaOf.delete(connectorId)
+    await service.start(connectorId, other!.position)
+    await eventually('the run to open Kafka', () => kafkaOf.has(connectorId))
+    await appendSequence(connection.client, stream, 2)
+    const ids = (await storedEvents(stream)).map((event) => event.id)
+    await eventually('both events', () => deliveredIds(connectorId).includes(ids[1]!))
+    expect(deliveredIds(connectorId)).toEqual(ids)
+    await service.stop(connectorId)
+    await waitForState(connectorId, 'CONNECTOR_STATE_STOPPED')
+  })
+})

@@ -7,34 +7,38 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
 
-const runConnectorTests = 'test/unit/in-process/run-connector.test.ts'
-const pipelineTests = ['test/unit/pipeline', runConnectorTests]
-const sinkTests = ['test/unit/sink', runConnectorTests]
+const runConnector = 'test/unit/in-process/run-connector.test.ts'
+const supervisor = 'test/unit/in-process/connector-supervisor.test.ts'
+const startPositions = 'test/unit/in-process/start-positions.test.ts'
+const service = 'test/unit/in-process/connector-service.test.ts'
 const settingsTests = ['test/unit/settings', 'test/unit/cli.test.ts']
 
-/** Each mutated file, and the unit / in-process tests that guard it; in the order they run (quick ones first). */
-const targets: Record<string, readonly string[]> = {
-  'src/pipeline/checkpoint-tracker.ts': pipelineTests,
-  'src/pipeline/deliver-batch.ts': pipelineTests,
-  'src/pipeline/batch-work.ts': pipelineTests,
-  'src/pipeline/credit-window.ts': pipelineTests,
-  'src/pipeline/retry-delay.ts': pipelineTests,
-  'src/pipeline/work-item.ts': pipelineTests,
-  'src/connectors/start-point.ts': ['test/unit/connectors/start-point.test.ts', 'test/unit/in-process/start-positions.test.ts'],
-  'src/settings/durations.ts': settingsTests,
-  'src/connectors/connector-supervisor.ts': ['test/unit/in-process/connector-supervisor.test.ts', 'test/unit/in-process/start-positions.test.ts', 'test/unit/in-process/connector-service.test.ts'],
-  'src/sink/partition-key.ts': sinkTests,
-  'src/sink/record-mapping.ts': sinkTests,
-  'src/sink/kafka/errors.ts': ['test/unit/sink'],
-  'src/sink/kafka/platformatic-errors.ts': ['test/unit/sink'],
-  'src/sink/kafka/partitioner.ts': ['test/unit/sink'],
-  'src/sink/kafka/producer-config.ts': [...sinkTests, 'test/unit/pipeline'],
-  'src/sink/kafka/create-kafka-port.ts': ['test/unit/sink'],
-  'src/sink/kafka/platformatic-compression.ts': ['test/unit/sink'],
-  'src/settings/parse-sink-settings.ts': settingsTests,
-  'src/pipeline/run-connector.ts': pipelineTests,
-  'src/sink/kafka/listener-probe.ts': ['test/unit/sink'],
-  'src/sink/kafka/platformatic-engine.ts': ['test/unit/sink'],
+/**
+ * Each mutated file and the tests that guard it, in stages: the quick unit tests first, and the in-process ones
+ * (KurrentDB emulator, seconds per run) only for a mutant the unit tests did not kill. Files run in this order.
+ */
+const targets: Record<string, readonly (readonly string[])[]> = {
+  'src/pipeline/checkpoint-tracker.ts': [['test/unit/pipeline'], [runConnector]],
+  'src/pipeline/deliver-batch.ts': [['test/unit/pipeline'], [runConnector]],
+  'src/pipeline/batch-work.ts': [['test/unit/pipeline'], [runConnector]],
+  'src/pipeline/credit-window.ts': [['test/unit/pipeline'], [runConnector]],
+  'src/pipeline/retry-delay.ts': [['test/unit/pipeline'], [runConnector]],
+  'src/pipeline/work-item.ts': [['test/unit/pipeline'], [runConnector]],
+  'src/connectors/start-point.ts': [['test/unit/connectors/start-point.test.ts'], [startPositions]],
+  'src/settings/durations.ts': [settingsTests],
+  'src/connectors/connector-supervisor.ts': [[supervisor], [startPositions, service]],
+  'src/sink/partition-key.ts': [['test/unit/sink'], [runConnector]],
+  'src/sink/record-mapping.ts': [['test/unit/sink'], [runConnector]],
+  'src/sink/kafka/errors.ts': [['test/unit/sink']],
+  'src/sink/kafka/platformatic-errors.ts': [['test/unit/sink']],
+  'src/sink/kafka/partitioner.ts': [['test/unit/sink']],
+  'src/sink/kafka/producer-config.ts': [['test/unit/sink', 'test/unit/pipeline'], [runConnector]],
+  'src/sink/kafka/create-kafka-port.ts': [['test/unit/sink']],
+  'src/sink/kafka/platformatic-compression.ts': [['test/unit/sink']],
+  'src/settings/parse-sink-settings.ts': [settingsTests],
+  'src/pipeline/run-connector.ts': [['test/unit/pipeline'], [runConnector]],
+  'src/sink/kafka/listener-probe.ts': [['test/unit/sink']],
+  'src/sink/kafka/platformatic-engine.ts': [['test/unit/sink']],
 }
 
 // --fresh: forget earlier results. The command runner cannot tell Stryker which tests changed, so after adding a
@@ -65,13 +69,13 @@ interface FileScore {
 const failed: string[] = []
 for (const file of selected) {
   const name = basename(file, '.ts')
-  const tests = targets[file]!.filter((path) => existsSync(path))
+  const stages = targets[file]!.map((stage) => stage.filter((path) => existsSync(path))).filter((stage) => stage.length > 0)
   const config = {
     $schema: '../../../node_modules/@stryker-mutator/core/schema/stryker-schema.json',
     mutate: [file],
     testRunner: 'command',
     // --bail: the first failing test kills the mutant; the rest need not run.
-    commandRunner: { command: `bun test --bail --timeout 20000 ${tests.join(' ')}` },
+    commandRunner: { command: stages.map((stage) => `bun test --bail --timeout 20000 ${stage.join(' ')}`).join(' && ') },
     coverageAnalysis: 'off',
     // Stryker rewrites the tsconfig through the TypeScript compiler API, which TypeScript 7 no longer has; bun needs no
     // rewrite, so point it at a file that does not exist.
@@ -92,7 +96,7 @@ for (const file of selected) {
   if (fresh) rmSync(config.incrementalFile, { force: true })
   const configPath = join(root, '.config', `${name}.json`)
   writeFileSync(configPath, JSON.stringify(config, null, 2))
-  console.error(`[mutation] ${file} against ${tests.join(' ')}`)
+  console.error(`[mutation] ${file} against ${stages.map((stage) => stage.join(' ')).join(', then ')}`)
   const started = performance.now()
   const run = Bun.spawnSync(['bun', 'node_modules/@stryker-mutator/core/bin/stryker.js', 'run', configPath], { stdio: ['inherit', 'inherit', 'inherit'] })
   console.error(`[mutation] ${file}: ${Math.round((performance.now() - started) / 1000)} s`)

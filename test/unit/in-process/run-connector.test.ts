@@ -14,6 +14,8 @@ import type { StartPoint } from '../../../src/source/positions.ts'
 import { connectToKurrentDb, type KurrentDbConnection } from '../../../src/source/kurrentdb-connection.ts'
 import { startKurrentDbEmulator, type KurrentDbEmulator } from '../../support/kurrentdb-emulator.ts'
 import { appendSequence, brokersDown, eventually, headerText, recordingMetrics, revisionOf, scriptedKafka, streamSettings, type ScriptedKafka } from './scripted-kafka.ts'
+import { CheckpointCommitFailedError } from '../../../src/pipeline/run-connector.ts'
+import { KafkaSendError } from '../../../src/sink/kafka/errors.ts'
 
 let emulator: KurrentDbEmulator
 let connection: KurrentDbConnection
@@ -38,7 +40,11 @@ interface StartedRun {
   readonly subscription: Subscription
 }
 
-function start(kafka: ScriptedKafka, settings: KafkaSinkSettings, options: { start?: StartPoint; tuning?: Partial<PipelineTuning> } = {}): StartedRun {
+function start(
+  kafka: ScriptedKafka,
+  settings: KafkaSinkSettings,
+  options: { start?: StartPoint; tuning?: Partial<PipelineTuning>; commitCheckpoint?: (resume: ResumePoint) => Promise<void> } = {},
+): StartedRun {
   const commits: ResumePoint[] = []
   const signals: ConnectorSignal[] = []
   const metrics = recordingMetrics()
@@ -46,7 +52,7 @@ function start(kafka: ScriptedKafka, settings: KafkaSinkSettings, options: { sta
   let subscription!: Subscription
   const ended = new Promise<void>((resolve, reject) => {
     subscription = runConnector(
-      { connection, openKafka: kafka.open, commitCheckpoint: async (resume) => void commits.push(resume), logger: silentLogger, metrics },
+      { connection, openKafka: kafka.open, commitCheckpoint: options.commitCheckpoint ?? (async (resume) => void commits.push(resume)), logger: silentLogger, metrics },
       { connectorId: 'in-process', settings, start: options.start ?? { kind: 'start' }, stop$, tuning: { stopGraceMs: 2_000, ...options.tuning } },
     ).subscribe({ next: (signal) => void signals.push(signal), error: reject, complete: resolve })
   })
@@ -286,6 +292,151 @@ describe('records as the mapper builds them over one stream', () => {
     expect(kafka.delivered.map((message) => headerText(message, 'esdb-record-headers-zone'))).toEqual(['1', '2', '3', undefined])
     run.stop()
     await run.ended
+  })
+})
+
+describe('what the run reports', () => {
+  test('running first, then caught up, then a commit of the last delivered event; metrics count what happened', async () => {
+    const stream = uniqueStream('signals')
+    await appendSequence(connection.client, stream, 4)
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('deliverAll')
+    const run = start(kafka, streamSettings(stream))
+    await eventually('a commit of revision 3', () => committedRevisions(run).includes(3))
+    const kinds = run.signals.map((signal) => signal.kind)
+    expect(kinds[0]).toBe('running')
+    expect(kinds.indexOf('caughtUp')).toBeGreaterThan(0)
+    expect(kinds.indexOf('committed')).toBeGreaterThan(kinds.indexOf('caughtUp'))
+    expect(run.signals.find((signal) => signal.kind === 'committed')).toEqual({ kind: 'committed', resume: run.commits[0]! })
+    expect({ consumed: run.metrics.consumed(), produced: run.metrics.produced(), written: run.metrics.written() }).toEqual({ consumed: 4, produced: 4, written: 4 })
+    expect(run.metrics.queueLengths.at(-1)).toBe(0)
+    expect(run.metrics.writeLatencies).toHaveLength(4)
+    for (const latency of [...run.metrics.writeLatencies, ...run.metrics.commitLatencies, ...run.metrics.produceDurations]) expect(latency).toBeGreaterThanOrEqual(0)
+    expect(run.metrics.commitLatencies.length).toBeGreaterThan(0)
+    expect(run.metrics.produceDurations.length).toBeGreaterThan(0)
+    expect(run.metrics.stalledValues).toEqual([false])
+    run.stop()
+    await run.ended
+    expect(run.metrics.counts).toEqual({ sinkErrors: 0, processorErrors: 0, commitFailures: 0 })
+  })
+
+  test('autocommit disabled: nothing is committed until the stop, which commits what was delivered', async () => {
+    const stream = uniqueStream('no-autocommit')
+    await appendSequence(connection.client, stream, 3)
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('deliverAll')
+    const run = start(kafka, streamSettings(stream, { 'autocommit:enabled': 'false' }))
+    await kafka.deliveredUntil((delivered) => delivered.length === 3)
+    await eventually('caught up', () => run.signals.some((signal) => signal.kind === 'caughtUp'))
+    expect(run.commits).toEqual([])
+    run.stop()
+    await run.ended
+    expect(committedRevisions(run)).toEqual([2])
+  })
+
+  test('a stall is reported with the latest retried error, and cleared once deliveries go through', async () => {
+    const stream = uniqueStream('stall')
+    await appendSequence(connection.client, stream, 2)
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('failAll')
+    const run = start(kafka, streamSettings(stream, { 'resilience:transientErrorDelay': '00:00:00.020', 'resilience:reconnectBackoffMaxMs': '20' }), { tuning: { stallAfterMs: 200 } })
+    await eventually('a stall', () => run.signals.some((signal) => signal.kind === 'stalled' && signal.stall !== undefined))
+    const stalled = run.signals.find((signal) => signal.kind === 'stalled' && signal.stall !== undefined) as { stall: { since: Date; lastError: string | undefined } }
+    expect(stalled.stall.lastError).toBe('connect ECONNREFUSED 127.0.0.1:9092')
+    expect(stalled.stall.since.getTime()).toBeLessThanOrEqual(Date.now() - 150)
+    expect(run.metrics.stalledValues).toContain(true)
+    expect(run.metrics.counts.sinkErrors).toBeGreaterThan(0)
+    kafka.behaviour = (send) => send.answer('deliverAll')
+    await eventually('the stall cleared', () => run.signals.some((signal) => signal.kind === 'stalled' && signal.stall === undefined))
+    expect(run.metrics.stalledValues.at(-1)).toBe(false)
+    run.stop()
+    await run.ended
+  })
+
+  test("while the engine retries inside a send, the stall names the engine's latest retried error", async () => {
+    const stream = uniqueStream('engine-retry')
+    await appendSequence(connection.client, stream, 1)
+    const kafka = scriptedKafka()
+    kafka.lastRetried = { error: new KafkaSendError({ code: 'RETRIABLE_BROKER_ERROR', transient: true, message: 'NOT_LEADER_OR_FOLLOWER from broker 1' }), at: Date.now() + 60_000 }
+    const run = start(kafka, streamSettings(stream), { tuning: { stallAfterMs: 150, stopGraceMs: 50 } })
+    await kafka.nthSend(1) // held: the send is still in progress
+    await eventually('a stall', () => run.signals.some((signal) => signal.kind === 'stalled' && signal.stall !== undefined))
+    const stalled = run.signals.find((signal) => signal.kind === 'stalled' && signal.stall !== undefined) as { stall: { lastError: string | undefined } }
+    expect(stalled.stall.lastError).toBe('NOT_LEADER_OR_FOLLOWER from broker 1')
+    run.stop()
+    await run.ended
+    expect(run.commits).toEqual([])
+  })
+
+  test('checkpoint commits failing past the limit end the run with CheckpointCommitFailedError, after retrying', async () => {
+    const stream = uniqueStream('commit-fails')
+    await appendSequence(connection.client, stream, 2)
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('deliverAll')
+    let attempts = 0
+    const run = start(kafka, streamSettings(stream, { 'autocommit:interval': '20' }), {
+      tuning: { commitFailureLimitMs: 300 },
+      commitCheckpoint: async () => {
+        attempts++
+        throw new Error('KurrentDB is read-only')
+      },
+    })
+    const error = await run.ended.then(() => undefined, (caught: unknown) => caught)
+    expect(error).toBeInstanceOf(CheckpointCommitFailedError)
+    expect((error as Error).message).toMatch(/^checkpoint commits to KurrentDB have failed for \d+ s; the last error: KurrentDB is read-only$/)
+    expect((error as Error).name).toBe('CheckpointCommitFailedError')
+    expect(attempts).toBeGreaterThan(2)
+    expect(run.metrics.counts.commitFailures).toBe(attempts)
+    expect(run.metrics.counts.processorErrors).toBe(1)
+  })
+
+  test('a commit that fails once is retried, and the run goes on', async () => {
+    const stream = uniqueStream('commit-once')
+    await appendSequence(connection.client, stream, 2)
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('deliverAll')
+    const commits: ResumePoint[] = []
+    let failures = 0
+    const run = start(kafka, streamSettings(stream, { 'autocommit:interval': '20' }), {
+      tuning: { commitFailureLimitMs: 60_000 },
+      commitCheckpoint: async (resume) => {
+        if (failures++ === 0) throw new Error('not yet')
+        commits.push(resume)
+      },
+    })
+    await eventually('a commit after the failure', () => commits.length > 0)
+    expect(Number(commits.at(-1)!.revision)).toBe(1)
+    run.stop()
+    await run.ended
+    expect(run.metrics.counts.commitFailures).toBe(1)
+  })
+
+  test('a stop while a send hangs: after the grace period the run ends, closes the client, and commits nothing unconfirmed', async () => {
+    const stream = uniqueStream('grace')
+    await appendSequence(connection.client, stream, 2)
+    const kafka = scriptedKafka()
+    const run = start(kafka, streamSettings(stream, { 'resilience:transientErrorDelay': '00:00:00.010', 'resilience:reconnectBackoffMaxMs': '10' }), { tuning: { stopGraceMs: 100 } })
+    const held = await kafka.nthSend(1)
+    run.stop()
+    // Closing the client settles the send in flight (the port's contract), so the run can end.
+    await run.ended
+    expect(kafka.closed()).toBeGreaterThan(0)
+    expect(held.messages).toHaveLength(2)
+    expect(run.commits).toEqual([])
+    expect(kafka.delivered).toEqual([])
+  })
+
+  test('a fatal Kafka error ends the run with it, after committing what was delivered before it', async () => {
+    const stream = uniqueStream('fatal')
+    await appendSequence(connection.client, stream, 3)
+    const kafka = scriptedKafka()
+    const tooLarge = new KafkaSendError({ code: 'MESSAGE_TOO_LARGE', transient: false, kafkaName: 'MESSAGE_TOO_LARGE', message: 'too large' })
+    kafka.behaviour = (send) => send.answer(send.revisions.map((revision) => (revision === 2 ? { delivered: false, error: tooLarge } : { delivered: true })))
+    const run = start(kafka, streamSettings(stream), { tuning: { maxBatchMessages: 2 } })
+    const error = await run.ended.then(() => undefined, (caught: unknown) => caught)
+    expect((error as { kafkaError?: unknown }).kafkaError).toBe(tooLarge)
+    expect(committedRevisions(run).at(-1)).toBe(1)
+    expect(run.metrics.counts.processorErrors).toBe(1)
   })
 })
 

@@ -31,6 +31,8 @@ export interface ScriptedKafka {
   behaviour: SendBehaviour
   /** What `connect()` does; resolves by default. */
   connect: () => Promise<void>
+  /** What the port's `lastRetriedError()` answers (the engine's own retries). */
+  lastRetried: { readonly error: KafkaSendError; readonly at: number } | undefined
   /** Resolves with the n-th send (1-based), as soon as it has been made. */
   nthSend(n: number): Promise<HeldSend>
   /** Resolves once `predicate` holds for the delivered messages (checked after every send is answered). */
@@ -64,6 +66,7 @@ export function scriptedKafka(): ScriptedKafka {
     sends,
     behaviour: () => {},
     connect: async () => {},
+    lastRetried: undefined,
     closed: () => closes,
     nthSend: (n) => {
       const made = sends[n - 1]
@@ -76,12 +79,16 @@ export function scriptedKafka(): ScriptedKafka {
     },
     open: () => ({
       connect: () => harness.connect(),
+      lastRetriedError: () => harness.lastRetried,
       send: (_topic, messages) =>
         new Promise<readonly MessageOutcome[]>((resolve) => {
+          let answered = false
           const held: HeldSend = {
             messages,
             revisions: messages.map(revisionOf),
             answer: (answer) => {
+              if (answered) return
+              answered = true
               const outcomes: readonly MessageOutcome[] =
                 answer === 'deliverAll' ? messages.map(() => ({ delivered: true })) : answer === 'failAll' ? messages.map(() => ({ delivered: false, error: brokersDown() })) : answer
               outcomes.forEach((outcome, index) => {
@@ -99,8 +106,10 @@ export function scriptedKafka(): ScriptedKafka {
           }
           harness.behaviour(held)
         }),
+      // As the port's contract says of closing: a send still waiting settles now, its messages unconfirmed.
       close: async () => {
         closes++
+        for (const send of sends) send.answer(send.messages.map(() => ({ delivered: false, error: new KafkaSendError({ code: 'CLIENT_CLOSED', transient: true, message: 'the client was closed' }) })))
       },
     }),
   }
@@ -127,27 +136,50 @@ export async function appendSequence(client: KurrentDBClient, stream: string, co
 }
 
 /** Connector metrics that remember what they were told. */
-export function recordingMetrics(): ConnectorMetrics & { readonly consumed: () => number; readonly produced: () => number; readonly queueLengths: number[] } {
+export interface RecordingMetrics extends ConnectorMetrics {
+  readonly consumed: () => number
+  readonly produced: () => number
+  readonly written: () => number
+  readonly counts: { sinkErrors: number; processorErrors: number; commitFailures: number }
+  readonly queueLengths: number[]
+  readonly stalledValues: boolean[]
+  readonly writeLatencies: number[]
+  readonly commitLatencies: number[]
+  readonly produceDurations: number[]
+}
+
+export function recordingMetrics(): RecordingMetrics {
   let consumed = 0
   let produced = 0
+  let written = 0
+  const counts = { sinkErrors: 0, processorErrors: 0, commitFailures: 0 }
   const queueLengths: number[] = []
-  const ignore = () => {}
+  const stalledValues: boolean[] = []
+  const writeLatencies: number[] = []
+  const commitLatencies: number[] = []
+  const produceDurations: number[] = []
   return {
     consumed: () => consumed,
     produced: () => produced,
+    written: () => written,
+    counts,
     queueLengths,
-    recordsWritten: ignore,
-    writeLatency: ignore,
-    sinkError: ignore,
+    stalledValues,
+    writeLatencies,
+    commitLatencies,
+    produceDurations,
+    recordsWritten: (count) => void (written += count),
+    writeLatency: (seconds) => void writeLatencies.push(seconds),
+    sinkError: () => void counts.sinkErrors++,
     messagesConsumed: (count) => void (consumed += count),
-    commitLatency: ignore,
-    consumerLag: ignore,
+    commitLatency: (seconds) => void commitLatencies.push(seconds),
+    consumerLag: () => {},
     producerQueueLength: (records) => void queueLengths.push(records),
     messagesProduced: (count) => void (produced += count),
-    produceDuration: ignore,
-    processorError: ignore,
-    checkpointCommitFailed: ignore,
-    stalled: ignore,
+    produceDuration: (seconds) => void produceDurations.push(seconds),
+    processorError: () => void counts.processorErrors++,
+    checkpointCommitFailed: () => void counts.commitFailures++,
+    stalled: (isStalled) => void stalledValues.push(isStalled),
   }
 }
 

@@ -6,8 +6,10 @@ import { randomUUID } from 'node:crypto'
 import { createConnectorStore } from '../../../src/connectors/connector-store.ts'
 import { createConnectorSupervisor, type ConnectorSupervisor, type RunReport } from '../../../src/connectors/connector-supervisor.ts'
 import type { LeaseHandle } from '../../../src/connectors/ownership-coordinator.ts'
-import { silentLogger } from '../../../src/observability/logger.ts'
-import { createSinkMetrics } from '../../../src/observability/metrics.ts'
+import { createLogger, silentLogger, type Logger } from '../../../src/observability/logger.ts'
+import { createSinkMetrics, type SinkMetrics } from '../../../src/observability/metrics.ts'
+import type { PipelineTuning } from '../../../src/pipeline/run-connector.ts'
+import { OwnershipLostError } from '../../../src/connectors/ownership-coordinator.ts'
 import type { KafkaPort, KafkaProducerConfig } from '../../../src/sink/kafka/port.ts'
 import { connectToKurrentDb, type KurrentDbConnection } from '../../../src/source/kurrentdb-connection.ts'
 import { startKurrentDbEmulator, type KurrentDbEmulator } from '../../support/kurrentdb-emulator.ts'
@@ -68,8 +70,28 @@ function recordingReport() {
   return { report, events, running }
 }
 
-function supervisorWith(openKafka: (config: KafkaProducerConfig) => KafkaPort): ConnectorSupervisor {
-  return createConnectorSupervisor({ connection, store: createConnectorStore(connection), secretBox: undefined, openKafka, logger: silentLogger, metrics: createSinkMetrics(), tuning: { stopGraceMs: 500 } })
+function supervisorWith(openKafka: (config: KafkaProducerConfig) => KafkaPort, options: { logger?: Logger; metrics?: SinkMetrics; tuning?: Partial<PipelineTuning> } = {}): ConnectorSupervisor {
+  return createConnectorSupervisor({
+    connection,
+    store: createConnectorStore(connection),
+    secretBox: undefined,
+    openKafka,
+    logger: options.logger ?? silentLogger,
+    metrics: options.metrics ?? createSinkMetrics(),
+    tuning: { stopGraceMs: 500, ...options.tuning },
+  })
+}
+
+/** Log lines as objects, and a logger writing them. */
+function recordingLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = []
+  return { logger: createLogger({ level: 'info', write: (line) => void lines.push(JSON.parse(line)) }), lines }
+}
+
+const delivering = () => {
+  const kafka = scriptedKafka()
+  kafka.behaviour = (send) => send.answer('deliverAll')
+  return kafka.open()
 }
 
 const settingsFor = (stream: string) => ({
@@ -184,5 +206,108 @@ describe('connector supervisor races', () => {
     expect(opened).toBe(1)
     expect(second.events).toEqual(['ended requested=true'])
     expect(supervisor.isActive(connectorId)).toBe(false)
+  })
+})
+
+describe('connector supervisor: what a run reports and logs', () => {
+  const activation = (connectorId: string, stream: string, report: RunReport, overrides: Partial<Parameters<ConnectorSupervisor['activate']>[0]> = {}) => ({
+    connectorId,
+    settings: settingsFor(stream),
+    activation: 1,
+    explicitStart: undefined,
+    lease: scriptedLease(connectorId).lease,
+    report,
+    ...overrides,
+  })
+
+  test('a run logs its start, running and stop with its connector id, and counts in the active gauge while it runs', async () => {
+    const connectorId = `logs-${randomUUID().slice(0, 8)}`
+    const { logger, lines } = recordingLogger()
+    const gauge: number[] = []
+    const metrics = createSinkMetrics()
+    const supervisor = supervisorWith(delivering, { logger, metrics: { ...metrics, setActiveConnectors: (count) => void gauge.push(count) } })
+    const { report, running, events } = recordingReport()
+    supervisor.activate(activation(connectorId, `s-${connectorId}`, report))
+    expect(supervisor.isActive(connectorId)).toBe(true)
+    expect(supervisor.activeActivation(connectorId)).toBe(1)
+    await running
+    await supervisor.deactivate(connectorId)
+    const mine = lines.filter((line) => line.connectorId === connectorId).map((line) => line.message)
+    expect(mine).toEqual(expect.arrayContaining(['connector starting', 'connector running', 'connector stopped']))
+    expect(mine.indexOf('connector starting')).toBeLessThan(mine.indexOf('connector running'))
+    expect(mine.indexOf('connector running')).toBeLessThan(mine.indexOf('connector stopped'))
+    expect(lines.find((line) => line.message === 'connector starting')).toMatchObject({ topic: 'orders' })
+    expect(gauge[0]).toBe(1)
+    expect(gauge.at(-1)).toBe(0)
+    expect(events).toEqual(['running', 'ended requested=true'])
+    expect(supervisor.isActive(connectorId)).toBe(false)
+    expect(supervisor.activeActivation(connectorId)).toBeUndefined()
+  })
+
+  test('logging:enabled=false silences the run, but a failure is still logged', async () => {
+    const connectorId = `quiet-${randomUUID().slice(0, 8)}`
+    const { logger, lines } = recordingLogger()
+    const kafka = scriptedKafka()
+    kafka.connect = async () => {
+      throw Object.assign(new Error('SASL authentication failed'), { transient: false })
+    }
+    const supervisor = supervisorWith(() => kafka.open(), { logger })
+    const { report, events } = recordingReport()
+    let ended!: () => void
+    const endedPromise = new Promise<void>((resolve) => (ended = resolve))
+    supervisor.activate(activation(connectorId, `s-${connectorId}`, { ...report, onEnded: (outcome) => (report.onEnded(outcome), ended()) }, { settings: { ...settingsFor(`s-${connectorId}`), 'logging:enabled': 'false' } }))
+    await endedPromise
+    const mine = lines.filter((line) => line.connectorId === connectorId)
+    expect(mine.map((line) => line.message)).toEqual(['connector failed'])
+    expect(mine[0]).toMatchObject({ level: 'error', code: 'Error', reason: 'SASL authentication failed' })
+    expect(events).toEqual(['failed Error'])
+  })
+
+  test('stored settings that no longer validate end the run with InvalidSettings, naming the field', async () => {
+    const connectorId = `invalid-${randomUUID().slice(0, 8)}`
+    let opened = 0
+    const supervisor = supervisorWith(() => (opened++, delivering()))
+    let outcome: { failure: { code: string; message: string } | undefined; requested: boolean } | undefined
+    let ended!: () => void
+    const endedPromise = new Promise<void>((resolve) => (ended = resolve))
+    const report: RunReport = { onRunning: () => {}, onCommitted: () => {}, onStalled: () => {}, onEnded: (result) => ((outcome = result), ended()) }
+    supervisor.activate(activation(connectorId, 'x', report, { settings: { instanceTypeName: 'kafka-sink', topic: 'orders', 'compression:type': 'brotli' } }))
+    await endedPromise
+    expect(outcome?.failure?.code).toBe('InvalidSettings')
+    expect(outcome?.failure?.message).toContain('compression:type')
+    expect(outcome?.requested).toBe(false)
+    expect(opened).toBe(0)
+  })
+
+  test('shutdown and handover end runs without recording an ending; a lost lease ends it silently too', async () => {
+    const supervisor = supervisorWith(delivering)
+    const ids = ['shutdown', 'handover', 'lost'].map((kind) => `${kind}-${randomUUID().slice(0, 8)}`)
+    const reports = ids.map(() => recordingReport())
+    let loseLease!: (error: OwnershipLostError) => void
+    const lostLease: LeaseHandle = { ...scriptedLease(ids[2]!).lease, lost: new Promise((resolve) => (loseLease = resolve)) }
+    ids.forEach((connectorId, index) => supervisor.activate(activation(connectorId, `s-${connectorId}`, reports[index]!.report, index === 2 ? { lease: lostLease } : {})))
+    await Promise.all(reports.map((report) => report.running))
+    await supervisor.handOver(ids[1]!)
+    expect(supervisor.isActive(ids[1]!)).toBe(false)
+    loseLease(new OwnershipLostError('another instance owns it now'))
+    while (supervisor.isActive(ids[2]!)) await Bun.sleep(5)
+    await supervisor.shutdown()
+    expect(supervisor.isActive(ids[0]!)).toBe(false)
+    expect(reports.map((report) => report.events)).toEqual([['running'], ['running'], ['running']])
+  })
+
+  test('a stall of the run is reported, and cleared when the run ends', async () => {
+    const connectorId = `stall-${randomUUID().slice(0, 8)}`
+    const stream = `s-${connectorId}`
+    await appendSequence(connection.client, stream, 1)
+    const kafka = scriptedKafka() // sends are held: no progress
+    const supervisor = supervisorWith(() => kafka.open(), { tuning: { stallAfterMs: 100, stopGraceMs: 50 } })
+    const stalls: Array<string | undefined> = []
+    const base = recordingReport()
+    supervisor.activate(activation(connectorId, stream, { ...base.report, onStalled: (stall) => void stalls.push(stall === undefined ? undefined : 'stalled') }, { settings: { ...settingsFor(stream), 'subscription:initialPosition': 'earliest' } }))
+    await kafka.nthSend(1)
+    while (!stalls.includes('stalled')) await Bun.sleep(5)
+    await supervisor.deactivate(connectorId)
+    expect(stalls.at(-1)).toBeUndefined()
   })
 })

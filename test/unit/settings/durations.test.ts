@@ -28,6 +28,13 @@ describe('readDurationMilliseconds', () => {
     expect(read('3.04:05:06.007')).toEqual({ ok: true, value: 3 * 86_400_000 + 4 * 3_600_000 + 5 * 60_000 + 6_007 })
   })
 
+  test('the day forms take the whole text: more days than one digit, fractions longer than one digit, nothing around', () => {
+    expect(read('12:01:02:03')).toEqual({ ok: true, value: 12 * 86_400_000 + 3_600_000 + 2 * 60_000 + 3_000 })
+    expect(read('1:00:00:00.25')).toEqual({ ok: true, value: 86_400_250 })
+    expect(read('1.00:00:00.25')).toEqual({ ok: true, value: 86_400_250 })
+    for (const text of ['x1.02:03:04', '1.02:03:04x', 'x1:02:03:04', '1:02:03:04x', '1.02:03:04.5x', '1:02:03:04.5x']) expect({ text, ok: read(text).ok }).toEqual({ text, ok: false })
+  })
+
   test('fractions below a millisecond round to the nearest millisecond', () => {
     expect(read('00:00:00.0004')).toEqual({ ok: true, value: 0 })
     expect(read('00:00:00.0005')).toEqual({ ok: true, value: 1 })

@@ -89,7 +89,7 @@ for (const file of selected) {
     clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: true },
     ignorePatterns: ['dist', '.tools', 'bench', 'deploy', 'docs', 'test/mutation', 'test/e2e', 'coverage'],
     timeoutMS: 30_000,
-    tempDirName: '.stryker-tmp',
+    tempDirName: process.env.MUTATION_TEMP_DIR ?? '.stryker-tmp',
     cleanTempDir: true,
     logLevel: 'warn',
   }

@@ -71,3 +71,43 @@ describe("retriable Kafka errors, as Kafka's Java client classes say (RetriableE
     expect(byName.size).toBe(retriableErrors.errors.length)
   })
 })
+
+describe("our error codes group Kafka's errors as the Java client's exception classes do", () => {
+  /** Our code for a Kafka error, from its Java exception class and superclasses (kafka-clients 4.4.0). */
+  const byException: Record<string, string> = {
+    RecordTooLargeException: 'MESSAGE_TOO_LARGE',
+    RecordBatchTooLargeException: 'MESSAGE_TOO_LARGE',
+    InvalidRecordException: 'INVALID_RECORD',
+    InvalidTimestampException: 'INVALID_RECORD',
+    UnknownTopicOrPartitionException: 'UNKNOWN_TOPIC',
+    UnknownTopicIdException: 'UNKNOWN_TOPIC',
+    InvalidTopicException: 'INVALID_TOPIC',
+    UnsupportedVersionException: 'UNSUPPORTED_BY_BROKER',
+    UnsupportedCompressionTypeException: 'UNSUPPORTED_BY_BROKER',
+    UnsupportedForMessageFormatException: 'UNSUPPORTED_BY_BROKER',
+    InvalidRequiredAcksException: 'UNSUPPORTED_BY_BROKER',
+    TimeoutException: 'REQUEST_TIMED_OUT',
+    NetworkException: 'BROKERS_UNAVAILABLE',
+    // The idempotent producer's lost or fenced sequence state (KIP-360): a new producer id recovers.
+    UnknownProducerIdException: 'PRODUCER_STATE_LOST',
+    OutOfOrderSequenceException: 'PRODUCER_STATE_LOST',
+    DuplicateSequenceException: 'PRODUCER_STATE_LOST',
+    InvalidProducerEpochException: 'PRODUCER_STATE_LOST',
+    // Not an AuthenticationException in Java, but what a user sees is a SASL login refused (delegation tokens are
+    // SCRAM credentials): grouped with authentication, so it also ends a connect at once.
+    DelegationTokenDisabledException: 'AUTHENTICATION_FAILED',
+  }
+  const expectedCode = (error: (typeof retriableErrors.errors)[number]): string => {
+    if (error.superclasses.includes('AuthorizationException')) return 'AUTHORIZATION_FAILED'
+    if (error.superclasses.includes('AuthenticationException')) return 'AUTHENTICATION_FAILED'
+    return byException[error.exception] ?? (error.retriable ? 'RETRIABLE_BROKER_ERROR' : 'BROKER_ERROR')
+  }
+
+  test('every Kafka error gets the code its exception class says', () => {
+    const mismatches = retriableErrors.errors
+      .filter((error) => error.name !== 'NONE')
+      .map((error) => ({ name: error.name, exception: error.exception, ours: classifyKafkaErrorName(error.name).code, expected: expectedCode(error) }))
+      .filter((row) => row.ours !== row.expected)
+    expect(mismatches).toEqual([])
+  })
+})

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { randomUUID } from 'node:crypto'
 import { jsonEvent } from '@kurrent/kurrentdb-client'
 import { Subject, type Subscription } from 'rxjs'
-import { silentLogger } from '../../../src/observability/logger.ts'
+import { createLogger } from '../../../src/observability/logger.ts'
 import { runConnector, type ConnectorSignal, type PipelineTuning } from '../../../src/pipeline/run-connector.ts'
 import type { ResumePoint } from '../../../src/pipeline/work-item.ts'
 import type { KafkaSinkSettings } from '../../../src/settings/kafka-sink-settings.ts'
@@ -31,6 +31,8 @@ afterAll(async () => {
 const uniqueStream = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`
 
 interface StartedRun {
+  /** Log lines as objects. */
+  readonly logs: Array<Record<string, unknown>>
   readonly commits: ResumePoint[]
   readonly signals: ConnectorSignal[]
   readonly metrics: ReturnType<typeof recordingMetrics>
@@ -47,16 +49,18 @@ function start(
 ): StartedRun {
   const commits: ResumePoint[] = []
   const signals: ConnectorSignal[] = []
+  const logs: Array<Record<string, unknown>> = []
+  const logger = createLogger({ level: 'debug', write: (line) => void logs.push(JSON.parse(line)) })
   const metrics = recordingMetrics()
   const stop$ = new Subject<void>()
   let subscription!: Subscription
   const ended = new Promise<void>((resolve, reject) => {
     subscription = runConnector(
-      { connection, openKafka: kafka.open, commitCheckpoint: options.commitCheckpoint ?? (async (resume) => void commits.push(resume)), logger: silentLogger, metrics },
+      { connection, openKafka: kafka.open, commitCheckpoint: options.commitCheckpoint ?? (async (resume) => void commits.push(resume)), logger, metrics },
       { connectorId: 'in-process', settings, start: options.start ?? { kind: 'start' }, stop$, tuning: { stopGraceMs: 2_000, ...options.tuning } },
     ).subscribe({ next: (signal) => void signals.push(signal), error: reject, complete: resolve })
   })
-  return { commits, signals, metrics, stop: () => stop$.next(), ended, subscription }
+  return { logs, commits, signals, metrics, stop: () => stop$.next(), ended, subscription }
 }
 
 const committedRevisions = (run: StartedRun) => run.commits.map((resume) => Number(resume.revision))
@@ -158,6 +162,11 @@ describe('Kafka unreachable', () => {
     await kafka.nthSend(3)
     expect(run.signals.some((signal) => signal.kind === 'running')).toBe(true)
     expect(run.commits).toEqual([])
+    expect(run.logs.find((line) => line.message === 'Kafka is not reachable yet; records will be retried until it is')).toMatchObject({ level: 'warn' })
+    const retried = run.logs.find((line) => line.message === 'Kafka delivery failed; retrying')
+    expect(retried).toMatchObject({ level: 'warn', attempt: 1 })
+    expect(retried!.delayMs).toBeGreaterThanOrEqual(10)
+    expect(JSON.stringify(retried!.error)).toContain('ECONNREFUSED')
     kafka.behaviour = (send) => send.answer('deliverAll')
     await kafka.deliveredUntil((delivered) => delivered.length >= 5)
     expect(kafka.delivered.map(revisionOf).slice(0, 5)).toEqual(range(0, 5))
@@ -387,6 +396,10 @@ describe('what the run reports', () => {
     expect((error as Error).name).toBe('CheckpointCommitFailedError')
     expect(attempts).toBeGreaterThan(2)
     expect(run.metrics.counts.commitFailures).toBe(attempts)
+    const warned = run.logs.filter((line) => line.message === 'checkpoint commit failed; will retry')
+    expect(warned.length).toBe(attempts)
+    expect(warned[0]).toMatchObject({ level: 'warn', limitMs: 300 })
+    expect(JSON.stringify(warned[0]!.error)).toContain('KurrentDB is read-only')
     expect(run.metrics.counts.processorErrors).toBe(1)
   })
 
@@ -421,6 +434,7 @@ describe('what the run reports', () => {
     // Closing the client settles the send in flight (the port's contract), so the run can end.
     await run.ended
     expect(kafka.closed()).toBeGreaterThan(0)
+    expect(run.logs.find((line) => line.message === 'stop grace period over; abandoning undelivered records (they will be re-read on restart)')).toMatchObject({ level: 'warn', graceMs: 100 })
     expect(held.messages).toHaveLength(2)
     expect(run.commits).toEqual([])
     expect(kafka.delivered).toEqual([])

@@ -92,4 +92,16 @@ describe('batchWork', () => {
       expectSubscriptions(source.subscriptions).toBe('^ 9ms !')
     })
   })
+
+  test('a batch closed by size cancels its linger, so the next batch gets a full linger of its own', () => {
+    scheduler.run(({ cold, expectObservable }) => {
+      // a at 0, b at 5 ms, c at 10 ms (full: closes at once), d at 12 ms: d's batch closes at 32 ms, not at 20 ms
+      // (a's linger) nor at 25 ms (b's).
+      const source = cold('a 4ms b 4ms c 1ms d 87ms |', { a: item(0), b: item(1), c: item(2), d: item(3) })
+      expectObservable(source.pipe(batchWork({ maxMessages: 3, maxBytes: 1_000, lingerMs: 20 }, scheduler))).toBe('10ms x 21ms y 67ms |', {
+        x: [item(0), item(1), item(2)],
+        y: [item(3)],
+      })
+    })
+  })
 })

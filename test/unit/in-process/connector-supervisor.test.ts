@@ -270,11 +270,14 @@ describe('connector supervisor: what a run reports and logs', () => {
     let outcome: { failure: { code: string; message: string } | undefined; requested: boolean } | undefined
     let ended!: () => void
     const endedPromise = new Promise<void>((resolve) => (ended = resolve))
-    const report: RunReport = { onRunning: () => {}, onCommitted: () => {}, onStalled: () => {}, onEnded: (result) => ((outcome = result), ended()) }
-    supervisor.activate(activation(connectorId, 'x', report, { settings: { instanceTypeName: 'kafka-sink', topic: 'orders', 'compression:type': 'brotli' } }))
+    const stalls: unknown[] = []
+    const report: RunReport = { onRunning: () => {}, onCommitted: () => {}, onStalled: (stall) => void stalls.push(stall), onEnded: (result) => ((outcome = result), ended()) }
+    supervisor.activate(activation(connectorId, 'x', report, { settings: { instanceTypeName: 'kafka-sink', topic: 'orders', 'compression:type': 'brotli', brokerAddressFamily: 'v5' } }))
     await endedPromise
     expect(outcome?.failure?.code).toBe('InvalidSettings')
-    expect(outcome?.failure?.message).toContain('compression:type')
+    expect(outcome?.failure?.message).toMatch(/^(compression:type|brokerAddressFamily): .+; (compression:type|brokerAddressFamily): .+$/)
+    // Whatever ended the run, no stall of it stays reported.
+    expect(stalls).toEqual([undefined])
     expect(outcome?.requested).toBe(false)
     expect(opened).toBe(0)
   })
@@ -309,5 +312,101 @@ describe('connector supervisor: what a run reports and logs', () => {
     while (!stalls.includes('stalled')) await Bun.sleep(5)
     await supervisor.deactivate(connectorId)
     expect(stalls.at(-1)).toBeUndefined()
+  })
+})
+
+describe('connector supervisor: stops that come early, and what a run forwards', () => {
+  const activation = (connectorId: string, stream: string, report: RunReport, overrides: Partial<Parameters<ConnectorSupervisor['activate']>[0]> = {}) => ({
+    connectorId,
+    settings: { ...settingsFor(stream), 'subscription:initialPosition': 'earliest' },
+    activation: 1,
+    explicitStart: undefined,
+    lease: scriptedLease(connectorId).lease,
+    report,
+    ...overrides,
+  })
+
+  for (const how of ['handOver', 'shutdown', 'lost lease'] as const) {
+    test(`${how} while the run is preparing: it ends before Kafka is opened`, async () => {
+      const connectorId = `early-${randomUUID().slice(0, 8)}`
+      let opened = 0
+      const supervisor = supervisorWith(() => (opened++, delivering()))
+      const lease = scriptedLease(connectorId)
+      let loseLease!: (error: OwnershipLostError) => void
+      const handle: LeaseHandle = how === 'lost lease' ? { ...lease.lease, lost: new Promise((resolve) => (loseLease = resolve)) } : lease.lease
+      lease.hold()
+      const { report, events } = recordingReport()
+      supervisor.activate(activation(connectorId, `s-${connectorId}`, report, { lease: handle }))
+      await lease.untilValidCalled
+      const ending = how === 'handOver' ? supervisor.handOver(connectorId) : how === 'shutdown' ? supervisor.shutdown() : (loseLease(new OwnershipLostError('taken over')), Promise.resolve())
+      lease.release()
+      await ending
+      while (supervisor.isActive(connectorId)) await Bun.sleep(5)
+      expect(opened).toBe(0)
+      expect(events).toEqual([])
+    })
+  }
+
+  test('stopping or handing over a connector that does not run here does nothing', async () => {
+    const supervisor = supervisorWith(delivering)
+    await supervisor.deactivate('not-running-here')
+    await supervisor.handOver('not-running-here')
+    expect(supervisor.isActive('not-running-here')).toBe(false)
+  })
+
+  test('a queued activation that is stopped never prepares: its explicit start is not consumed', async () => {
+    const connectorId = `consume-${randomUUID().slice(0, 8)}`
+    const store = createConnectorStore(connection)
+    let releaseClose!: () => void
+    const closeHeld = new Promise<void>((resolve) => (releaseClose = resolve))
+    let closing!: () => void
+    const closeCalled = new Promise<void>((resolve) => (closing = resolve))
+    const supervisor = supervisorWith(() => ({ ...delivering(), close: async () => (closing(), closeHeld) }))
+    const first = recordingReport()
+    supervisor.activate(activation(connectorId, `s-${connectorId}`, first.report))
+    await first.running
+    const firstStopped = supervisor.deactivate(connectorId)
+    await closeCalled
+    const before = await store.readCheckpointEntry(connectorId)
+    supervisor.activate(activation(connectorId, `s-${connectorId}`, recordingReport().report, { activation: 2, explicitStart: { kind: 'fromStart' } }))
+    const secondStopped = supervisor.deactivate(connectorId)
+    releaseClose()
+    await Promise.all([firstStopped, secondStopped])
+    const after = await store.readCheckpointEntry(connectorId)
+    expect(after.activation).toBe(before.activation)
+    expect(after.checkpoint).toEqual(before.checkpoint)
+  })
+
+  test('commits, catching up and stalls are forwarded and logged; a lost lease ends the run unrecorded', async () => {
+    const connectorId = `forward-${randomUUID().slice(0, 8)}`
+    const stream = `s-${connectorId}`
+    await appendSequence(connection.client, stream, 2)
+    const { logger, lines } = recordingLogger()
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('deliverAll')
+    const supervisor = supervisorWith(() => kafka.open(), { logger, tuning: { stallAfterMs: 100 } })
+    const committed: unknown[] = []
+    const stalls: unknown[] = []
+    const base = recordingReport()
+    let loseLease!: (error: OwnershipLostError) => void
+    const lease: LeaseHandle = { ...scriptedLease(connectorId).lease, lost: new Promise((resolve) => (loseLease = resolve)) }
+    supervisor.activate(activation(connectorId, stream, { ...base.report, onCommitted: (resume) => void committed.push(resume), onStalled: (stall) => void stalls.push(stall) }, { lease }))
+    while (committed.length === 0) await Bun.sleep(5)
+    expect(committed[0]).toMatchObject({ revision: 1n })
+    // A stall: the next event's send is held.
+    kafka.behaviour = () => {}
+    await appendSequence(connection.client, stream, 1, 2)
+    while (!stalls.some((stall) => stall !== undefined)) await Bun.sleep(5)
+    kafka.sends.at(-1)!.answer('deliverAll')
+    while (stalls.at(-1) !== undefined) await Bun.sleep(5)
+    loseLease(new OwnershipLostError('another instance took the lease'))
+    // A lost lease stops the run without recording an ending (the new owner records what happens next).
+    while (supervisor.isActive(connectorId)) await Bun.sleep(5)
+    const mine = lines.filter((line) => line.connectorId === connectorId)
+    const messages = mine.map((line) => line.message)
+    expect(messages).toEqual(expect.arrayContaining(['connector caught up; now live', 'connector stalled: events to deliver and no confirmed progress', 'connector progressing again']))
+    expect(mine.find((line) => line.message === 'connector stalled: events to deliver and no confirmed progress')).toMatchObject({ level: 'warn' })
+    expect(typeof mine.find((line) => line.message === 'connector stalled: events to deliver and no confirmed progress')!.since).toBe('string')
+    expect(base.events).toEqual(['running'])
   })
 })

@@ -8,6 +8,8 @@ import {
   ProtocolError,
   ResponseError,
   TimeoutError,
+  UnsupportedApiError,
+  UnsupportedCompressionError,
   UserError,
 } from '@platformatic/kafka'
 import {
@@ -254,5 +256,61 @@ describe('classifyPlatformaticError', () => {
     expect(() => {
       classifyPlatformaticError(deep)
     }).not.toThrow()
+  })
+})
+
+describe('classifyPlatformaticError: precedence and what the message says', () => {
+  const closed = () => new NetworkError('Client is closed.', { canRetry: false, closed: true })
+  const timeout = () => new TimeoutError('Request timed out', { canRetry: true })
+  const several = (...errors: Error[]) => new MultipleErrors('Producing messages failed.', errors)
+
+  test('a broker refusing an API version or a compression is fatal UNSUPPORTED_BY_BROKER', () => {
+    expect(classifyPlatformaticError(new UnsupportedApiError('Unsupported API Produce.'))).toMatchObject({ code: 'UNSUPPORTED_BY_BROKER', transient: false, kafkaName: undefined })
+    expect(classifyPlatformaticError(new UnsupportedCompressionError('zstd is not supported.'))).toMatchObject({ code: 'UNSUPPORTED_BY_BROKER', transient: false })
+  })
+
+  test('fatal > closed > the last Kafka-named transient error > timeout > network', () => {
+    expect(classifyPlatformaticError(several(closed(), new ProtocolError(29), new ProtocolError(6)))).toMatchObject({ code: 'AUTHORIZATION_FAILED', kafkaName: 'TOPIC_AUTHORIZATION_FAILED' })
+    expect(classifyPlatformaticError(several(new ProtocolError(6), closed(), timeout()))).toMatchObject({ code: 'CLIENT_CLOSED', transient: true, kafkaName: undefined })
+    expect(classifyPlatformaticError(several(connectionRefused(), new ProtocolError(6), timeout()))).toMatchObject({ code: 'RETRIABLE_BROKER_ERROR', kafkaName: 'NOT_LEADER_OR_FOLLOWER' })
+    expect(classifyPlatformaticError(several(connectionRefused(), timeout(), connectionRefused()))).toMatchObject({ code: 'REQUEST_TIMED_OUT', transient: true })
+  })
+
+  test('of several fatal errors the first names the failure; of several transient Kafka errors the last', () => {
+    expect(classifyPlatformaticError(several(new ProtocolError(10), new ProtocolError(29)))).toMatchObject({ kafkaName: 'MESSAGE_TOO_LARGE' })
+    expect(classifyPlatformaticError(several(new ProtocolError(6), new ProtocolError(19)))).toMatchObject({ kafkaName: 'NOT_ENOUGH_REPLICAS', transient: true })
+  })
+
+  test("the message names the Kafka error or our code, then the decisive error's message and its socket code", () => {
+    expect(classifyPlatformaticError(several(connectionRefused())).message).toBe('BROKERS_UNAVAILABLE: connect ECONNREFUSED 127.0.0.1:9092')
+    const wrapped = new NetworkError('Connection to 127.0.0.1:9092 failed.', { cause: Object.assign(new Error('protocol error'), { code: 'EPROTO' }) })
+    expect(classifyPlatformaticError(wrapped).message).toBe('BROKERS_UNAVAILABLE: Connection to 127.0.0.1:9092 failed. (EPROTO)')
+    const named = classifyPlatformaticError(several(new ProtocolError(10)))
+    expect(named.message).toStartWith('MESSAGE_TOO_LARGE: ')
+    expect(named.message).not.toContain('(')
+    expect(classifyPlatformaticError(timeout()).message).toBe('REQUEST_TIMED_OUT: Request timed out')
+  })
+
+  test('SASL failure without a Kafka-named cause is AUTHENTICATION_FAILED without a name', () => {
+    const error = classifyPlatformaticError(new AuthenticationError('SASL authentication failed.'))
+    expect(error).toMatchObject({ code: 'AUTHENTICATION_FAILED', transient: false, kafkaName: undefined })
+    expect(error.message).toBe('AUTHENTICATION_FAILED: SASL authentication failed.')
+  })
+
+  test('a TLS failure reported only by its code is TLS_FAILED; the cause keeps the original', () => {
+    const original = new NetworkError('Connection to broker:9093 failed.', { cause: Object.assign(new Error("Hostname/IP does not match certificate's altnames"), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' }) })
+    const error = classifyPlatformaticError(original)
+    expect(error).toMatchObject({ code: 'TLS_FAILED', transient: false })
+    expect(error.cause).toBe(original)
+  })
+
+  test("a UserError the table does not know of says nothing, and a Kafka error's own retriable flag is used for an unknown name", () => {
+    expect(classifyPlatformaticError(new UserError('Something else.'))).toMatchObject({ code: 'UNKNOWN' })
+    // A protocol error from a newer broker: the client cannot build one by name, so it is made by hand.
+    const protocolError = (apiId: string, canRetry: unknown): Error => Object.assign(Object.create(ProtocolError.prototype) as Error, { apiId, canRetry, message: `${apiId} from the broker` })
+    const future = protocolError('SOME_FUTURE_ERROR', true)
+    expect(classifyPlatformaticError(future)).toMatchObject({ code: 'RETRIABLE_BROKER_ERROR', transient: true, kafkaName: 'SOME_FUTURE_ERROR' })
+    const futureFatal = protocolError('SOME_FUTURE_ERROR', 'yes')
+    expect(classifyPlatformaticError(futureFatal)).toMatchObject({ code: 'BROKER_ERROR', transient: false })
   })
 })

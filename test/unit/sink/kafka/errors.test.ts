@@ -314,3 +314,48 @@ describe('classifyPlatformaticError: precedence and what the message says', () =
     expect(classifyPlatformaticError(futureFatal)).toMatchObject({ code: 'BROKER_ERROR', transient: false })
   })
 })
+
+describe("classifyPlatformaticError: the client's messages are matched whole", () => {
+  const transientThenFatal = (summary: string) => new MultipleErrors(summary, [produceResponseError(10), produceResponseError(6)])
+
+  test('only a retry summary ("<operation> failed <n> times.") reduces to its latest attempt', () => {
+    expect(classifyPlatformaticError(transientThenFatal('produce failed 12 times.'))).toMatchObject({ kafkaName: 'NOT_LEADER_OR_FOLLOWER' })
+    for (const summary of ['two words failed 2 times.', 'produce failed 2 times. Giving up', 'produce failed many times.', ' failed 2 times.']) {
+      expect({ summary, name: classifyPlatformaticError(transientThenFatal(summary)).kafkaName }).toEqual({ summary, name: 'MESSAGE_TOO_LARGE' })
+    }
+  })
+
+  test("'Unknown topic <name>.' and 'Client closed while retrying …' only as the whole message", () => {
+    for (const message of ['Unknown topic orders.x', 'Error: Unknown topic orders.', 'Not: Client closed while retrying produce.']) {
+      expect({ message, code: classifyPlatformaticError(new UserError(message)).code }).toEqual({ message, code: 'UNKNOWN' })
+    }
+  })
+
+  test('the TLS handshake message alone (no socket error under it) is a network failure', () => {
+    expect(classifyPlatformaticError(new UserError('TLS handshake failed. Please verify the broker supports TLS.'))).toMatchObject({ code: 'BROKERS_UNAVAILABLE', transient: true })
+  })
+
+  test('a Kafka name counts only on a ProtocolError', () => {
+    expect(classifyPlatformaticError(Object.assign(new Error('odd'), { apiId: 'MESSAGE_TOO_LARGE' }))).toMatchObject({ code: 'UNKNOWN' })
+  })
+
+  test('a cycle in the tree still finds what is in it', () => {
+    const reset = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })
+    reset.cause = new MultipleErrors('Producing messages failed.', [reset])
+    expect(classifyPlatformaticError(reset)).toMatchObject({ code: 'BROKERS_UNAVAILABLE' })
+  })
+
+  test('a SASL failure takes the name of an authentication error only: not of another Kafka error, nor for a TLS failure', () => {
+    const sasl = new AuthenticationError('SASL authentication failed.', { cause: new MultipleErrors('x', [new ProtocolError(6)]) })
+    expect(classifyPlatformaticError(sasl)).toMatchObject({ code: 'AUTHENTICATION_FAILED', kafkaName: undefined })
+    const tls = new MultipleErrors('Producing messages failed.', [new UserError('Broker requires TLS.'), new ProtocolError(58)])
+    expect(classifyPlatformaticError(tls)).toMatchObject({ code: 'TLS_FAILED', kafkaName: undefined })
+  })
+
+  test('only a string code of an object cause is appended to the message', () => {
+    // Causes as a client may set them at run time, whatever its types say.
+    for (const cause of ['text', { code: 111 }, null]) {
+      expect(classifyPlatformaticError(new NetworkError('Connection failed.', { cause: cause as unknown as Error })).message).toBe('BROKERS_UNAVAILABLE: Connection failed.')
+    }
+  })
+})

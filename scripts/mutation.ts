@@ -90,7 +90,7 @@ for (const file of selected) {
     htmlReporter: { fileName: join(root, 'reports', `${name}.html`) },
     jsonReporter: { fileName: join(root, 'reports', `${name}.json`) },
     clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: true },
-    ignorePatterns: ['dist', '.tools', 'bench', 'deploy', 'docs', 'test/mutation', 'test/e2e', 'coverage'],
+    ignorePatterns: ['dist', '.tools', 'bench', 'deploy', 'docs', 'test/mutation', 'test/e2e', 'coverage', '.stryker-tmp*'],
     timeoutMS: 30_000,
     tempDirName: process.env.MUTATION_TEMP_DIR ?? '.stryker-tmp',
     cleanTempDir: true,

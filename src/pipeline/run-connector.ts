@@ -317,6 +317,7 @@ export function runConnector(dependencies: ConnectorDependencies, run: Connector
       start: run.start,
       checkpointEvery: settings.autocommit.recordsThreshold,
       paused$: window.exhausted$,
+      emitEachItem: window.nearlyFull,
       logger,
     }).pipe(takeUntil(stopRequested$), share())
 

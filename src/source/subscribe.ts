@@ -32,7 +32,7 @@ export type SourceItem =
 /** Items read together, in read order; never empty. */
 export type SourceBatch = readonly SourceItem[]
 
-/** A batch closes at this size even within one read, so a paused source overshoots its credit window by little. */
+/** A batch closes at this size even within one read. */
 const maxItemsPerBatch = 512
 
 export class KurrentDbReadError extends Error {
@@ -52,6 +52,11 @@ export interface SourceOptions {
   readonly start: StartPoint
   readonly checkpointEvery: number
   readonly paused$: ObservableType<boolean>
+  /**
+   * While true, each item is emitted as soon as it is decoded, not with the rest of its read: a consumer close to its
+   * bound then pauses the source at the exact item that reaches it.
+   */
+  readonly emitEachItem?: () => boolean
   readonly logger: Logger
   /** Reconnect delays (see backoffDelay). */
   readonly reconnect?: BackoffPolicy
@@ -102,7 +107,7 @@ export function subscribeToSource(connection: KurrentDbConnection, options: Sour
     }
     const emit = (item: SourceItem) => {
       pending.push(item)
-      if (pending.length >= maxItemsPerBatch) flush()
+      if (pending.length >= maxItemsPerBatch || options.emitEachItem?.() === true) flush()
       else flushScheduled ??= setImmediate(flush)
     }
 

@@ -184,18 +184,17 @@ describe.each(rigKafkas())('%s Kafka', (kafka) => {
   })
 
   describe('filters', () => {
-    test('record scope: an event-type prefix forwards only matching types, never the sink\'s own bookkeeping', async () => {
-      const topic = await rig.createTopic()
+    test('record scope: an event-type prefix forwards only matching types', async () => {
+      const topic = await rig.createTopic({ partitions: 1, replicationFactor: 1 })
       const stream = unique('Types-')
       const type = unique('Matching')
       await rig.appendEvents(stream, 3, { type })
       await rig.appendEvents(stream, 3, { type: 'OtherType', firstSeq: 3 })
+      // A later matching event: once it has arrived, the other types before it had their chance to arrive.
+      await rig.appendEvents(stream, 1, { type, firstSeq: 6 })
       await runConnector(baseSettings(topic, rig.bootstrapServers, { 'subscription:filter:scope': 'record', 'subscription:filter:filterType': 'prefix', 'subscription:filter:expression': type }))
-      const records = await rig.readTopic(topic, 3)
-      await Bun.sleep(500)
-      const again = await rig.readTopic(topic)
-      expect(again.map((record) => payloadOf(record).seq)).toEqual([0, 1, 2])
-      expect(records.every((record) => !header(record, 'esdb-record-stream-id')!.startsWith('$kafka-sink'))).toBe(true)
+      const records = await rig.readTopic(topic, 4)
+      expect(records.map((record) => payloadOf(record).seq)).toEqual([0, 1, 2, 6])
     })
 
     test('record scope: a JSONPath forwards the events it selects', async () => {

@@ -120,6 +120,23 @@ const javaProducerOverrides: Readonly<Record<string, boolean>> = {
 }
 
 /**
+ * Errors Kafka 4.4 defines that the client's table (generated from an older protocol) lacks, with Kafka's
+ * retriable flag (`RetriableException` subclasses in kafka-clients 4.4.0). None is a producer's error, but a broker
+ * may still name one, and an unknown name would otherwise be judged by the client's hint alone.
+ */
+const newerKafkaErrors: Readonly<Record<string, boolean>> = {
+  INVALID_REGULAR_EXPRESSION: false,
+  REBOOTSTRAP_REQUIRED: false,
+  STREAMS_INVALID_TOPOLOGY: false,
+  STREAMS_INVALID_TOPOLOGY_EPOCH: false,
+  STREAMS_TOPOLOGY_FENCED: false,
+  SHARE_SESSION_LIMIT_REACHED: true,
+  GROUP_DELETION_FAILED: false,
+  STREAMS_TOPOLOGY_DESCRIPTION_UPDATE_FAILED: false,
+  CONTROLLER_ID_NOT_REGISTERED: false,
+}
+
+/**
  * Whether retrying a Kafka error can help: Kafka's own `retriable` flag from its protocol documentation (the
  * error-code table, generated from it, that @platformatic/kafka ships), except `javaProducerOverrides`. An error
  * Kafka does not define falls back to `retriableHint` (the client's verdict), else it is fatal.
@@ -128,6 +145,7 @@ export function isRetriableKafkaError(name: string, retriableHint?: boolean): bo
   if (Object.hasOwn(javaProducerOverrides, name)) return javaProducerOverrides[name]!
   const defined = Object.hasOwn(protocolErrors, name) ? (protocolErrors as Readonly<Record<string, { canRetry: boolean }>>)[name] : undefined
   if (defined !== undefined) return defined.canRetry
+  if (Object.hasOwn(newerKafkaErrors, name)) return newerKafkaErrors[name]!
   return retriableHint === true
 }
 

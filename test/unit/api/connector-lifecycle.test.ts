@@ -28,7 +28,8 @@ describe('connector lifecycle, with the connectors service, the KurrentDB emulat
     expect({ status: response.status, body: response.text }).toEqual({ status: 200, body: '{}' })
   }
 
-  test('start, refusals while running, stop, reset, positions and delete', async () => {
+  // Which events a start or reset at a position delivers: test/unit/in-process/start-positions.test.ts.
+  test('start, refusals while running, stop, reset, start and reset at a position, and delete', async () => {
     const connectorId = 'lifecycle-connector'
     const created = await rig.request('POST', `/connectors/${connectorId}`, { body: { settings: validSettings({ topic, bootstrapServers: broker.bootstrapServers }) } })
     expect(created.status).toBe(200)

@@ -70,4 +70,49 @@ describe('batchWork', () => {
       expectSubscriptions(source.subscriptions).toBe('^!')
     })
   })
+
+  test('exactly maxBytes closes the batch', () => {
+    scheduler.run(({ cold, expectObservable }) => {
+      const source = cold('ab 50ms |', { a: [item(0, 500)], b: [item(1, 500)] })
+      expectObservable(source.pipe(batchWork({ maxMessages: 100, maxBytes: 1_000, lingerMs: 20 }, scheduler))).toBe('-x 50ms |', { x: [item(0, 500), item(1, 500)] })
+    })
+  })
+
+  test('a later item of the same batch does not start a second linger that would cut the next batch short', () => {
+    scheduler.run(({ cold, expectObservable }) => {
+      // a at 0, b at 10 ms, c at 25 ms; linger 20 ms: [a, b] at 20 ms, [c] at 45 ms (not at 30 ms, b's time + 20).
+      const source = cold('a 9ms b 14ms c 74ms |', { a: [item(0)], b: [item(1)], c: [item(2)] })
+      expectObservable(source.pipe(batchWork({ maxMessages: 100, maxBytes: 1_000, lingerMs: 20 }, scheduler))).toBe('20ms x 24ms y 54ms |', {
+        x: [item(0), item(1)],
+        y: [item(2)],
+      })
+    })
+  })
+
+  test('an error with no batch pending passes through as it is', () => {
+    scheduler.run(({ cold, expectObservable }) => {
+      const failure = new Error('source failed')
+      expectObservable(cold<readonly WorkItem[]>('#', {}, failure).pipe(batchWork({ maxMessages: 10, maxBytes: 1_000, lingerMs: 20 }, scheduler))).toBe('#', {}, failure)
+    })
+  })
+
+  test('unsubscribing from the batches unsubscribes from the source and cancels the linger', () => {
+    scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const source = cold('a 100ms |', { a: [item(0)] })
+      expectObservable(source.pipe(batchWork({ maxMessages: 10, maxBytes: 1_000, lingerMs: 20 }, scheduler)), '^ 9ms !').toBe('')
+      expectSubscriptions(source.subscriptions).toBe('^ 9ms !')
+    })
+  })
+
+  test('a batch closed by size cancels its linger, so the next batch gets a full linger of its own', () => {
+    scheduler.run(({ cold, expectObservable }) => {
+      // a at 0, b at 5 ms, c at 10 ms (full: closes at once), d at 12 ms: d's batch closes at 32 ms, not at 20 ms
+      // (a's linger) nor at 25 ms (b's).
+      const source = cold('a 4ms b 4ms c 1ms d 87ms |', { a: [item(0)], b: [item(1)], c: [item(2)], d: [item(3)] })
+      expectObservable(source.pipe(batchWork({ maxMessages: 3, maxBytes: 1_000, lingerMs: 20 }, scheduler))).toBe('10ms x 21ms y 67ms |', {
+        x: [item(0), item(1), item(2)],
+        y: [item(3)],
+      })
+    })
+  })
 })

@@ -76,4 +76,65 @@ describe('checkpoint tracker', () => {
     ]
     expect(rangeOfBatch(items)).toEqual({ first: 4, last: 6, resume: at(50n), resumeReadAt: 2, items: 3, caughtUp: true })
   })
+
+  test('rangeOfBatch: no caught-up marker, no caught-up flag; an empty batch is a programming error', () => {
+    const item: WorkItem = { sequence: 0, resume: at(10n), message: undefined, bytes: 0, caughtUp: false, readAt: 7 }
+    expect(rangeOfBatch([item]).caughtUp).toBe(false)
+    expect(() => rangeOfBatch([])).toThrow('an empty batch has no range')
+  })
+
+  test('several ranges waiting, confirmed in an order that is not theirs: caught up only when the gap closes, in order', () => {
+    let state = initialTrackerState()
+    for (const waiting of [range(30, 39, 400n), range(10, 19, 200n), range(20, 29, 300n)]) state = confirmRange(state, waiting)
+    expect(state.committable).toBeUndefined()
+    expect(state.ahead.map((waiting) => waiting.first)).toEqual([10, 20, 30])
+    state = confirmRange(state, range(0, 9, 100n))
+    expect(state.committable).toEqual(at(400n))
+    expect(state.nextSequence).toBe(40)
+    expect(state.confirmedSinceCommit).toBe(40)
+    expect(state.ahead).toEqual([])
+  })
+
+  test('a range without a position after one with a position: the read time stays that of the position', () => {
+    let state = confirmRange(initialTrackerState(), { ...range(0, 4, 50n), resumeReadAt: 123 })
+    state = confirmRange(state, { ...range(5, 9, undefined), resumeReadAt: 999 })
+    expect(state.committableReadAt).toBe(123)
+    state = confirmRange(state, { ...range(10, 12, 60n), resumeReadAt: 456 })
+    expect(state.committableReadAt).toBe(456)
+  })
+
+  test('nothing confirmed yet: nothing to commit', () => {
+    expect(hasUncommitted(initialTrackerState())).toBe(false)
+    expect(shouldCommit(initialTrackerState(), { enabled: true, intervalMs: 1, recordsThreshold: 1 }, 60_000)).toBe(false)
+  })
+
+  test('committing the newest position resets the counters and the caught-up flag', () => {
+    let state = confirmRange(initialTrackerState(), range(0, 9, 100n, true))
+    expect(state.caughtUpSinceCommit).toBe(true)
+    state = markCommitted(state, state.committable!)
+    expect(state.confirmedSinceCommit).toBe(0)
+    expect(state.caughtUpSinceCommit).toBe(false)
+    expect(shouldCommit(state, { enabled: true, intervalMs: 5_000, recordsThreshold: 1 }, 10)).toBe(false)
+  })
+
+  test('a commit of an older position keeps the caught-up flag of what came after it', () => {
+    let state = confirmRange(initialTrackerState(), range(0, 9, 100n))
+    const inFlight = state.committable!
+    state = confirmRange(state, range(10, 10, 150n, true))
+    state = markCommitted(state, inFlight)
+    expect(state.caughtUpSinceCommit).toBe(true)
+  })
+
+  test('autocommit:recordsThreshold: exactly the threshold commits, one less does not', () => {
+    const policy = { enabled: true, intervalMs: 60_000, recordsThreshold: 10 }
+    expect(shouldCommit(confirmRange(initialTrackerState(), range(0, 9, 100n)), policy, 0)).toBe(true)
+    expect(shouldCommit(confirmRange(initialTrackerState(), range(0, 8, 100n)), policy, 0)).toBe(false)
+  })
+
+  test('autocommit:interval: exactly the interval commits, a millisecond less does not', () => {
+    const policy = { enabled: true, intervalMs: 5_000, recordsThreshold: 1_000 }
+    const state = confirmRange(initialTrackerState(), range(0, 0, 100n))
+    expect(shouldCommit(state, policy, 5_000)).toBe(true)
+    expect(shouldCommit(state, policy, 4_999)).toBe(false)
+  })
 })

@@ -15,4 +15,15 @@ describe('credit window', () => {
     expect(signals).toEqual([false, true, false, true, false])
     expect(window.inFlight()).toEqual({ items: 0, bytes: 5 })
   })
+
+  test('exactly the byte limit exhausts; a byte under it does not', () => {
+    const atLimit = createCreditWindow({ maxItems: 100, maxBytes: 100 })
+    const underLimit = createCreditWindow({ maxItems: 100, maxBytes: 100 })
+    const signals: boolean[][] = [[], []]
+    atLimit.exhausted$.subscribe((exhausted) => signals[0]!.push(exhausted))
+    underLimit.exhausted$.subscribe((exhausted) => signals[1]!.push(exhausted))
+    atLimit.take(1, 100)
+    underLimit.take(1, 99)
+    expect(signals).toEqual([[false, true], [false]])
+  })
 })

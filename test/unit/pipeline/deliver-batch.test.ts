@@ -86,4 +86,71 @@ describe('deliverBatch', () => {
       expectObservable(deliverBatch(markers, () => { throw new Error('must not send') }, policy(0), { abort$: NEVER })).toBe('(b|)', { b: markers })
     })
   })
+
+  const otherTransient = new KafkaSendError({ code: 'REQUEST_TIMED_OUT', transient: true, kafkaName: 'REQUEST_TIMED_OUT', message: 'timed out' })
+
+  test('the errors say what happened, keep the Kafka error as cause, and carry their names', () => {
+    const failed = new DeliveryFailedError(fatal)
+    expect({ name: failed.name, message: failed.message, cause: failed.cause, kafkaError: failed.kafkaError }).toEqual({ name: 'DeliveryFailedError', message: 'Kafka rejected a record: too large', cause: fatal, kafkaError: fatal })
+    const exhausted = new RetriesExhaustedError([transient, otherTransient])
+    expect({ name: exhausted.name, message: exhausted.message, cause: exhausted.cause }).toEqual({ name: 'RetriesExhaustedError', message: 'Kafka delivery failed 2 times; last error: timed out', cause: otherTransient })
+    expect(new RetriesExhaustedError([]).message).toBe('Kafka delivery failed 0 times; last error: unknown')
+    const aborted = new DeliveryAbortedError()
+    expect({ name: aborted.name, message: aborted.message }).toEqual({ name: 'DeliveryAbortedError', message: 'delivery abandoned because the connector is stopping' })
+  })
+
+  test('each attempt records its first transient error, oldest attempt first; onRetry hears of each retry', () => {
+    let error: unknown
+    const retries: Array<[string, number, number]> = []
+    scheduler.run(({ cold }) => {
+      const answers = [[failedWith(transient), failedWith(otherTransient), delivered], [failedWith(otherTransient), failedWith(transient)], [failedWith(transient), delivered]]
+      let call = 0
+      const send = () => cold('-(r|)', { r: answers[call++]! })
+      deliverBatch(batch, send, policy(2), { abort$: NEVER, onRetry: (kafkaError, attempt, delayMs) => void retries.push([kafkaError.message, attempt, delayMs]) }).subscribe({ error: (caught) => (error = caught) })
+    })
+    expect((error as RetriesExhaustedError).attempts).toEqual([transient, otherTransient, transient])
+    expect(retries).toEqual([['not leader', 1, 1_000], ['timed out', 2, 1_000]])
+  })
+
+  test('a fatal outcome anywhere in the answer wins over transient ones before it', () => {
+    scheduler.run(({ cold, expectObservable }) => {
+      const send = () => cold('-(r|)', { r: [failedWith(transient), delivered, failedWith(fatal)] })
+      expectObservable(deliverBatch(batch, send, policy(-1), { abort$: NEVER })).toBe('-#', undefined, new DeliveryFailedError(fatal))
+    })
+  })
+
+  test('maxRetries -1 retries until it works; 0 sends once', () => {
+    let calls = 0
+    scheduler.run(({ cold, expectObservable }) => {
+      const send = () => cold('-(r|)', { r: ++calls < 6 ? [failedWith(transient), delivered, delivered] : [delivered] })
+      expectObservable(deliverBatch(batch, send, policy(-1), { abort$: NEVER })).toBe('- 1000ms - 1000ms - 1000ms - 1000ms - 1000ms -(b|)', { b: batch })
+    })
+    expect(calls).toBe(6)
+    let error: unknown
+    let once = 0
+    scheduler.run(({ cold }) => {
+      const send = () => (once++, cold('-(r|)', { r: [failedWith(transient), delivered, delivered] }))
+      deliverBatch(batch, send, policy(0), { abort$: NEVER }).subscribe({ error: (caught) => (error = caught) })
+    })
+    expect(once).toBe(1)
+    expect((error as RetriesExhaustedError).attempts).toEqual([transient])
+  })
+
+  test('a send that fails by itself (a programming error) is not retried and surfaces unchanged', () => {
+    const bug = new Error('bug in the engine')
+    let calls = 0
+    scheduler.run(({ cold, expectObservable }) => {
+      const send = () => (calls++, cold<readonly MessageOutcome[]>('-#', undefined, bug))
+      expectObservable(deliverBatch(batch, send, policy(-1), { abort$: NEVER })).toBe('-#', undefined, bug)
+    })
+    expect(calls).toBe(1)
+  })
+
+  test('an abort that came before the failure still abandons the retry (abort$ replays)', () => {
+    scheduler.run(({ cold, expectObservable }) => {
+      const send = () => cold('-(r|)', { r: [failedWith(transient), delivered, delivered] })
+      const abort$ = cold('(s|)')
+      expectObservable(deliverBatch(batch, send, policy(-1), { abort$ })).toBe('-#', undefined, new DeliveryAbortedError())
+    })
+  })
 })

@@ -20,6 +20,10 @@ describe('createPartitionKeyExtractor', () => {
     // RE2 syntax (linear time): inline options work, which JavaScript's engine refuses.
     { name: 'stream: an RE2 pattern with an inline option', settings: { enabled: true, source: 'stream', expression: '(?i)^orders-(.*)$' }, streamId: 'ORDERS-42', expected: '42' },
     { name: 'stream: an optional group that did not take part gives the stream id', settings: { enabled: true, source: 'stream', expression: '^x(y)?' }, streamId: 'xz', expected: 'xz' },
+    { name: 'stream: spaces around the expression do not count', settings: { enabled: true, source: 'stream', expression: ' (.*)-1 ' }, streamId: 'orders-1', expected: 'orders' },
+    { name: 'headers: spaces around names do not count', settings: { enabled: true, source: 'headers', expression: ' key1 , key2 ' }, streamId: 's-1', headers: { key1: 'a', key2: 'b' }, expected: 'a-b' },
+    { name: 'headers: an empty name in the list is not a header name', settings: { enabled: true, source: 'headers', expression: 'key1,,key2' }, streamId: 's-1', headers: { '': 'nameless', key1: 'a', key2: 'b' }, expected: 'a-b' },
+    { name: 'headers: an empty value is skipped like a missing one', settings: { enabled: true, source: 'headers', expression: 'key1,key2' }, streamId: 's-1', headers: { key1: '', key2: 'b' }, expected: 'b' },
     { name: 'headers: none present gives the stream id', settings: { enabled: true, source: 'headers', expression: 'key1,key2' }, streamId: 's-1', headers: { other: 'x' }, expected: 's-1' },
   ]
   for (const row of rows) {

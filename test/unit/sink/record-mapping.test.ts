@@ -86,3 +86,56 @@ describe('readMetadataHeaders', () => {
     expect(readMetadataHeaders(Buffer.from('"text"')).size).toBe(0)
   })
 })
+
+describe('createRecordMapper over a run of events (what it remembers between records must not leak into the next)', () => {
+  test('the request date follows the clock, the timestamp each event, the subject each type', () => {
+    let clock = Date.parse('2026-01-02T03:04:05.678Z')
+    let request = 0
+    const map = createRecordMapper({ connectorId: 'c', defaultHeaders: {}, ignoreSystemHeaders: true, partitionKey: ({ streamId }) => streamId, newRequestId: () => `r-${request++}`, now: () => clock })
+    const first = map(event)
+    clock += 1
+    const second = map({ ...event, createdTicks: createdTicks + 10_000n, type: 'LoanApproved' })
+    const third = map({ ...event, createdTicks: createdTicks + 10_000n })
+    const text = (record: ReturnType<typeof map>, name: string) => record.headers.get(name)?.toString('utf8')
+    expect([first, second, third].map((record) => text(record, 'esdb-request-date'))).toEqual(['2026-01-02T03:04:05.678Z', '2026-01-02T03:04:05.679Z', '2026-01-02T03:04:05.679Z'])
+    expect([first, second, third].map((record) => text(record, 'esdb-request-id'))).toEqual(['r-0', 'r-1', 'r-2'])
+    expect([first, second, third].map((record) => text(record, 'esdb-record-timestamp'))).toEqual(['2024-08-14T19:34:45.9078477Z', '2024-08-14T19:34:45.9088477Z', '2024-08-14T19:34:45.9088477Z'])
+    expect([first, second, third].map((record) => record.timestamp)).toEqual([1723664085907n, 1723664085908n, 1723664085908n])
+    expect([first, second, third].map((record) => text(record, 'esdb-record-schema-subject'))).toEqual(['LoanRequested', 'LoanApproved', 'LoanRequested'])
+  })
+
+  test('keys from headers follow each event\'s metadata, within one stream and across streams', () => {
+    const partitionKey = createPartitionKeyExtractor({ enabled: true, source: 'headers', expression: 'region' })
+    const map = createRecordMapper({ connectorId: 'c', defaultHeaders: {}, ignoreSystemHeaders: true, partitionKey, keyUsesMetadata: true })
+    const keys = [
+      { streamId: 'a-1', metadata: '{"region":"eu"}' },
+      { streamId: 'a-1', metadata: '{"region":"us"}' },
+      { streamId: 'a-1', metadata: '{}' },
+      { streamId: 'b-1', metadata: '{}' },
+    ].map(({ streamId, metadata }) => map({ ...event, streamId, customMetadata: Buffer.from(metadata) }).key?.toString())
+    expect(keys).toEqual(['eu', 'us', 'a-1', 'b-1'])
+  })
+
+  test('keys from the stream follow the stream id; without keyUsesMetadata set, metadata is assumed to matter', () => {
+    const byStream = createRecordMapper({ connectorId: 'c', defaultHeaders: {}, ignoreSystemHeaders: true, partitionKey: createPartitionKeyExtractor({ enabled: true, source: 'streamSuffix' }), keyUsesMetadata: false })
+    expect(['a-1', 'a-1', 'a-2', 'b-2'].map((streamId) => byStream({ ...event, streamId }).key?.toString())).toEqual(['1', '1', '2', '2'])
+    const byHeaders = createRecordMapper({ connectorId: 'c', defaultHeaders: {}, ignoreSystemHeaders: true, partitionKey: createPartitionKeyExtractor({ enabled: true, source: 'headers', expression: 'region' }) })
+    expect(['{"region":"eu"}', '{"region":"us"}'].map((metadata) => byHeaders({ ...event, customMetadata: Buffer.from(metadata) }).key?.toString())).toEqual(['eu', 'us'])
+  })
+
+  test('metadata that is JSON null, a number or an array adds no headers; string values are kept as they are', () => {
+    for (const metadata of ['null', '42', '[{"a":1}]']) expect(readMetadataHeaders(Buffer.from(metadata)).size).toBe(0)
+    expect([...readMetadataHeaders(Buffer.from('{"text":"a \\"quoted\\" value","flag":true,"none":null}'))]).toEqual([
+      ['text', 'a "quoted" value'],
+      ['flag', 'true'],
+      ['none', 'null'],
+    ])
+  })
+
+  test('without a request id function, each record gets its own UUID', () => {
+    const map = createRecordMapper({ connectorId: 'c', defaultHeaders: {}, ignoreSystemHeaders: true, partitionKey: () => 'k' })
+    const ids = [map(event), map(event)].map((record) => record.headers.get('esdb-request-id')?.toString())
+    expect(ids[0]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+    expect(ids[0]).not.toBe(ids[1])
+  })
+})

@@ -2,6 +2,8 @@
 // cannot be exercised against the test broker (librdkafka's mock cluster speaks neither).
 import { describe, expect, test } from 'bun:test'
 import { compressionsAlgorithms } from '@platformatic/kafka'
+import { existsSync, readFileSync } from 'node:fs'
+import tls from 'node:tls'
 import zlib from 'node:zlib'
 import { chooseCompression } from '../../../../src/sink/kafka/platformatic-compression.ts'
 import {
@@ -23,6 +25,9 @@ const baseConfig: KafkaProducerConfig = {
   requestTimeoutMs: 3_000,
   deliveryTimeoutMs: 30_000,
 }
+
+const debianTrustStore = '/etc/ssl/certs/ca-certificates.crt'
+const normalizePem = (pem: string) => pem.replace(/\s+/g, '')
 
 const plan = (overrides: Partial<KafkaProducerConfig>) => planPlatformaticProducer({ ...baseConfig, ...overrides })
 
@@ -68,12 +73,21 @@ describe('planPlatformaticProducer', () => {
     expect(options.sasl).toBeUndefined()
   })
 
-  test('ssl: TLS with the default and system trust stores, no SASL', () => {
+  test('ssl: TLS with no SASL', () => {
     const { options } = plan({ securityProtocol: 'ssl' })
     expect(options.tls).toBeDefined()
     expect(options.sasl).toBeUndefined()
-    const ca = options.tls?.ca
-    if (ca !== undefined) expect(Array.isArray(ca) && ca.length).toBeGreaterThan(0)
+  })
+
+  // The docs: saslSsl uses the OS trust store, where private CAs must be added. Checked against Debian's bundle file
+  // (read here, not through the code under test) and the runtime's bundled roots, which `ca` must not drop.
+  test.skipIf(!existsSync(debianTrustStore))('ssl: the trust store holds every certificate of the OS store and every bundled root', () => {
+    const ca = plan({ securityProtocol: 'saslSsl', sasl: { mechanism: 'plain', username: 'u', password: 'p' } }).options.tls?.ca
+    const trusted = new Set((Array.isArray(ca) ? ca : []).map((pem) => normalizePem(String(pem))))
+    const osCertificates = readFileSync(debianTrustStore, 'utf8').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []
+    expect(osCertificates.length).toBeGreaterThan(10)
+    expect(osCertificates.filter((pem) => !trusted.has(normalizePem(pem)))).toEqual([])
+    expect(tls.rootCertificates.filter((pem) => !trusted.has(normalizePem(pem)))).toEqual([])
   })
 
   test.each([

@@ -1,0 +1,412 @@
+// The supervisor's races, through its public contract (activate / deactivate) with the real connector store on the
+// in-process KurrentDB emulator. The lease is the hook that holds a run inside `prepare`: preparing writes the
+// start checkpoint, and that write waits for `lease.untilValid()`.
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { randomUUID } from 'node:crypto'
+import { createConnectorStore } from '../../../src/connectors/connector-store.ts'
+import { createConnectorSupervisor, type ConnectorSupervisor, type RunReport } from '../../../src/connectors/connector-supervisor.ts'
+import type { LeaseHandle } from '../../../src/connectors/ownership-coordinator.ts'
+import { createLogger, silentLogger, type Logger } from '../../../src/observability/logger.ts'
+import { createSinkMetrics, type SinkMetrics } from '../../../src/observability/metrics.ts'
+import type { PipelineTuning } from '../../../src/pipeline/run-connector.ts'
+import { OwnershipLostError } from '../../../src/connectors/ownership-coordinator.ts'
+import type { KafkaPort, KafkaProducerConfig } from '../../../src/sink/kafka/port.ts'
+import { connectToKurrentDb, type KurrentDbConnection } from '../../../src/source/kurrentdb-connection.ts'
+import { startKurrentDbEmulator, type KurrentDbEmulator } from '../../support/kurrentdb-emulator.ts'
+import { appendSequence, scriptedKafka, type ScriptedKafka } from './scripted-kafka.ts'
+
+let emulator: KurrentDbEmulator
+let connection: KurrentDbConnection
+beforeAll(async () => {
+  emulator = await startKurrentDbEmulator()
+  connection = connectToKurrentDb(emulator.connectionString)
+})
+afterAll(async () => {
+  await connection?.dispose()
+  await emulator?.close()
+})
+
+/** A lease that is valid, except that `untilValid` waits while `hold` is set. */
+function scriptedLease(connectorId: string) {
+  let release: () => void = () => {}
+  let held: Promise<void> | undefined
+  let untilValidCalled: () => void = () => {}
+  const calledOnce = new Promise<void>((resolve) => (untilValidCalled = resolve))
+  const lease: LeaseHandle = {
+    connectorId,
+    term: 1,
+    isValid: () => held === undefined,
+    untilValid: () => {
+      untilValidCalled()
+      return held ?? Promise.resolve()
+    },
+    confirm: async () => true,
+    lost: new Promise(() => {}),
+  }
+  return {
+    lease,
+    untilValidCalled: calledOnce,
+    hold: () => void (held = new Promise<void>((resolve) => (release = resolve))),
+    release: () => {
+      held = undefined
+      release()
+    },
+  }
+}
+
+function recordingReport() {
+  const events: string[] = []
+  let onRunning: () => void = () => {}
+  const running = new Promise<void>((resolve) => (onRunning = resolve))
+  const report: RunReport = {
+    onRunning: () => {
+      events.push('running')
+      onRunning()
+    },
+    onCommitted: () => void events.push('committed'),
+    onStalled: () => {},
+    onEnded: (outcome) => void events.push(outcome.failure === undefined ? `ended requested=${outcome.requested}` : `failed ${outcome.failure.code}`),
+  }
+  return { report, events, running }
+}
+
+function supervisorWith(openKafka: (config: KafkaProducerConfig) => KafkaPort, options: { logger?: Logger; metrics?: SinkMetrics; tuning?: Partial<PipelineTuning> } = {}): ConnectorSupervisor {
+  return createConnectorSupervisor({
+    connection,
+    store: createConnectorStore(connection),
+    secretBox: undefined,
+    openKafka,
+    logger: options.logger ?? silentLogger,
+    metrics: options.metrics ?? createSinkMetrics(),
+    tuning: { stopGraceMs: 500, ...options.tuning },
+  })
+}
+
+/** Log lines as objects, and a logger writing them. */
+function recordingLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = []
+  return { logger: createLogger({ level: 'info', write: (line) => void lines.push(JSON.parse(line)) }), lines }
+}
+
+const delivering = () => {
+  const kafka = scriptedKafka()
+  kafka.behaviour = (send) => send.answer('deliverAll')
+  return kafka.open()
+}
+
+const settingsFor = (stream: string) => ({
+  instanceTypeName: 'kafka-sink',
+  topic: 'orders',
+  bootstrapServers: 'localhost:9092',
+  'subscription:filter:scope': 'stream',
+  'subscription:filter:filterType': 'streamId',
+  'subscription:filter:expression': stream,
+})
+
+describe('connector supervisor races', () => {
+  test('a stop while the run is preparing ends it before Kafka is opened', async () => {
+    const connectorId = `prep-${randomUUID().slice(0, 8)}`
+    const stream = `prep-${randomUUID().slice(0, 8)}`
+    await appendSequence(connection.client, stream, 3)
+    let opened = 0
+    const kafka = scriptedKafka()
+    const supervisor = supervisorWith(() => {
+      opened++
+      return kafka.open()
+    })
+    const lease = scriptedLease(connectorId)
+    lease.hold()
+    const { report, events } = recordingReport()
+    supervisor.activate({ connectorId, settings: settingsFor(stream), activation: 1, explicitStart: undefined, lease: lease.lease, report })
+    await lease.untilValidCalled // inside prepare, writing the start checkpoint
+    const stopped = supervisor.deactivate(connectorId)
+    lease.release()
+    await stopped
+    expect(opened).toBe(0)
+    expect(supervisor.isActive(connectorId)).toBe(false)
+    expect(events).toEqual(['ended requested=true'])
+  })
+
+  test('a start while the previous run is ending waits for it to end before opening Kafka', async () => {
+    const connectorId = `overlap-${randomUUID().slice(0, 8)}`
+    const controlId = `control-${randomUUID().slice(0, 8)}`
+    const stream = `overlap-${randomUUID().slice(0, 8)}`
+    await appendSequence(connection.client, stream, 3)
+    const timeline: string[] = []
+    const kafkas: ScriptedKafka[] = []
+    let releaseFirstClose!: () => void
+    const firstCloseHeld = new Promise<void>((resolve) => (releaseFirstClose = resolve))
+    const supervisor = supervisorWith((config) => {
+      const kafka = scriptedKafka()
+      kafka.behaviour = (send) => send.answer('deliverAll')
+      if (config.clientId === `kafka-sink-${controlId}`) {
+        timeline.push('open control')
+        return kafka.open()
+      }
+      const run = kafkas.push(kafka)
+      timeline.push(`open ${run}`)
+      const port = kafka.open()
+      return {
+        ...port,
+        close: async (options) => {
+          timeline.push(`close ${run}`)
+          if (run === 1) await firstCloseHeld
+          await port.close(options)
+          timeline.push(`closed ${run}`)
+        },
+      }
+    })
+    const first = recordingReport()
+    supervisor.activate({ connectorId, settings: settingsFor(stream), activation: 1, explicitStart: undefined, lease: scriptedLease(connectorId).lease, report: first.report })
+    await first.running
+    const firstStopped = supervisor.deactivate(connectorId)
+    const second = recordingReport()
+    supervisor.activate({ connectorId, settings: settingsFor(stream), activation: 2, explicitStart: undefined, lease: scriptedLease(connectorId).lease, report: second.report })
+    // A positive marker: another connector activated after the second run has prepared and opened Kafka, so the
+    // second run, had it not waited, would have opened Kafka too.
+    const control = recordingReport()
+    supervisor.activate({ connectorId: controlId, settings: settingsFor(stream), activation: 1, explicitStart: undefined, lease: scriptedLease(controlId).lease, report: control.report })
+    await control.running
+    expect(timeline.includes('close 1')).toBe(true)
+    expect(timeline.filter((entry) => entry.startsWith('open'))).toEqual(['open 1', 'open control'])
+    releaseFirstClose()
+    await firstStopped
+    await second.running
+    expect(timeline.indexOf('open 2')).toBeGreaterThan(timeline.indexOf('closed 1'))
+    expect(supervisor.activeActivation(connectorId)).toBe(2)
+    await Promise.all([supervisor.deactivate(connectorId), supervisor.deactivate(controlId)])
+  })
+
+  test('a stop while waiting for the previous run to end: the new run never starts', async () => {
+    const connectorId = `queued-${randomUUID().slice(0, 8)}`
+    const stream = `queued-${randomUUID().slice(0, 8)}`
+    await appendSequence(connection.client, stream, 1)
+    let opened = 0
+    let releaseClose!: () => void
+    const closeHeld = new Promise<void>((resolve) => (releaseClose = resolve))
+    let closing!: () => void
+    const closeCalled = new Promise<void>((resolve) => (closing = resolve))
+    const supervisor = supervisorWith(() => {
+      opened++
+      const kafka = scriptedKafka()
+      kafka.behaviour = (send) => send.answer('deliverAll')
+      const port = kafka.open()
+      return { ...port, close: async () => (closing(), closeHeld) }
+    })
+    const first = recordingReport()
+    supervisor.activate({ connectorId, settings: settingsFor(stream), activation: 1, explicitStart: undefined, lease: scriptedLease(connectorId).lease, report: first.report })
+    await first.running
+    const firstStopped = supervisor.deactivate(connectorId)
+    await closeCalled
+    const second = recordingReport()
+    supervisor.activate({ connectorId, settings: settingsFor(stream), activation: 2, explicitStart: undefined, lease: scriptedLease(connectorId).lease, report: second.report })
+    const secondStopped = supervisor.deactivate(connectorId)
+    releaseClose()
+    await Promise.all([firstStopped, secondStopped])
+    expect(opened).toBe(1)
+    expect(second.events).toEqual(['ended requested=true'])
+    expect(supervisor.isActive(connectorId)).toBe(false)
+  })
+})
+
+describe('connector supervisor: what a run reports and logs', () => {
+  const activation = (connectorId: string, stream: string, report: RunReport, overrides: Partial<Parameters<ConnectorSupervisor['activate']>[0]> = {}) => ({
+    connectorId,
+    settings: settingsFor(stream),
+    activation: 1,
+    explicitStart: undefined,
+    lease: scriptedLease(connectorId).lease,
+    report,
+    ...overrides,
+  })
+
+  test('a run logs its start, running and stop with its connector id, and counts in the active gauge while it runs', async () => {
+    const connectorId = `logs-${randomUUID().slice(0, 8)}`
+    const { logger, lines } = recordingLogger()
+    const gauge: number[] = []
+    const metrics = createSinkMetrics()
+    const supervisor = supervisorWith(delivering, { logger, metrics: { ...metrics, setActiveConnectors: (count) => void gauge.push(count) } })
+    const { report, running, events } = recordingReport()
+    supervisor.activate(activation(connectorId, `s-${connectorId}`, report))
+    expect(supervisor.isActive(connectorId)).toBe(true)
+    expect(supervisor.activeActivation(connectorId)).toBe(1)
+    await running
+    await supervisor.deactivate(connectorId)
+    const mine = lines.filter((line) => line.connectorId === connectorId).map((line) => line.message)
+    expect(mine).toEqual(expect.arrayContaining(['connector starting', 'connector running', 'connector stopped']))
+    expect(mine.indexOf('connector starting')).toBeLessThan(mine.indexOf('connector running'))
+    expect(mine.indexOf('connector running')).toBeLessThan(mine.indexOf('connector stopped'))
+    expect(lines.find((line) => line.message === 'connector starting')).toMatchObject({ topic: 'orders' })
+    expect(gauge[0]).toBe(1)
+    expect(gauge.at(-1)).toBe(0)
+    expect(events).toEqual(['running', 'ended requested=true'])
+    expect(supervisor.isActive(connectorId)).toBe(false)
+    expect(supervisor.activeActivation(connectorId)).toBeUndefined()
+  })
+
+  test('logging:enabled=false silences the run, but a failure is still logged', async () => {
+    const connectorId = `quiet-${randomUUID().slice(0, 8)}`
+    const { logger, lines } = recordingLogger()
+    const kafka = scriptedKafka()
+    kafka.connect = async () => {
+      throw Object.assign(new Error('SASL authentication failed'), { transient: false })
+    }
+    const supervisor = supervisorWith(() => kafka.open(), { logger })
+    const { report, events } = recordingReport()
+    let ended!: () => void
+    const endedPromise = new Promise<void>((resolve) => (ended = resolve))
+    supervisor.activate(activation(connectorId, `s-${connectorId}`, { ...report, onEnded: (outcome) => (report.onEnded(outcome), ended()) }, { settings: { ...settingsFor(`s-${connectorId}`), 'logging:enabled': 'false' } }))
+    await endedPromise
+    const mine = lines.filter((line) => line.connectorId === connectorId)
+    expect(mine.map((line) => line.message)).toEqual(['connector failed'])
+    expect(mine[0]).toMatchObject({ level: 'error', code: 'Error', reason: 'SASL authentication failed' })
+    expect(events).toEqual(['failed Error'])
+  })
+
+  test('stored settings that no longer validate end the run with InvalidSettings, naming the field', async () => {
+    const connectorId = `invalid-${randomUUID().slice(0, 8)}`
+    let opened = 0
+    const supervisor = supervisorWith(() => (opened++, delivering()))
+    let outcome: { failure: { code: string; message: string } | undefined; requested: boolean } | undefined
+    let ended!: () => void
+    const endedPromise = new Promise<void>((resolve) => (ended = resolve))
+    const stalls: unknown[] = []
+    const report: RunReport = { onRunning: () => {}, onCommitted: () => {}, onStalled: (stall) => void stalls.push(stall), onEnded: (result) => ((outcome = result), ended()) }
+    supervisor.activate(activation(connectorId, 'x', report, { settings: { instanceTypeName: 'kafka-sink', topic: 'orders', 'compression:type': 'brotli', brokerAddressFamily: 'v5' } }))
+    await endedPromise
+    expect(outcome?.failure?.code).toBe('InvalidSettings')
+    expect(outcome?.failure?.message).toMatch(/^(compression:type|brokerAddressFamily): .+; (compression:type|brokerAddressFamily): .+$/)
+    // Whatever ended the run, no stall of it stays reported.
+    expect(stalls).toEqual([undefined])
+    expect(outcome?.requested).toBe(false)
+    expect(opened).toBe(0)
+  })
+
+  test('shutdown and handover end runs without recording an ending; a lost lease ends it silently too', async () => {
+    const supervisor = supervisorWith(delivering)
+    const ids = ['shutdown', 'handover', 'lost'].map((kind) => `${kind}-${randomUUID().slice(0, 8)}`)
+    const reports = ids.map(() => recordingReport())
+    let loseLease!: (error: OwnershipLostError) => void
+    const lostLease: LeaseHandle = { ...scriptedLease(ids[2]!).lease, lost: new Promise((resolve) => (loseLease = resolve)) }
+    ids.forEach((connectorId, index) => supervisor.activate(activation(connectorId, `s-${connectorId}`, reports[index]!.report, index === 2 ? { lease: lostLease } : {})))
+    await Promise.all(reports.map((report) => report.running))
+    await supervisor.handOver(ids[1]!)
+    expect(supervisor.isActive(ids[1]!)).toBe(false)
+    loseLease(new OwnershipLostError('another instance owns it now'))
+    while (supervisor.isActive(ids[2]!)) await Bun.sleep(5)
+    await supervisor.shutdown()
+    expect(supervisor.isActive(ids[0]!)).toBe(false)
+    expect(reports.map((report) => report.events)).toEqual([['running'], ['running'], ['running']])
+  })
+
+  test('a stall of the run is reported, and cleared when the run ends', async () => {
+    const connectorId = `stall-${randomUUID().slice(0, 8)}`
+    const stream = `s-${connectorId}`
+    await appendSequence(connection.client, stream, 1)
+    const kafka = scriptedKafka() // sends are held: no progress
+    const supervisor = supervisorWith(() => kafka.open(), { tuning: { stallAfterMs: 100, stopGraceMs: 50 } })
+    const stalls: Array<string | undefined> = []
+    const base = recordingReport()
+    supervisor.activate(activation(connectorId, stream, { ...base.report, onStalled: (stall) => void stalls.push(stall === undefined ? undefined : 'stalled') }, { settings: { ...settingsFor(stream), 'subscription:initialPosition': 'earliest' } }))
+    await kafka.nthSend(1)
+    while (!stalls.includes('stalled')) await Bun.sleep(5)
+    await supervisor.deactivate(connectorId)
+    expect(stalls.at(-1)).toBeUndefined()
+  })
+})
+
+describe('connector supervisor: stops that come early, and what a run forwards', () => {
+  const activation = (connectorId: string, stream: string, report: RunReport, overrides: Partial<Parameters<ConnectorSupervisor['activate']>[0]> = {}) => ({
+    connectorId,
+    settings: { ...settingsFor(stream), 'subscription:initialPosition': 'earliest' },
+    activation: 1,
+    explicitStart: undefined,
+    lease: scriptedLease(connectorId).lease,
+    report,
+    ...overrides,
+  })
+
+  for (const how of ['handOver', 'shutdown', 'lost lease'] as const) {
+    test(`${how} while the run is preparing: it ends before Kafka is opened`, async () => {
+      const connectorId = `early-${randomUUID().slice(0, 8)}`
+      let opened = 0
+      const supervisor = supervisorWith(() => (opened++, delivering()))
+      const lease = scriptedLease(connectorId)
+      let loseLease!: (error: OwnershipLostError) => void
+      const handle: LeaseHandle = how === 'lost lease' ? { ...lease.lease, lost: new Promise((resolve) => (loseLease = resolve)) } : lease.lease
+      lease.hold()
+      const { report, events } = recordingReport()
+      supervisor.activate(activation(connectorId, `s-${connectorId}`, report, { lease: handle }))
+      await lease.untilValidCalled
+      const ending = how === 'handOver' ? supervisor.handOver(connectorId) : how === 'shutdown' ? supervisor.shutdown() : (loseLease(new OwnershipLostError('taken over')), Promise.resolve())
+      lease.release()
+      await ending
+      while (supervisor.isActive(connectorId)) await Bun.sleep(5)
+      expect(opened).toBe(0)
+      expect(events).toEqual([])
+    })
+  }
+
+  test('stopping or handing over a connector that does not run here does nothing', async () => {
+    const supervisor = supervisorWith(delivering)
+    await supervisor.deactivate('not-running-here')
+    await supervisor.handOver('not-running-here')
+    expect(supervisor.isActive('not-running-here')).toBe(false)
+  })
+
+  test('a queued activation that is stopped never prepares: its explicit start is not consumed', async () => {
+    const connectorId = `consume-${randomUUID().slice(0, 8)}`
+    const store = createConnectorStore(connection)
+    let releaseClose!: () => void
+    const closeHeld = new Promise<void>((resolve) => (releaseClose = resolve))
+    let closing!: () => void
+    const closeCalled = new Promise<void>((resolve) => (closing = resolve))
+    const supervisor = supervisorWith(() => ({ ...delivering(), close: async () => (closing(), closeHeld) }))
+    const first = recordingReport()
+    supervisor.activate(activation(connectorId, `s-${connectorId}`, first.report))
+    await first.running
+    const firstStopped = supervisor.deactivate(connectorId)
+    await closeCalled
+    const before = await store.readCheckpointEntry(connectorId)
+    supervisor.activate(activation(connectorId, `s-${connectorId}`, recordingReport().report, { activation: 2, explicitStart: { kind: 'fromStart' } }))
+    const secondStopped = supervisor.deactivate(connectorId)
+    releaseClose()
+    await Promise.all([firstStopped, secondStopped])
+    const after = await store.readCheckpointEntry(connectorId)
+    expect(after.activation).toBe(before.activation)
+    expect(after.checkpoint).toEqual(before.checkpoint)
+  })
+
+  test('commits, catching up and stalls are forwarded and logged; a lost lease ends the run unrecorded', async () => {
+    const connectorId = `forward-${randomUUID().slice(0, 8)}`
+    const stream = `s-${connectorId}`
+    await appendSequence(connection.client, stream, 2)
+    const { logger, lines } = recordingLogger()
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('deliverAll')
+    const supervisor = supervisorWith(() => kafka.open(), { logger, tuning: { stallAfterMs: 100 } })
+    const committed: unknown[] = []
+    const stalls: unknown[] = []
+    const base = recordingReport()
+    let loseLease!: (error: OwnershipLostError) => void
+    const lease: LeaseHandle = { ...scriptedLease(connectorId).lease, lost: new Promise((resolve) => (loseLease = resolve)) }
+    supervisor.activate(activation(connectorId, stream, { ...base.report, onCommitted: (resume) => void committed.push(resume), onStalled: (stall) => void stalls.push(stall) }, { lease }))
+    while (committed.length === 0) await Bun.sleep(5)
+    expect(committed[0]).toMatchObject({ revision: 1n })
+    // A stall: the next event's send is held.
+    kafka.behaviour = () => {}
+    await appendSequence(connection.client, stream, 1, 2)
+    while (!stalls.some((stall) => stall !== undefined)) await Bun.sleep(5)
+    kafka.sends.at(-1)!.answer('deliverAll')
+    while (stalls.at(-1) !== undefined) await Bun.sleep(5)
+    loseLease(new OwnershipLostError('another instance took the lease'))
+    // A lost lease stops the run without recording an ending (the new owner records what happens next).
+    while (supervisor.isActive(connectorId)) await Bun.sleep(5)
+    const mine = lines.filter((line) => line.connectorId === connectorId)
+    const messages = mine.map((line) => line.message)
+    expect(messages).toEqual(expect.arrayContaining(['connector caught up; now live', 'connector stalled: events to deliver and no confirmed progress', 'connector progressing again']))
+    expect(mine.find((line) => line.message === 'connector stalled: events to deliver and no confirmed progress')).toMatchObject({ level: 'warn' })
+    expect(typeof mine.find((line) => line.message === 'connector stalled: events to deliver and no confirmed progress')!.since).toBe('string')
+    expect(base.events).toEqual(['running'])
+  })
+})

@@ -1,0 +1,478 @@
+// runConnector in this process: the KurrentDB emulator as the source and a Kafka port the test answers, so every
+// interleaving the at-least-once promise depends on (batches confirmed out of order, a middle batch failing,
+// brokers down, a stop during an outage) is produced on purpose and checked through the public contract:
+// what reached Kafka, what was committed, and the signals the run emits.
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { randomUUID } from 'node:crypto'
+import { jsonEvent } from '@kurrent/kurrentdb-client'
+import { Subject, type Subscription } from 'rxjs'
+import { createLogger } from '../../../src/observability/logger.ts'
+import { runConnector, type ConnectorSignal, type PipelineTuning } from '../../../src/pipeline/run-connector.ts'
+import type { ResumePoint } from '../../../src/pipeline/work-item.ts'
+import type { KafkaSinkSettings } from '../../../src/settings/kafka-sink-settings.ts'
+import type { StartPoint } from '../../../src/source/positions.ts'
+import { connectToKurrentDb, type KurrentDbConnection } from '../../../src/source/kurrentdb-connection.ts'
+import { startKurrentDbEmulator, type KurrentDbEmulator } from '../../support/kurrentdb-emulator.ts'
+import { appendSequence, brokersDown, eventually, headerText, recordingMetrics, revisionOf, scriptedKafka, streamSettings, type ScriptedKafka } from './scripted-kafka.ts'
+import { CheckpointCommitFailedError } from '../../../src/pipeline/run-connector.ts'
+import { KafkaSendError } from '../../../src/sink/kafka/errors.ts'
+
+let emulator: KurrentDbEmulator
+let connection: KurrentDbConnection
+beforeAll(async () => {
+  emulator = await startKurrentDbEmulator()
+  connection = connectToKurrentDb(emulator.connectionString)
+})
+afterAll(async () => {
+  await connection?.dispose()
+  await emulator?.close()
+})
+
+const uniqueStream = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`
+
+interface StartedRun {
+  /** Log lines as objects. */
+  readonly logs: Array<Record<string, unknown>>
+  readonly commits: ResumePoint[]
+  readonly signals: ConnectorSignal[]
+  readonly metrics: ReturnType<typeof recordingMetrics>
+  readonly stop: () => void
+  /** Settles when the run completes (resolves) or fails (rejects). */
+  readonly ended: Promise<void>
+  readonly subscription: Subscription
+}
+
+function start(
+  kafka: ScriptedKafka,
+  settings: KafkaSinkSettings,
+  options: { start?: StartPoint; tuning?: Partial<PipelineTuning>; commitCheckpoint?: (resume: ResumePoint) => Promise<void> } = {},
+): StartedRun {
+  const commits: ResumePoint[] = []
+  const signals: ConnectorSignal[] = []
+  const logs: Array<Record<string, unknown>> = []
+  const logger = createLogger({ level: 'debug', write: (line) => void logs.push(JSON.parse(line)) })
+  const metrics = recordingMetrics()
+  const stop$ = new Subject<void>()
+  let subscription!: Subscription
+  const ended = new Promise<void>((resolve, reject) => {
+    subscription = runConnector(
+      { connection, openKafka: kafka.open, commitCheckpoint: options.commitCheckpoint ?? (async (resume) => void commits.push(resume)), logger, metrics },
+      { connectorId: 'in-process', settings, start: options.start ?? { kind: 'start' }, stop$, tuning: { stopGraceMs: 2_000, ...options.tuning } },
+    ).subscribe({ next: (signal) => void signals.push(signal), error: reject, complete: resolve })
+  })
+  return { logs, commits, signals, metrics, stop: () => stop$.next(), ended, subscription }
+}
+
+const committedRevisions = (run: StartedRun) => run.commits.map((resume) => Number(resume.revision))
+
+describe('the checkpoint with batches confirmed out of order', () => {
+  test('never passes a failed middle batch, and catches up once it is delivered', async () => {
+    const stream = uniqueStream('ooo')
+    await appendSequence(connection.client, stream, 30)
+    const kafka = scriptedKafka()
+    // Three batches of ten in flight at once; a long linger so batches close on size only.
+    const run = start(kafka, streamSettings(stream, { waitForBrokerAck: 'false', 'autocommit:recordsThreshold': '1' }), {
+      tuning: { maxBatchMessages: 10, lingerMs: 60_000, pipelinedBatches: 5 },
+    })
+    const [first, middle, last] = await Promise.all([kafka.nthSend(1), kafka.nthSend(2), kafka.nthSend(3)])
+    expect([first.revisions, middle.revisions, last.revisions]).toEqual([range(0, 10), range(10, 20), range(20, 30)])
+
+    last.answer('deliverAll')
+    middle.answer('failAll')
+    first.answer('deliverAll')
+    // The failed middle batch is sent again (only its messages): hold that retry.
+    const retry = await kafka.nthSend(4)
+    expect(retry.revisions).toEqual(range(10, 20))
+    await eventually('the commit of the first batch', () => committedRevisions(run).includes(9))
+    expect(Math.max(...committedRevisions(run))).toBe(9)
+
+    retry.answer('deliverAll')
+    await eventually('the commit of the last batch', () => committedRevisions(run).includes(29))
+    const revisions = committedRevisions(run)
+    expect(revisions).toEqual([...revisions].sort((left, right) => left - right))
+    expect(revisions.every((revision) => revision === 9 || revision === 29)).toBe(true)
+    run.stop()
+    await run.ended
+  })
+
+  test('three batches confirmed in reverse order: the checkpoint moves only once the first is confirmed', async () => {
+    const stream = uniqueStream('reverse')
+    await appendSequence(connection.client, stream, 40)
+    const kafka = scriptedKafka()
+    const run = start(kafka, streamSettings(stream, { waitForBrokerAck: 'false', 'autocommit:recordsThreshold': '1' }), {
+      tuning: { maxBatchMessages: 10, lingerMs: 60_000, pipelinedBatches: 5 },
+    })
+    const sends = await Promise.all([1, 2, 3, 4].map((n) => kafka.nthSend(n)))
+    // Confirmed 4, 2, 3 (two ranges waiting, in an order that needs sorting), then 1.
+    for (const index of [3, 1, 2]) sends[index]!.answer('deliverAll')
+    // A positive marker that the three answers were handled: the port saw them delivered.
+    await kafka.deliveredUntil((delivered) => delivered.length === 30)
+    await Bun.sleep(0)
+    expect(run.commits).toEqual([])
+    sends[0]!.answer('deliverAll')
+    await eventually('the commit of everything', () => committedRevisions(run).includes(39))
+    expect(Math.max(...committedRevisions(run))).toBe(39)
+    run.stop()
+    await run.ended
+  })
+})
+
+describe('backpressure', () => {
+  test('brokers down while 20k events are appended: what is read but unconfirmed stays within the cap; then no gaps', async () => {
+    const stream = uniqueStream('pressure')
+    const cap = 1_000
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('failAll')
+    const run = start(kafka, streamSettings(stream, { 'resilience:transientErrorDelay': '00:00:00.010', 'resilience:reconnectBackoffMaxMs': '10' }), {
+      tuning: { maxInFlightItems: cap, maxBatchMessages: 100, lingerMs: 1 },
+    })
+    await eventually('running', () => run.signals.some((signal) => signal.kind === 'running'))
+    await appendSequence(connection.client, stream, 20_000)
+    // Many failed attempts later (each one a chance for the source to read on), the reads are still bounded.
+    const failedBefore = kafka.sends.length
+    for (const after of [20, 40, 80]) {
+      await kafka.nthSend(failedBefore + after)
+      expect(run.metrics.consumed()).toBeLessThanOrEqual(cap)
+      expect(run.metrics.consumed()).toBeGreaterThan(0)
+    }
+    kafka.behaviour = (send) => send.answer('deliverAll')
+    await kafka.deliveredUntil((delivered) => new Set(delivered.map(revisionOf)).size === 20_000)
+    for (const length of run.metrics.queueLengths) expect(length).toBeLessThanOrEqual(cap)
+    // No gaps, and in order: every revision's first delivery comes after the previous revision's.
+    const firstSeen = new Map<number, number>()
+    kafka.delivered.forEach((message, index) => {
+      if (!firstSeen.has(revisionOf(message))) firstSeen.set(revisionOf(message), index)
+    })
+    expect([...firstSeen.keys()]).toEqual(range(0, 20_000))
+    run.stop()
+    await run.ended
+  }, 60_000)
+})
+
+describe('Kafka unreachable', () => {
+  test('down when the connector starts: it still runs, retries, and delivers once Kafka is back', async () => {
+    const stream = uniqueStream('down-at-start')
+    await appendSequence(connection.client, stream, 5)
+    const kafka = scriptedKafka()
+    kafka.connect = async () => {
+      throw brokersDown()
+    }
+    kafka.behaviour = (send) => send.answer('failAll')
+    const run = start(kafka, streamSettings(stream, { 'resilience:transientErrorDelay': '00:00:00.010' }))
+    await kafka.nthSend(3)
+    expect(run.signals.some((signal) => signal.kind === 'running')).toBe(true)
+    expect(run.commits).toEqual([])
+    expect(run.logs.find((line) => line.message === 'Kafka is not reachable yet; records will be retried until it is')).toMatchObject({ level: 'warn' })
+    const retried = run.logs.find((line) => line.message === 'Kafka delivery failed; retrying')
+    expect(retried).toMatchObject({ level: 'warn', attempt: 1 })
+    expect(retried!.delayMs).toBeGreaterThanOrEqual(10)
+    expect(JSON.stringify(retried!.error)).toContain('ECONNREFUSED')
+    kafka.behaviour = (send) => send.answer('deliverAll')
+    await kafka.deliveredUntil((delivered) => delivered.length >= 5)
+    expect(kafka.delivered.map(revisionOf).slice(0, 5)).toEqual(range(0, 5))
+    run.stop()
+    await run.ended
+    expect(Math.max(...committedRevisions(run))).toBe(4)
+  })
+
+  test('a stop during the outage ends the run, commits nothing unconfirmed, and closes the client', async () => {
+    const stream = uniqueStream('stop-in-outage')
+    await appendSequence(connection.client, stream, 3)
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('failAll')
+    const run = start(kafka, streamSettings(stream, { 'resilience:transientErrorDelay': '00:00:00.020' }), { tuning: { stopGraceMs: 100 } })
+    await kafka.nthSend(2)
+    run.stop()
+    await run.ended
+    expect(kafka.delivered).toEqual([])
+    expect(run.commits).toEqual([])
+    expect(kafka.closed()).toBeGreaterThan(0)
+  })
+
+  test('a stop while connecting hangs ends the run without reading', async () => {
+    const stream = uniqueStream('stop-connecting')
+    await appendSequence(connection.client, stream, 3)
+    const kafka = scriptedKafka()
+    let connectCalled!: () => void
+    const connecting = new Promise<void>((resolve) => (connectCalled = resolve))
+    kafka.connect = () => {
+      connectCalled()
+      return new Promise<void>(() => {})
+    }
+    const run = start(kafka, streamSettings(stream))
+    await connecting
+    run.stop()
+    await run.ended
+    expect(kafka.sends).toEqual([])
+    expect(run.metrics.consumed()).toBe(0)
+  })
+
+  test('a refusal at connect (not transient) fails the run with that error', async () => {
+    const kafka = scriptedKafka()
+    kafka.connect = async () => {
+      throw Object.assign(brokersDown(), { transient: false, code: 'AUTHENTICATION_FAILED' })
+    }
+    const run = start(kafka, streamSettings(uniqueStream('refused')))
+    await expect(run.ended).rejects.toMatchObject({ code: 'AUTHENTICATION_FAILED' })
+  })
+})
+
+describe('waitForBrokerAck=false under failures', () => {
+  test('messages failing at random across pipelined batches: every event arrives, the checkpoint only covers delivered ones', async () => {
+    const stream = uniqueStream('no-ack')
+    const count = 600
+    await appendSequence(connection.client, stream, count)
+    const kafka = scriptedKafka()
+    let seed = 7
+    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31)
+    const commitsCoverDelivered: boolean[] = []
+    const deliveredRevisions = new Set<number>()
+    kafka.behaviour = (send) => {
+      // Answer later and out of call order, failing about a third of the messages.
+      setTimeout(() => {
+        const outcomes = send.messages.map(() => (random() < 0.33 ? { delivered: false as const, error: brokersDown() } : { delivered: true as const }))
+        outcomes.forEach((outcome, index) => outcome.delivered && deliveredRevisions.add(send.revisions[index]!))
+        send.answer(outcomes)
+      }, Math.floor(random() * 5))
+    }
+    const run = start(kafka, streamSettings(stream, { waitForBrokerAck: 'false', 'autocommit:recordsThreshold': '1', 'resilience:transientErrorDelay': '00:00:00.001', 'resilience:reconnectBackoffMaxMs': '2' }), {
+      tuning: { maxBatchMessages: 25, lingerMs: 1, pipelinedBatches: 5 },
+    })
+    const checkCommits = setInterval(() => {
+      const newest = Math.max(-1, ...committedRevisions(run))
+      commitsCoverDelivered.push(range(0, newest + 1).every((revision) => deliveredRevisions.has(revision)))
+    }, 1)
+    await kafka.deliveredUntil(() => deliveredRevisions.size === count)
+    await eventually('the final commit', () => committedRevisions(run).includes(count - 1))
+    clearInterval(checkCommits)
+    expect(commitsCoverDelivered.every(Boolean)).toBe(true)
+    run.stop()
+    await run.ended
+  }, 30_000)
+})
+
+describe('records as the mapper builds them over one stream', () => {
+  test('headers:ignoreSystem=false keeps $-prefixed metadata as headers; the default drops them', async () => {
+    const stream = uniqueStream('system-headers')
+    await connection.client.appendToStream(stream, [jsonEvent({ type: 'T', data: {}, metadata: { $correlationId: 'c-1', $causationId: 'k-1', tenant: 'a' } })])
+    for (const [ignoreSystem, expected] of [
+      ['false', { $correlationId: 'c-1', $causationId: 'k-1', tenant: 'a' }],
+      ['true', { $correlationId: undefined, $causationId: undefined, tenant: 'a' }],
+    ] as const) {
+      const kafka = scriptedKafka()
+      kafka.behaviour = (send) => send.answer('deliverAll')
+      const run = start(kafka, streamSettings(stream, { 'headers:ignoreSystem': ignoreSystem }))
+      await kafka.deliveredUntil((delivered) => delivered.length === 1)
+      const message = kafka.delivered[0]!
+      expect({
+        $correlationId: headerText(message, 'esdb-record-headers-$correlationId'),
+        $causationId: headerText(message, 'esdb-record-headers-$causationId'),
+        tenant: headerText(message, 'esdb-record-headers-tenant'),
+      }).toEqual(expected)
+      run.stop()
+      await run.ended
+    }
+  })
+
+  test('changing metadata and created times: each record has its own header key, timestamp and headers', async () => {
+    const stream = uniqueStream('changing')
+    const metadatas = [{ region: 'eu', zone: '1' }, { region: 'us', zone: '2' }, { region: 'eu', zone: '3' }, { region: 'ap' }]
+    for (const metadata of metadatas) {
+      await connection.client.appendToStream(stream, [jsonEvent({ type: 'T', data: { zone: metadata.zone ?? null }, metadata })])
+      // Created times one millisecond apart at least, so a frozen timestamp shows.
+      await Bun.sleep(3)
+    }
+    const stored: { created: Date }[] = []
+    for await (const resolved of connection.client.subscribeToStream(stream, { fromRevision: 'start' })) {
+      stored.push(resolved.event!)
+      if (stored.length === metadatas.length) break
+    }
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('deliverAll')
+    const run = start(
+      kafka,
+      streamSettings(stream, { 'partitionKeyExtraction:enabled': 'true', 'partitionKeyExtraction:source': 'headers', 'partitionKeyExtraction:expression': 'region,zone' }),
+    )
+    await kafka.deliveredUntil((delivered) => delivered.length === metadatas.length)
+    // The documentation: header values joined with `-` (a missing header leaves its part out).
+    expect(kafka.delivered.map((message) => message.key?.toString('utf8'))).toEqual(['eu-1', 'us-2', 'eu-3', 'ap'])
+    expect(kafka.delivered.map((message) => message.timestamp)).toEqual(stored.map((event) => BigInt(event.created.getTime())))
+    expect(kafka.delivered.map((message) => headerText(message, 'esdb-record-timestamp')?.slice(0, 23))).toEqual(stored.map((event) => event.created.toISOString().slice(0, 23)))
+    expect(kafka.delivered.map((message) => headerText(message, 'esdb-record-headers-zone'))).toEqual(['1', '2', '3', undefined])
+    run.stop()
+    await run.ended
+  })
+})
+
+describe('what the run reports', () => {
+  test('running first, then caught up, then a commit of the last delivered event; metrics count what happened', async () => {
+    const stream = uniqueStream('signals')
+    await appendSequence(connection.client, stream, 4)
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('deliverAll')
+    const run = start(kafka, streamSettings(stream))
+    await eventually('a commit of revision 3', () => committedRevisions(run).includes(3))
+    const kinds = run.signals.map((signal) => signal.kind)
+    expect(kinds[0]).toBe('running')
+    expect(kinds.indexOf('caughtUp')).toBeGreaterThan(0)
+    expect(kinds.indexOf('committed')).toBeGreaterThan(kinds.indexOf('caughtUp'))
+    expect(run.signals.find((signal) => signal.kind === 'committed')).toEqual({ kind: 'committed', resume: run.commits[0]! })
+    expect({ consumed: run.metrics.consumed(), produced: run.metrics.produced(), written: run.metrics.written() }).toEqual({ consumed: 4, produced: 4, written: 4 })
+    expect(run.metrics.queueLengths.at(-1)).toBe(0)
+    expect(run.metrics.writeLatencies).toHaveLength(4)
+    // In seconds (events appended a moment ago, in this process): not milliseconds, never negative.
+    for (const latency of [...run.metrics.writeLatencies, ...run.metrics.commitLatencies, ...run.metrics.produceDurations]) {
+      expect(latency).toBeGreaterThanOrEqual(0)
+      expect(latency).toBeLessThan(60)
+    }
+    expect(run.metrics.commitLatencies.length).toBeGreaterThan(0)
+    expect(run.metrics.produceDurations.length).toBeGreaterThan(0)
+    expect(run.metrics.stalledValues).toEqual([false])
+    run.stop()
+    await run.ended
+    expect(run.metrics.counts).toEqual({ sinkErrors: 0, processorErrors: 0, commitFailures: 0 })
+  })
+
+  test('autocommit disabled: nothing is committed until the stop, which commits what was delivered', async () => {
+    const stream = uniqueStream('no-autocommit')
+    await appendSequence(connection.client, stream, 3)
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('deliverAll')
+    const run = start(kafka, streamSettings(stream, { 'autocommit:enabled': 'false' }))
+    await kafka.deliveredUntil((delivered) => delivered.length === 3)
+    await eventually('caught up', () => run.signals.some((signal) => signal.kind === 'caughtUp'))
+    expect(run.commits).toEqual([])
+    run.stop()
+    await run.ended
+    expect(committedRevisions(run)).toEqual([2])
+  })
+
+  test('a stall is reported with the latest retried error, and cleared once deliveries go through', async () => {
+    const stream = uniqueStream('stall')
+    await appendSequence(connection.client, stream, 2)
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('failAll')
+    const run = start(kafka, streamSettings(stream, { 'resilience:transientErrorDelay': '00:00:00.020', 'resilience:reconnectBackoffMaxMs': '20' }), { tuning: { stallAfterMs: 200 } })
+    await eventually('a stall', () => run.signals.some((signal) => signal.kind === 'stalled' && signal.stall !== undefined))
+    const stalled = run.signals.find((signal) => signal.kind === 'stalled' && signal.stall !== undefined) as { stall: { since: Date; lastError: string | undefined } }
+    expect(stalled.stall.lastError).toBe('connect ECONNREFUSED 127.0.0.1:9092')
+    expect(stalled.stall.since.getTime()).toBeLessThanOrEqual(Date.now() - 150)
+    expect(run.metrics.stalledValues).toContain(true)
+    expect(run.metrics.counts.sinkErrors).toBeGreaterThan(0)
+    kafka.behaviour = (send) => send.answer('deliverAll')
+    await eventually('the stall cleared', () => run.signals.some((signal) => signal.kind === 'stalled' && signal.stall === undefined))
+    expect(run.metrics.stalledValues.at(-1)).toBe(false)
+    run.stop()
+    await run.ended
+  })
+
+  test("while the engine retries inside a send, the stall names the engine's latest retried error", async () => {
+    const stream = uniqueStream('engine-retry')
+    await appendSequence(connection.client, stream, 1)
+    const kafka = scriptedKafka()
+    kafka.lastRetried = { error: new KafkaSendError({ code: 'RETRIABLE_BROKER_ERROR', transient: true, message: 'NOT_LEADER_OR_FOLLOWER from broker 1' }), at: Date.now() + 60_000 }
+    const run = start(kafka, streamSettings(stream), { tuning: { stallAfterMs: 150, stopGraceMs: 50 } })
+    await kafka.nthSend(1) // held: the send is still in progress
+    await eventually('a stall', () => run.signals.some((signal) => signal.kind === 'stalled' && signal.stall !== undefined))
+    const stalled = run.signals.find((signal) => signal.kind === 'stalled' && signal.stall !== undefined) as { stall: { lastError: string | undefined } }
+    expect(stalled.stall.lastError).toBe('NOT_LEADER_OR_FOLLOWER from broker 1')
+    run.stop()
+    await run.ended
+    expect(run.commits).toEqual([])
+  })
+
+  test('checkpoint commits failing past the limit end the run with CheckpointCommitFailedError, after retrying', async () => {
+    const stream = uniqueStream('commit-fails')
+    await appendSequence(connection.client, stream, 2)
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('deliverAll')
+    let attempts = 0
+    const run = start(kafka, streamSettings(stream, { 'autocommit:interval': '20' }), {
+      tuning: { commitFailureLimitMs: 300 },
+      commitCheckpoint: async () => {
+        attempts++
+        throw new Error('KurrentDB is read-only')
+      },
+    })
+    const error = await run.ended.then(() => undefined, (caught: unknown) => caught)
+    expect(error).toBeInstanceOf(CheckpointCommitFailedError)
+    // Failing for the 300 ms limit (and a little more): 0 or 1 whole seconds.
+    expect((error as Error).message).toMatch(/^checkpoint commits to KurrentDB have failed for [01] s; the last error: KurrentDB is read-only$/)
+    expect((error as Error).cause).toBeInstanceOf(Error)
+    expect((error as Error).name).toBe('CheckpointCommitFailedError')
+    expect(attempts).toBeGreaterThan(2)
+    expect(run.metrics.counts.commitFailures).toBe(attempts)
+    const warned = run.logs.filter((line) => line.message === 'checkpoint commit failed; will retry')
+    expect(warned.length).toBe(attempts)
+    expect(warned[0]).toMatchObject({ level: 'warn', limitMs: 300 })
+    expect(JSON.stringify(warned[0]!.error)).toContain('KurrentDB is read-only')
+    expect(run.metrics.counts.processorErrors).toBe(1)
+  })
+
+  test('a commit failure that is not an Error is still named in the failure', async () => {
+    const stream = uniqueStream('commit-string')
+    await appendSequence(connection.client, stream, 1)
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('deliverAll')
+    const run = start(kafka, streamSettings(stream, { 'autocommit:interval': '20' }), {
+      tuning: { commitFailureLimitMs: 100 },
+      commitCheckpoint: () => Promise.reject('the store said no'),
+    })
+    const error = await run.ended.then(() => undefined, (caught: unknown) => caught)
+    expect((error as Error).message).toEndWith('; the last error: the store said no')
+  })
+
+  test('a commit that fails once is retried, and the run goes on', async () => {
+    const stream = uniqueStream('commit-once')
+    await appendSequence(connection.client, stream, 2)
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('deliverAll')
+    const commits: ResumePoint[] = []
+    let failures = 0
+    const run = start(kafka, streamSettings(stream, { 'autocommit:interval': '20' }), {
+      tuning: { commitFailureLimitMs: 60_000 },
+      commitCheckpoint: async (resume) => {
+        if (failures++ === 0) throw new Error('not yet')
+        commits.push(resume)
+      },
+    })
+    await eventually('a commit after the failure', () => commits.length > 0)
+    expect(Number(commits.at(-1)!.revision)).toBe(1)
+    run.stop()
+    await run.ended
+    expect(run.metrics.counts.commitFailures).toBe(1)
+  })
+
+  test('a stop while a send hangs: after the grace period the run ends, closes the client, and commits nothing unconfirmed', async () => {
+    const stream = uniqueStream('grace')
+    await appendSequence(connection.client, stream, 2)
+    const kafka = scriptedKafka()
+    const run = start(kafka, streamSettings(stream, { 'resilience:transientErrorDelay': '00:00:00.010', 'resilience:reconnectBackoffMaxMs': '10' }), { tuning: { stopGraceMs: 100 } })
+    const held = await kafka.nthSend(1)
+    run.stop()
+    // Closing the client settles the send in flight (the port's contract), so the run can end.
+    await run.ended
+    expect(kafka.closed()).toBeGreaterThan(0)
+    expect(run.logs.find((line) => line.message === 'stop grace period over; abandoning undelivered records (they will be re-read on restart)')).toMatchObject({ level: 'warn', graceMs: 100 })
+    expect(held.messages).toHaveLength(2)
+    expect(run.commits).toEqual([])
+    expect(kafka.delivered).toEqual([])
+  })
+
+  test('a fatal Kafka error ends the run with it, after committing what was delivered before it', async () => {
+    const stream = uniqueStream('fatal')
+    await appendSequence(connection.client, stream, 3)
+    const kafka = scriptedKafka()
+    const tooLarge = new KafkaSendError({ code: 'MESSAGE_TOO_LARGE', transient: false, kafkaName: 'MESSAGE_TOO_LARGE', message: 'too large' })
+    kafka.behaviour = (send) => send.answer(send.revisions.map((revision) => (revision === 2 ? { delivered: false, error: tooLarge } : { delivered: true })))
+    const run = start(kafka, streamSettings(stream), { tuning: { maxBatchMessages: 2 } })
+    const error = await run.ended.then(() => undefined, (caught: unknown) => caught)
+    expect((error as { kafkaError?: unknown }).kafkaError).toBe(tooLarge)
+    expect(committedRevisions(run).at(-1)).toBe(1)
+    expect(run.metrics.counts.processorErrors).toBe(1)
+  })
+})
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from }, (_, index) => from + index)
+}

@@ -1,0 +1,34 @@
+// The port the pipeline gets: the engine loads on first use, and every call reaches it. Against a port nothing
+// listens on (connection refused at once), so the engine's answers are quick and known.
+import { describe, expect, test } from 'bun:test'
+import { createKafkaPort } from '../../../../src/sink/kafka/create-kafka-port.ts'
+import { silentLogger } from '../../../../src/observability/logger.ts'
+import type { KafkaProducerConfig } from '../../../../src/sink/kafka/port.ts'
+
+const refused: KafkaProducerConfig = {
+  clientId: 'kafka-sink-port-test',
+  bootstrapServers: ['127.0.0.1:1'],
+  securityProtocol: 'plaintext',
+  sasl: undefined,
+  acks: 'all',
+  compression: { type: 'none', level: 0 },
+  brokerAddressFamily: 'v4',
+  reconnectBackoffMaxMs: 50,
+  messageSendMaxRetries: 0,
+  requestTimeoutMs: 500,
+  deliveryTimeoutMs: 1_000,
+}
+
+describe('createKafkaPort', () => {
+  test('connect and send reach the engine: a refused connection is a transient BROKERS_UNAVAILABLE', async () => {
+    const port = createKafkaPort(refused, silentLogger)
+    expect(port.lastRetriedError?.()).toBeUndefined()
+    const connected = await port.connect().then(() => undefined, (error: unknown) => error)
+    expect(connected).toMatchObject({ name: 'KafkaSendError', code: 'BROKERS_UNAVAILABLE', transient: true })
+    // Kafka-side failures are outcomes, never rejections (the port's contract).
+    const outcomes = await port.send('orders', [{ key: null, value: Buffer.from('x'), headers: new Map(), timestamp: 0n }])
+    expect(outcomes).toHaveLength(1)
+    expect(outcomes[0]).toMatchObject({ delivered: false, error: { transient: true } })
+    await port.close({ flush: false })
+  }, 20_000)
+})

@@ -31,6 +31,7 @@ let fronts: Record<Exclude<Protocol, 'plaintext'>, KafkaSecurityFront>
 let plainOnly: KafkaSecurityFront
 let trustDir: string
 let sink: Sink
+let startTrustingSink: () => Promise<Sink>
 
 beforeAll(async () => {
   rig = await startRig({ brokers: 1 })
@@ -47,7 +48,8 @@ beforeAll(async () => {
   trustDir = await mkdtemp(join(tmpdir(), 'kafka-sink-mismatch-'))
   const bundle = join(trustDir, 'ca-bundle.pem')
   await writeFile(bundle, (await Promise.all([ssl.caFile!, saslSsl.caFile!].map((file) => readFile(file, 'utf8')))).join('\n'))
-  sink = await rig.startSink({ env: { SSL_CERT_FILE: bundle, KAFKA_SINK_DATA_PROTECTION_TOKEN: 'mismatch-test-token' } })
+  startTrustingSink = () => rig.startSink({ env: { SSL_CERT_FILE: bundle, KAFKA_SINK_DATA_PROTECTION_TOKEN: 'mismatch-test-token' } })
+  sink = await startTrustingSink()
 }, 60_000)
 afterAll(async () => {
   await sink?.stop()
@@ -121,6 +123,8 @@ describe('authentication and TLS failures stop the connector with the cause', ()
   }, 60_000)
 
   test('a certificate the process does not trust: TLS_FAILED', async () => {
+    // The only instance on this KurrentDB while it runs: beside the trusting one, the connector could run there.
+    await sink.stop()
     const untrusting = await rig.startSink({ env: { KAFKA_SINK_DATA_PROTECTION_TOKEN: 'mismatch-test-token' } })
     try {
       const topic = await rig.createTopic({ partitions: 1, replicationFactor: 1 })
@@ -128,6 +132,7 @@ describe('authentication and TLS failures stop the connector with the cause', ()
       await expectStoppedWith(untrusting, connectorId, 'TLS_FAILED', /certificate/)
     } finally {
       await untrusting.stop()
+      sink = await startTrustingSink()
     }
   }, 60_000)
 })

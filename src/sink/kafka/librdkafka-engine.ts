@@ -287,17 +287,27 @@ export function createLibrdkafkaPort(config: KafkaProducerConfig, logger: Logger
     void disconnect(retiring.producer)
   }
 
-  async function sendBatch(topic: string, messages: readonly KafkaMessage[]): Promise<readonly MessageOutcome[]> {
-    const owner = currentClient()
-    const startedAt = Date.now()
+  /**
+   * Waits for the client's connection; its failure, classified. A client whose first connection failed is replaced:
+   * the next attempt starts from a clean state.
+   */
+  async function connectionOf(owner: ReturnType<typeof currentClient>, startedAt: number): Promise<KafkaSendError | undefined> {
     try {
-      // produce() throws "Producer not connected" before the first connect completes; a send may come first.
       await owner.connected
+      return undefined
     } catch (error) {
       const classified = deliveryError(owner, { startedAt }, classifyLibrdkafkaError(error))
       retire(owner, classified)
-      return messages.map(() => ({ delivered: false as const, error: classified }))
+      return classified
     }
+  }
+
+  async function sendBatch(topic: string, messages: readonly KafkaMessage[]): Promise<readonly MessageOutcome[]> {
+    const owner = currentClient()
+    const startedAt = Date.now()
+    // produce() throws "Producer not connected" before the first connect completes; a send may come first.
+    const connectFailure = await connectionOf(owner, startedAt)
+    if (connectFailure !== undefined) return messages.map(() => ({ delivered: false as const, error: connectFailure }))
     // Closed without flush (or replaced) while this send waited for the connection.
     if (owner.retired) return messages.map(() => ({ delivered: false as const, error: closedError() }))
     let resolve!: PendingBatch['resolve']
@@ -332,16 +342,8 @@ export function createLibrdkafkaPort(config: KafkaProducerConfig, logger: Logger
   return {
     async connect() {
       if (state !== 'open') throw new KafkaSendError({ code: 'CLIENT_CLOSED', transient: true, message: 'the Kafka port is closed' })
-      const owner = currentClient()
-      const startedAt = Date.now()
-      try {
-        await owner.connected
-      } catch (error) {
-        const classified = deliveryError(owner, { startedAt }, classifyLibrdkafkaError(error))
-        // A client whose first connection failed is replaced: the next attempt starts from a clean state.
-        retire(owner, classified)
-        throw classified
-      }
+      const connectFailure = await connectionOf(currentClient(), Date.now())
+      if (connectFailure !== undefined) throw connectFailure
     },
 
     send(topic, messages) {

@@ -49,10 +49,13 @@ export function formatTicksAsIso(ticks: bigint): string {
   return new Date(Number(milliseconds)).toISOString().slice(0, -1) + subMillisecond + 'Z'
 }
 
+const noMetadataHeaders: ReadonlyMap<string, string> = new Map()
+
 /** Top-level entries of the JSON metadata as strings; metadata that is not a JSON object yields no headers. */
-export function readMetadataHeaders(customMetadata: Uint8Array): Map<string, string> {
+export function readMetadataHeaders(customMetadata: Uint8Array): ReadonlyMap<string, string> {
+  // Most events carry no metadata: they share one empty map instead of allocating their own.
+  if (customMetadata.length === 0) return noMetadataHeaders
   const headers = new Map<string, string>()
-  if (customMetadata.length === 0) return headers
   let parsed: unknown
   try {
     parsed = JSON.parse(utf8.decode(customMetadata))

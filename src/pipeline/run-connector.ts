@@ -13,7 +13,7 @@
  * committed, and errors with the typed cause when the connector cannot go on (the last confirmed position is
  * committed first, so a restart resumes right before the failing record).
  */
-import { BehaviorSubject, concat, defer, EMPTY, filter, ignoreElements, map, merge, mergeMap, Observable, share, switchMap, take, takeUntil, tap, timer, type Observable as ObservableType } from 'rxjs'
+import { BehaviorSubject, concat, defer, EMPTY, filter, finalize, ignoreElements, map, merge, mergeMap, Observable, share, Subject, switchMap, take, takeUntil, tap, timer, type Observable as ObservableType } from 'rxjs'
 import type { Logger } from '../observability/logger.ts'
 import type { ConnectorMetrics } from '../observability/metrics.ts'
 import type { KafkaSinkSettings } from '../settings/kafka-sink-settings.ts'
@@ -322,11 +322,25 @@ export function runConnector(dependencies: ConnectorDependencies, run: Connector
     }).pipe(takeUntil(stopRequested$), share())
 
     const concurrency = settings.waitForBrokerAck ? 1 : tuning.pipelinedBatches
+    // Sends in flight, so a batch keeps filling while none can start (batchWork's sendSlots). The freed signal comes
+    // a microtask after a send ends, once mergeMap has started any batch it was holding.
+    let sendsInFlight = 0
+    const sendSlotFreed$ = new Subject<void>()
+    const sendSlots = { hasFree: () => sendsInFlight < concurrency, freed$: sendSlotFreed$ }
+    const deliverCounted = (batch: WorkBatch) => {
+      sendsInFlight++
+      return deliverBatch(batch, send, deliveryPolicy, { abort$: abandoned$, onRetry }).pipe(
+        finalize(() => {
+          sendsInFlight--
+          queueMicrotask(() => sendSlotFreed$.next())
+        }),
+      )
+    }
     const deliver$ = read$.pipe(
       map(toWorkItems),
       takeCredits,
-      batchWork({ maxMessages: tuning.maxBatchMessages, maxBytes: tuning.maxBatchBytes, lingerMs: tuning.lingerMs }),
-      mergeMap((batch) => deliverBatch(batch, send, deliveryPolicy, { abort$: abandoned$, onRetry }), concurrency),
+      batchWork({ maxMessages: tuning.maxBatchMessages, maxBytes: tuning.maxBatchBytes, lingerMs: tuning.lingerMs }, undefined, sendSlots),
+      mergeMap(deliverCounted, concurrency),
       tap(confirm),
       ignoreElements(),
     )

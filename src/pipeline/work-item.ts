@@ -4,6 +4,7 @@
  */
 import type { LogPosition } from '../source/positions.ts'
 import type { KafkaMessage } from '../sink/kafka/port.ts'
+import { EncodedHeaders } from '../sink/kafka/record-arena.ts'
 
 /** Where to resume after this item: the `$all` position, and the stream revision for single-stream reads. */
 export interface ResumePoint {
@@ -29,6 +30,7 @@ export type WorkBatch = readonly WorkItem[]
 
 export function messageSize(message: KafkaMessage): number {
   let size = message.value.length + (message.key?.length ?? 0)
+  if (message.headers instanceof EncodedHeaders) return size + message.headers.contentBytes
   for (const [name, value] of message.headers) size += name.length + value.length
   return size
 }

@@ -47,40 +47,44 @@ const wireFixed32 = 5
 
 const utf8 = new TextDecoder('utf-8')
 
-/** A cursor over one protobuf message; `end` bounds nested messages. */
-interface Cursor {
+/*
+ * The decoder runs once per event at full speed, so it allocates only what it returns: one reader per response, the
+ * bounds of nested messages as plain numbers, no closure per field, strings read straight out of the bytes.
+ */
+
+/** The read offset into one response's bytes. */
+interface Reader {
   readonly bytes: Uint8Array
   offset: number
-  readonly end: number
 }
 
-function readVarintNumber(cursor: Cursor): number {
+function readVarintNumber(reader: Reader, end: number): number {
   // Fast path for values below 2^28 (tags, lengths, small revisions); falls back to exact bigint reading otherwise.
-  const { bytes } = cursor
+  const { bytes } = reader
   let result = 0
   let shift = 0
   for (let index = 0; index < 4; index++) {
-    const byte = bytes[cursor.offset++]
-    if (byte === undefined || cursor.offset > cursor.end) throw new MalformedReadResponseError('truncated varint')
+    const byte = bytes[reader.offset++]
+    if (byte === undefined || reader.offset > end) throw new MalformedReadResponseError('truncated varint')
     result |= (byte & 0x7f) << shift
     if (byte < 0x80) return result >>> 0
     shift += 7
   }
-  cursor.offset -= 4
-  const big = readVarintBigInt(cursor)
+  reader.offset -= 4
+  const big = readVarintBigInt(reader, end)
   if (big > BigInt(Number.MAX_SAFE_INTEGER)) throw new MalformedReadResponseError('length or tag out of range')
   return Number(big)
 }
 
-function readVarintBigInt(cursor: Cursor): bigint {
-  const { bytes } = cursor
+function readVarintBigInt(reader: Reader, end: number): bigint {
+  const { bytes } = reader
   let low = 0
   let high = 0
   let shift = 0
   // Accumulate in two 28-bit halves with plain numbers; one BigInt conversion at the end.
   for (let index = 0; index < 10; index++) {
-    const byte = bytes[cursor.offset++]
-    if (byte === undefined || cursor.offset > cursor.end) throw new MalformedReadResponseError('truncated varint')
+    const byte = bytes[reader.offset++]
+    if (byte === undefined || reader.offset > end) throw new MalformedReadResponseError('truncated varint')
     if (index < 4) low |= (byte & 0x7f) << shift
     else high += (byte & 0x7f) * 2 ** (shift - 28)
     if (byte < 0x80) {
@@ -92,88 +96,108 @@ function readVarintBigInt(cursor: Cursor): bigint {
   throw new MalformedReadResponseError('varint longer than 10 bytes')
 }
 
-function skipField(cursor: Cursor, wireType: number): void {
+function skipField(reader: Reader, end: number, wireType: number): void {
   switch (wireType) {
     case wireVarint:
-      readVarintBigInt(cursor)
+      readVarintBigInt(reader, end)
       return
     case wireFixed64:
-      cursor.offset += 8
+      reader.offset += 8
       break
     case wireLengthDelimited: {
       // Read the length first: `offset += read()` would add to the offset from before the length was consumed.
-      const length = readVarintNumber(cursor)
-      cursor.offset += length
+      const length = readVarintNumber(reader, end)
+      reader.offset += length
       break
     }
     case wireFixed32:
-      cursor.offset += 4
+      reader.offset += 4
       break
     default:
       throw new MalformedReadResponseError(`unsupported wire type ${wireType}`)
   }
-  if (cursor.offset > cursor.end) throw new MalformedReadResponseError('field runs past the message end')
+  if (reader.offset > end) throw new MalformedReadResponseError('field runs past the message end')
 }
 
-/** Reads a length prefix and returns a cursor over the nested message, advancing the parent past it. */
-function enterMessage(cursor: Cursor): Cursor {
-  const length = readVarintNumber(cursor)
-  const start = cursor.offset
-  const end = start + length
-  if (end > cursor.end) throw new MalformedReadResponseError('nested message runs past its parent')
-  cursor.offset = end
-  return { bytes: cursor.bytes, offset: start, end }
+/** Reads a length prefix and returns the end of the nested message that starts at the reader's offset. */
+function nestedEnd(reader: Reader, end: number): number {
+  const length = readVarintNumber(reader, end)
+  const nested = reader.offset + length
+  if (nested > end) throw new MalformedReadResponseError('nested message runs past its parent')
+  return nested
 }
 
-function readBytesView(cursor: Cursor): Uint8Array {
-  const inner = enterMessage(cursor)
-  return inner.bytes.subarray(inner.offset, inner.end)
+function readBytesView(reader: Reader, end: number): Uint8Array {
+  const stop = nestedEnd(reader, end)
+  const view = reader.bytes.subarray(reader.offset, stop)
+  reader.offset = stop
+  return view
 }
 
-function readString(cursor: Cursor): string {
-  const inner = enterMessage(cursor)
-  return utf8.decode(inner.bytes.subarray(inner.offset, inner.end))
+function readString(reader: Reader, end: number): string {
+  const stop = nestedEnd(reader, end)
+  const { bytes, offset } = reader
+  reader.offset = stop
+  return utf8Text(bytes, offset, stop)
 }
 
-function forEachField(cursor: Cursor, onField: (fieldNumber: number, wireType: number, cursor: Cursor) => boolean): void {
-  while (cursor.offset < cursor.end) {
-    const tag = readVarintNumber(cursor)
-    const fieldNumber = tag >>> 3
-    const wireType = tag & 7
-    if (!onField(fieldNumber, wireType, cursor)) skipField(cursor, wireType)
-  }
+function utf8Text(bytes: Uint8Array, start: number, end: number): string {
+  // A Buffer (what gRPC hands over) decodes a range without a view object in between.
+  return bytes instanceof Buffer ? bytes.toString('utf8', start, end) : utf8.decode(bytes.subarray(start, end))
 }
 
-function decodePosition(cursor: Cursor): LogPosition {
+/** True when the length-delimited field at the reader's offset holds exactly these (ASCII) bytes; the offset stays. */
+function fieldEquals(reader: Reader, end: number, expected: Uint8Array): boolean {
+  const saved = reader.offset
+  const stop = nestedEnd(reader, end)
+  const start = reader.offset
+  reader.offset = saved
+  if (stop - start !== expected.length) return false
+  const { bytes } = reader
+  for (let index = 0; index < expected.length; index++) if (bytes[start + index] !== expected[index]) return false
+  return true
+}
+
+function readTag(reader: Reader, end: number): { fieldNumber: number; wireType: number } {
+  const tag = readVarintNumber(reader, end)
+  tagScratch.fieldNumber = tag >>> 3
+  tagScratch.wireType = tag & 7
+  return tagScratch
+}
+const tagScratch = { fieldNumber: 0, wireType: 0 }
+
+function decodePosition(reader: Reader, end: number): LogPosition {
   let commit = 0n
   let prepare = 0n
-  forEachField(cursor, (field, wire, inner) => {
-    if (wire !== wireVarint) return false
-    if (field === 1) commit = readVarintBigInt(inner)
-    else if (field === 2) prepare = readVarintBigInt(inner)
-    else return false
-    return true
-  })
+  while (reader.offset < end) {
+    const { fieldNumber, wireType } = readTag(reader, end)
+    if (wireType === wireVarint && fieldNumber === 1) commit = readVarintBigInt(reader, end)
+    else if (wireType === wireVarint && fieldNumber === 2) prepare = readVarintBigInt(reader, end)
+    else skipField(reader, end, wireType)
+  }
   return { commit, prepare }
 }
 
-function decodeUuid(cursor: Cursor): string {
+function decodeUuid(reader: Reader, end: number): string {
   let text = ''
   let most: bigint | undefined
   let least: bigint | undefined
-  forEachField(cursor, (field, wire, inner) => {
-    if (field === 2 && wire === wireLengthDelimited) text = readString(inner)
-    else if (field === 1 && wire === wireLengthDelimited) {
-      forEachField(enterMessage(inner), (structuredField, structuredWire, structured) => {
-        if (structuredWire !== wireVarint) return false
-        if (structuredField === 1) most = readVarintBigInt(structured)
-        else if (structuredField === 2) least = readVarintBigInt(structured)
-        else return false
-        return true
-      })
-    } else return false
-    return true
-  })
+  while (reader.offset < end) {
+    const { fieldNumber, wireType } = readTag(reader, end)
+    if (fieldNumber === 2 && wireType === wireLengthDelimited) text = readString(reader, end)
+    else if (fieldNumber === 1 && wireType === wireLengthDelimited) {
+      const structuredEnd = nestedEnd(reader, end)
+      // Proto3 leaves out fields at their default: a structured id without a half has zero there.
+      most ??= 0n
+      least ??= 0n
+      while (reader.offset < structuredEnd) {
+        const structured = readTag(reader, structuredEnd)
+        if (structured.wireType === wireVarint && structured.fieldNumber === 1) most = readVarintBigInt(reader, structuredEnd)
+        else if (structured.wireType === wireVarint && structured.fieldNumber === 2) least = readVarintBigInt(reader, structuredEnd)
+        else skipField(reader, structuredEnd, structured.wireType)
+      }
+    } else skipField(reader, end, wireType)
+  }
   if (text !== '' || most === undefined || least === undefined) return text
   const hex = (BigInt.asUintN(64, most).toString(16).padStart(16, '0') + BigInt.asUintN(64, least).toString(16).padStart(16, '0'))
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
@@ -193,8 +217,82 @@ interface MutableEvent {
 }
 
 const emptyBytes = new Uint8Array(0)
+const ascii = (text: string) => Uint8Array.from(text, (character) => character.charCodeAt(0))
+const typeKey = ascii('type')
+const contentTypeKey = ascii('content-type')
+const createdKey = ascii('created')
+const jsonContentType = ascii('application/json')
+const octetStreamContentType = ascii('application/octet-stream')
+const digit0 = 0x30
+const digit9 = 0x39
 
-function decodeRecordedEvent(cursor: Cursor): MutableEvent {
+/**
+ * `created` as .NET ticks, read from its decimal digits; undefined for anything else (the server always sends
+ * digits). Up to 15 digits are summed exactly as a number, so most values need one BigInt conversion.
+ */
+function readTicks(reader: Reader, end: number): bigint | undefined {
+  const stop = nestedEnd(reader, end)
+  const { bytes } = reader
+  const start = reader.offset
+  reader.offset = stop
+  if (stop === start) return undefined
+  let result = 0n
+  let chunk = 0
+  let chunkDigits = 0
+  for (let index = start; index < stop; index++) {
+    const byte = bytes[index]!
+    if (byte < digit0 || byte > digit9) return undefined
+    chunk = chunk * 10 + (byte - digit0)
+    if (++chunkDigits === 15) {
+      result = result * 1_000_000_000_000_000n + BigInt(chunk)
+      chunk = 0
+      chunkDigits = 0
+    }
+  }
+  return chunkDigits === 0 ? result : result * 10n ** BigInt(chunkDigits) + BigInt(chunk)
+}
+
+/** One entry of the `metadata` map (type, content-type, created), set on the event. */
+function decodeMetadataEntry(reader: Reader, end: number, event: MutableEvent): void {
+  // Protobuf allows the value before the key: find the key first, then read the value it names.
+  const entryStart = reader.offset
+  let key: Uint8Array | undefined
+  while (reader.offset < end) {
+    const { fieldNumber, wireType } = readTag(reader, end)
+    if (wireType === wireLengthDelimited && fieldNumber === 1) {
+      key = fieldEquals(reader, end, typeKey) ? typeKey : fieldEquals(reader, end, contentTypeKey) ? contentTypeKey : fieldEquals(reader, end, createdKey) ? createdKey : emptyBytes
+    }
+    skipField(reader, end, wireType)
+  }
+  if (key === undefined || key === emptyBytes) return
+  // The last value field wins, as protobuf merges repeated scalar fields.
+  reader.offset = entryStart
+  let valueAt = -1
+  while (reader.offset < end) {
+    const { fieldNumber, wireType } = readTag(reader, end)
+    if (wireType === wireLengthDelimited && fieldNumber === 2) valueAt = reader.offset
+    skipField(reader, end, wireType)
+  }
+  // An entry without a value field has the empty string as its value.
+  reader.offset = valueAt
+  if (key === typeKey) event.type = valueAt === -1 ? '' : readString(reader, end)
+  else if (key === contentTypeKey) {
+    event.contentType =
+      valueAt === -1
+        ? ''
+        : fieldEquals(reader, end, jsonContentType)
+          ? 'application/json'
+          : fieldEquals(reader, end, octetStreamContentType)
+            ? 'application/octet-stream'
+            : readString(reader, end)
+  } else if (valueAt !== -1) {
+    const ticks = readTicks(reader, end)
+    if (ticks !== undefined) event.createdTicks = ticks
+  }
+  reader.offset = end
+}
+
+function decodeRecordedEvent(reader: Reader, end: number): MutableEvent {
   const event: MutableEvent = {
     id: '',
     streamId: '',
@@ -207,74 +305,64 @@ function decodeRecordedEvent(cursor: Cursor): MutableEvent {
     data: emptyBytes,
     customMetadata: emptyBytes,
   }
-  forEachField(cursor, (field, wire, inner) => {
-    switch (field) {
+  while (reader.offset < end) {
+    const { fieldNumber, wireType } = readTag(reader, end)
+    switch (fieldNumber) {
       case 1:
-        if (wire !== wireLengthDelimited) return false
-        event.id = decodeUuid(enterMessage(inner))
-        return true
-      case 2:
-        if (wire !== wireLengthDelimited) return false
-        forEachField(enterMessage(inner), (identifierField, identifierWire, identifier) => {
-          if (identifierField !== 3 || identifierWire !== wireLengthDelimited) return false
-          event.streamId = readString(identifier)
-          return true
-        })
-        return true
-      case 3:
-        if (wire !== wireVarint) return false
-        event.revision = readVarintBigInt(inner)
-        return true
-      case 4:
-        if (wire !== wireVarint) return false
-        event.prepare = readVarintBigInt(inner)
-        return true
-      case 5:
-        if (wire !== wireVarint) return false
-        event.commit = readVarintBigInt(inner)
-        return true
-      case 6: {
-        if (wire !== wireLengthDelimited) return false
-        let key = ''
-        let value = ''
-        forEachField(enterMessage(inner), (entryField, entryWire, entry) => {
-          if (entryWire !== wireLengthDelimited) return false
-          if (entryField === 1) key = readString(entry)
-          else if (entryField === 2) value = readString(entry)
-          else return false
-          return true
-        })
-        if (key === 'type') event.type = value
-        else if (key === 'content-type') event.contentType = value
-        else if (key === 'created' && /^\d+$/.test(value)) event.createdTicks = BigInt(value)
-        return true
+        if (wireType !== wireLengthDelimited) break
+        event.id = decodeUuid(reader, nestedEnd(reader, end))
+        continue
+      case 2: {
+        if (wireType !== wireLengthDelimited) break
+        const identifierEnd = nestedEnd(reader, end)
+        while (reader.offset < identifierEnd) {
+          const identifier = readTag(reader, identifierEnd)
+          if (identifier.fieldNumber === 3 && identifier.wireType === wireLengthDelimited) event.streamId = readString(reader, identifierEnd)
+          else skipField(reader, identifierEnd, identifier.wireType)
+        }
+        continue
       }
+      case 3:
+        if (wireType !== wireVarint) break
+        event.revision = readVarintBigInt(reader, end)
+        continue
+      case 4:
+        if (wireType !== wireVarint) break
+        event.prepare = readVarintBigInt(reader, end)
+        continue
+      case 5:
+        if (wireType !== wireVarint) break
+        event.commit = readVarintBigInt(reader, end)
+        continue
+      case 6:
+        if (wireType !== wireLengthDelimited) break
+        decodeMetadataEntry(reader, nestedEnd(reader, end), event)
+        continue
       case 7:
-        if (wire !== wireLengthDelimited) return false
-        event.customMetadata = readBytesView(inner)
-        return true
+        if (wireType !== wireLengthDelimited) break
+        event.customMetadata = readBytesView(reader, end)
+        continue
       case 8:
-        if (wire !== wireLengthDelimited) return false
-        event.data = readBytesView(inner)
-        return true
-      default:
-        return false
+        if (wireType !== wireLengthDelimited) break
+        event.data = readBytesView(reader, end)
+        continue
     }
-  })
+    skipField(reader, end, wireType)
+  }
   return event
 }
 
-function decodeReadEvent(cursor: Cursor): ReadResponse {
+function decodeReadEvent(reader: Reader, end: number): ReadResponse {
   let event: MutableEvent | undefined
   let link: MutableEvent | undefined
   let commitPosition: bigint | undefined
-  forEachField(cursor, (field, wire, inner) => {
-    if (field === 1 && wire === wireLengthDelimited) event = decodeRecordedEvent(enterMessage(inner))
-    else if (field === 2 && wire === wireLengthDelimited) link = decodeRecordedEvent(enterMessage(inner))
-    else if (field === 3 && wire === wireVarint) commitPosition = readVarintBigInt(inner)
-    else return false
-    return true
-  })
+  while (reader.offset < end) {
+    const { fieldNumber, wireType } = readTag(reader, end)
+    if (fieldNumber === 1 && wireType === wireLengthDelimited) event = decodeRecordedEvent(reader, nestedEnd(reader, end))
+    else if (fieldNumber === 2 && wireType === wireLengthDelimited) link = decodeRecordedEvent(reader, nestedEnd(reader, end))
+    else if (fieldNumber === 3 && wireType === wireVarint) commitPosition = readVarintBigInt(reader, end)
+    else skipField(reader, end, wireType)
+  }
   // Without link resolution the server sends the recorded event itself; a resolved link carries its target in
   // `event` and the link record (whose position is the one in `$all`) in `link`.
   const record = event ?? link
@@ -298,54 +386,65 @@ function decodeReadEvent(cursor: Cursor): ReadResponse {
   }
 }
 
-function decodeCaughtUp(cursor: Cursor): ReadResponse {
+function decodeCaughtUp(reader: Reader, end: number): ReadResponse {
   let position: LogPosition | undefined
   let revision: bigint | undefined
-  forEachField(cursor, (field, wire, inner) => {
-    if (field === 2 && wire === wireVarint) revision = readVarintBigInt(inner)
-    else if (field === 3 && wire === wireLengthDelimited) position = decodePosition(enterMessage(inner))
-    else return false
-    return true
-  })
+  while (reader.offset < end) {
+    const { fieldNumber, wireType } = readTag(reader, end)
+    if (fieldNumber === 2 && wireType === wireVarint) revision = readVarintBigInt(reader, end)
+    else if (fieldNumber === 3 && wireType === wireLengthDelimited) position = decodePosition(reader, nestedEnd(reader, end))
+    else skipField(reader, end, wireType)
+  }
   return { kind: 'caughtUp', position, revision }
 }
 
+/** Moves past a nested message whose content does not matter (an Empty). */
+function skipNested(reader: Reader, end: number): void {
+  reader.offset = nestedEnd(reader, end)
+}
+
 export function decodeReadResponse(bytes: Uint8Array): ReadResponse {
-  const cursor: Cursor = { bytes, offset: 0, end: bytes.length }
+  const reader: Reader = { bytes, offset: 0 }
+  const end = bytes.length
   let response: ReadResponse = { kind: 'other' }
-  forEachField(cursor, (field, wire, inner) => {
-    if (wire !== wireLengthDelimited) return false
-    switch (field) {
+  while (reader.offset < end) {
+    const { fieldNumber, wireType } = readTag(reader, end)
+    if (wireType !== wireLengthDelimited) {
+      skipField(reader, end, wireType)
+      continue
+    }
+    switch (fieldNumber) {
       case 1:
-        response = decodeReadEvent(enterMessage(inner))
-        return true
+        response = decodeReadEvent(reader, nestedEnd(reader, end))
+        break
       case 2: {
+        const confirmationEnd = nestedEnd(reader, end)
         let subscriptionId = ''
-        forEachField(enterMessage(inner), (confirmationField, confirmationWire, confirmation) => {
-          if (confirmationField !== 1 || confirmationWire !== wireLengthDelimited) return false
-          subscriptionId = readString(confirmation)
-          return true
-        })
+        while (reader.offset < confirmationEnd) {
+          const confirmation = readTag(reader, confirmationEnd)
+          if (confirmation.fieldNumber === 1 && confirmation.wireType === wireLengthDelimited) subscriptionId = readString(reader, confirmationEnd)
+          else skipField(reader, confirmationEnd, confirmation.wireType)
+        }
         response = { kind: 'confirmation', subscriptionId }
-        return true
+        break
       }
       case 3:
-        response = { kind: 'checkpoint', position: decodePosition(enterMessage(inner)) }
-        return true
+        response = { kind: 'checkpoint', position: decodePosition(reader, nestedEnd(reader, end)) }
+        break
       case 4:
-        enterMessage(inner)
+        skipNested(reader, end)
         response = { kind: 'streamNotFound' }
-        return true
+        break
       case 8:
-        response = decodeCaughtUp(enterMessage(inner))
-        return true
+        response = decodeCaughtUp(reader, nestedEnd(reader, end))
+        break
       case 9:
-        enterMessage(inner)
+        skipNested(reader, end)
         response = { kind: 'fellBehind' }
-        return true
+        break
       default:
-        return false
+        skipField(reader, end, wireType)
     }
-  })
+  }
   return response
 }

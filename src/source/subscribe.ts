@@ -88,6 +88,15 @@ export function subscribeToSource(connection: KurrentDbConnection, options: Sour
   return new Observable<SourceBatch>((subscriber) => {
     const reconnect = options.reconnect ?? defaultReconnect
     let resumeFrom: StartPoint = options.start
+    // The last event read, when it is what a reconnect resumes after: kept as it is, and turned into a start point
+    // only when one is needed (once per reconnect instead of once per event).
+    let resumeAfterEvent: SourceEvent | undefined
+    const resumePoint = (): StartPoint => {
+      if (resumeAfterEvent === undefined) return resumeFrom
+      resumeFrom = options.target.kind === 'stream' ? { kind: 'afterRevision', revision: resumeAfterEvent.revision } : { kind: 'after', position: resumeAfterEvent.position }
+      resumeAfterEvent = undefined
+      return resumeFrom
+    }
     let call: ClientReadableStream<Buffer> | undefined
     let paused = false
     let closed = false
@@ -128,14 +137,14 @@ export function subscribeToSource(connection: KurrentDbConnection, options: Sour
       }
       switch (response.kind) {
         case 'event':
-          resumeFrom = options.target.kind === 'stream'
-            ? { kind: 'afterRevision', revision: response.event.revision }
-            : { kind: 'after', position: response.event.position }
-          emit({ kind: 'event', event: response.event })
+          resumeAfterEvent = response.event
+          // The decoded response is already an event item ({ kind: 'event', event }).
+          emit(response)
           return
         case 'checkpoint':
           // Not a position to resume after: it means "the end" (see isEndOfLog).
           if (isEndOfLog(response.position)) return
+          resumeAfterEvent = undefined
           resumeFrom = { kind: 'after', position: response.position }
           emit({ kind: 'checkpoint', position: response.position })
           return
@@ -179,16 +188,16 @@ export function subscribeToSource(connection: KurrentDbConnection, options: Sour
       if (closed) return
       // `end` is resolved to the last event before subscribing, so a reconnect resumes from there and not from a
       // later end (events written while the call was down would be skipped).
-      if (resumeFrom.kind === 'end') {
+      if (resumePoint().kind === 'end') {
         readLogEnd(connection, options.target).then((end) => {
-          if (resumeFrom.kind === 'end') resumeFrom = startAfter(end, options.target)
+          if (resumePoint().kind === 'end') resumeFrom = startAfter(end, options.target)
           open()
         }, onCallEnded)
         return
       }
       let request
       try {
-        request = buildSubscriptionRequest({ target: options.target, start: resumeFrom, checkpointEvery: options.checkpointEvery })
+        request = buildSubscriptionRequest({ target: options.target, start: resumePoint(), checkpointEvery: options.checkpointEvery })
       } catch (error) {
         fail(new KurrentDbReadError((error as Error).message, false, undefined, { cause: error }))
         return

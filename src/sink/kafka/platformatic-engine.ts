@@ -31,6 +31,7 @@ import { createPartitioner } from './partitioner.ts'
 import { chooseCompression } from './platformatic-compression.ts'
 import { classifyPlatformaticError } from './platformatic-errors.ts'
 import type { KafkaMessage, KafkaPort, KafkaProducerConfig, MessageOutcome, SaslMechanism } from './port.ts'
+import { EncodedHeaders } from './record-arena.ts'
 
 /** Keys and values are Buffers; header names are strings, turned into bytes by `headerNameBytes`. */
 type EngineProducer = Producer<Buffer, Buffer, string, Buffer>
@@ -414,14 +415,19 @@ export function createPlatformaticKafkaPort(config: KafkaProducerConfig, logger:
       const toSend: EngineMessage[] = new Array(messages.length)
       for (let index = 0; index < messages.length; index++) {
         const message = messages[index]!
-        toSend[index] = {
-          topic,
-          key: message.key ?? undefined,
-          value: message.value,
-          headers: message.headers.size === 0 ? undefined : asMap(message.headers),
-          partition: partitions[index]!,
-          timestamp: message.timestamp,
-        }
+        const headers = message.headers
+        toSend[index] =
+          headers instanceof EncodedHeaders
+            ? // Already in the wire's form: the patched client copies the block into the record as it is.
+              ({ topic, key: message.key ?? undefined, value: message.value, headerBlock: headers.encoded, partition: partitions[index]!, timestamp: message.timestamp } as EngineMessage)
+            : {
+                topic,
+                key: message.key ?? undefined,
+                value: message.value,
+                headers: headers.size === 0 ? undefined : asMap(headers),
+                partition: partitions[index]!,
+                timestamp: message.timestamp,
+              }
       }
       return producer.send({ messages: toSend })
     })()

@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, test } from 'bun:test'
+import { NEVER, tap } from 'rxjs'
 import { TestScheduler } from 'rxjs/testing'
 import { batchWork } from '../../../src/pipeline/batch-work.ts'
 import type { WorkItem } from '../../../src/pipeline/work-item.ts'
@@ -112,6 +113,57 @@ describe('batchWork', () => {
       expectObservable(source.pipe(batchWork({ maxMessages: 3, maxBytes: 1_000, lingerMs: 20 }, scheduler))).toBe('10ms x 21ms y 67ms |', {
         x: [item(0), item(1), item(2)],
         y: [item(3)],
+      })
+    })
+  })
+
+  describe('with send slots: while every send is busy, a batch keeps filling until one frees', () => {
+    test('a batch whose linger passed while busy takes later items and goes out when a slot frees', () => {
+      scheduler.run(({ cold, hot, expectObservable }) => {
+        let free = false
+        const freed$ = hot('60ms f', { f: undefined }).pipe(tap(() => (free = true)))
+        const slots = { hasFree: () => free, freed$ }
+        const source = cold('a 9ms b 29ms c 99ms |', { a: [item(0)], b: [item(1)], c: [item(2)] })
+        expectObservable(source.pipe(batchWork({ maxMessages: 100, maxBytes: 1_000, lingerMs: 20 }, scheduler, slots))).toBe('60ms x 79ms |', {
+          x: [item(0), item(1), item(2)],
+        })
+      })
+    })
+
+    test('a full batch still closes at once while busy (the limits bound every batch)', () => {
+      scheduler.run(({ cold, expectObservable }) => {
+        const slots = { hasFree: () => false, freed$: NEVER }
+        const source = cold('abc 50ms |', { a: [item(0)], b: [item(1)], c: [item(2)] })
+        expectObservable(source.pipe(batchWork({ maxMessages: 2, maxBytes: 1_000, lingerMs: 20 }, scheduler, slots))).toBe('-x 51ms (y|)', {
+          x: [item(0), item(1)],
+          y: [item(2)],
+        })
+      })
+    })
+
+    test('a freed slot before the linger has passed does not cut the batch short; a free slot at the linger sends it', () => {
+      scheduler.run(({ cold, hot, expectObservable }) => {
+        const slots = { hasFree: () => true, freed$: hot('5ms f', { f: undefined }) }
+        const source = cold('a 49ms |', { a: [item(0)] })
+        expectObservable(source.pipe(batchWork({ maxMessages: 100, maxBytes: 1_000, lingerMs: 20 }, scheduler, slots))).toBe('20ms x 29ms |', { x: [item(0)] })
+      })
+    })
+
+    test('a slot that frees while another batch is still busy (hasFree false) keeps the batch waiting', () => {
+      scheduler.run(({ cold, hot, expectObservable }) => {
+        let freeCount = 0
+        const freed$ = hot('30ms f 9ms g', { f: undefined, g: undefined }).pipe(tap(() => freeCount++))
+        const slots = { hasFree: () => freeCount >= 2, freed$ }
+        const source = cold('a 99ms |', { a: [item(0)] })
+        expectObservable(source.pipe(batchWork({ maxMessages: 100, maxBytes: 1_000, lingerMs: 20 }, scheduler, slots))).toBe('40ms x 59ms |', { x: [item(0)] })
+      })
+    })
+
+    test('the end of the source sends what waits, busy or not', () => {
+      scheduler.run(({ cold, expectObservable }) => {
+        const slots = { hasFree: () => false, freed$: NEVER }
+        const source = cold('a 49ms |', { a: [item(0)] })
+        expectObservable(source.pipe(batchWork({ maxMessages: 100, maxBytes: 1_000, lingerMs: 20 }, scheduler, slots))).toBe('50ms (x|)', { x: [item(0)] })
       })
     })
   })

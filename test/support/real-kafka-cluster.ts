@@ -159,8 +159,13 @@ export async function runKafkaTool(
  */
 async function freePorts(count: number): Promise<number[]> {
   const [ephemeralLow] = (await Bun.file('/proc/sys/net/ipv4/ip_local_port_range').text().catch(() => '32768 60999')).trim().split(/\s+/).map(Number)
-  const high = Math.max(10_000, (ephemeralLow ?? 32_768) - 1)
-  const low = Math.max(1_024, high - 12_000)
+  let high = Math.max(10_000, (ephemeralLow ?? 32_768) - 1)
+  let low = Math.max(1_024, high - 12_000)
+  // Test runs side by side (scripts/test) take disjoint halves: a port one run found free could otherwise be bound by
+  // the other before its broker starts.
+  const lane = process.env.KAFKA_SINK_TEST_PORT_LANE
+  if (lane === '0') high = low + Math.floor((high - low) / 2)
+  else if (lane === '1') low = low + Math.floor((high - low) / 2) + 1
   const ports = new Set<number>()
   while (ports.size < count) {
     const port = low + Math.floor(Math.random() * (high - low))

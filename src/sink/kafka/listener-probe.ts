@@ -3,33 +3,17 @@
  * Clients see both as a connection that closes or resets, and retry it forever; a mismatch never heals, so the
  * connector must stop and say which setting to check.
  *
- * The probe opens one plaintext TCP connection and speaks the first steps of the protocol, as a broker would
- * answer them before any authentication:
- * - ApiVersions v0 (brokers answer it before SASL authentication, KIP-43/KIP-35, so clients can pick versions);
- *   a TLS listener answers with a TLS record (an alert) instead, or closes;
- * - then Metadata v0: a SASL listener closes the connection on any request other than ApiVersions and
- *   SaslHandshake before authentication (Kafka's SaslServerAuthenticator: "Unexpected Kafka request of type …
- *   during SASL handshake"), a plaintext listener answers it.
+ * The probe opens one connection and holds the conversation of `listener-probe-conversation.ts` (ApiVersions, then
+ * Metadata, as a broker answers them before any authentication); this file moves its bytes and says what they mean.
  * A client that uses TLS gets a second probe over TLS once the first saw TLS, to learn whether the listener also
  * wants SASL. A listener that refuses the connection, or gives no answer in time, is down, not misconfigured.
  */
 import net from 'node:net'
 import tls from 'node:tls'
+import { startProbeConversation, type ListenerObservation } from './listener-probe-conversation.ts'
 import type { SecurityProtocol } from './port.ts'
 
-export type ListenerObservation =
-  /** The first bytes back were a TLS record: the listener speaks TLS. */
-  | { readonly kind: 'tls' }
-  /** A Kafka ApiVersions answer (over TLS or not); `authenticationRequired` when it then closed on Metadata. */
-  | { readonly kind: 'kafka'; readonly overTls: boolean; readonly advertisesSaslHandshake: boolean; readonly authenticationRequired: boolean }
-  /** Refused, reset, closed without a byte, or silent: nothing to conclude from. */
-  | { readonly kind: 'inconclusive'; readonly reason: string }
-
-const apiVersionsKey = 18
-const metadataKey = 3
-const saslHandshakeKey = 17
-/** TLS record content types: change_cipher_spec 20, alert 21, handshake 22, with a 3.x record version after. */
-const tlsRecordTypes = new Set([20, 21, 22])
+export type { ListenerObservation } from './listener-probe-conversation.ts'
 
 /**
  * Which mismatch an observation proves for a connection configured with `protocol`, as the sentence a user
@@ -65,10 +49,9 @@ export function describeSecurityMismatch(protocol: SecurityProtocol, observation
 export function probeListener(host: string, port: number, timeoutMs: number, tlsOptions?: tls.ConnectionOptions): Promise<ListenerObservation> {
   return new Promise((resolve) => {
     const overTls = tlsOptions !== undefined
+    const conversation = startProbeConversation(overTls)
+    // SNI carries host names only (RFC 6066 §3): an IP literal is not sent.
     const socket = overTls ? tls.connect({ ...tlsOptions, host, port, servername: net.isIP(host) === 0 ? host : undefined }) : net.createConnection({ host, port })
-    let received = Buffer.alloc(0)
-    let step: 'apiVersions' | 'metadata' = 'apiVersions'
-    let advertisesSaslHandshake = false
     let settled = false
     const finish = (observation: ListenerObservation) => {
       if (settled) return
@@ -79,71 +62,13 @@ export function probeListener(host: string, port: number, timeoutMs: number, tls
     }
     const timer = setTimeout(() => finish({ kind: 'inconclusive', reason: `no answer within ${timeoutMs} ms` }), timeoutMs)
 
-    socket.once(overTls ? 'secureConnect' : 'connect', () => socket.write(request(apiVersionsKey, 1, Buffer.alloc(0))))
-    socket.on('error', (error: NodeJS.ErrnoException) => {
-      // A reset after ApiVersions was answered is how a SASL listener refuses the Metadata request.
-      if (step === 'metadata') finish({ kind: 'kafka', overTls, advertisesSaslHandshake, authenticationRequired: true })
-      else finish({ kind: 'inconclusive', reason: error.code ?? error.message })
-    })
-    socket.on('close', () => {
-      if (step === 'metadata') finish({ kind: 'kafka', overTls, advertisesSaslHandshake, authenticationRequired: true })
-      else finish({ kind: 'inconclusive', reason: 'closed without answering' })
-    })
+    socket.once(overTls ? 'secureConnect' : 'connect', () => socket.write(conversation.opening))
+    socket.on('error', (error: NodeJS.ErrnoException) => finish(conversation.ended(error.code ?? error.message)))
+    socket.on('close', () => finish(conversation.ended(undefined)))
     socket.on('data', (chunk: Buffer) => {
-      received = Buffer.concat([received, chunk])
-      if (!overTls && step === 'apiVersions' && received.length >= 2 && tlsRecordTypes.has(received[0]!) && received[1] === 3) {
-        return finish({ kind: 'tls' })
-      }
-      const frame = nextFrame(received)
-      if (frame === undefined) return
-      received = received.subarray(frame.length + 4)
-      if (step === 'apiVersions') {
-        const answer = readApiVersionsV0(frame)
-        if (answer === undefined || answer.correlationId !== 1) return finish({ kind: 'inconclusive', reason: 'not a Kafka ApiVersions answer' })
-        advertisesSaslHandshake = answer.apiKeys.includes(saslHandshakeKey)
-        step = 'metadata'
-        // Metadata v0 with an empty topic array: the smallest request every broker version answers.
-        socket.write(request(metadataKey, 2, int32(0)))
-        return
-      }
-      finish({ kind: 'kafka', overTls, advertisesSaslHandshake, authenticationRequired: false })
+      const { send, observation } = conversation.receive(chunk)
+      if (send !== undefined) socket.write(send)
+      if (observation !== undefined) finish(observation)
     })
   })
-}
-
-/** Request header v1 (api key, version 0, correlation id, client id) and body, size-prefixed. */
-function request(apiKey: number, correlationId: number, body: Buffer): Buffer {
-  const clientId = Buffer.from('kafka-sink-probe')
-  const header = Buffer.alloc(10)
-  header.writeInt16BE(apiKey, 0)
-  header.writeInt16BE(0, 2)
-  header.writeInt32BE(correlationId, 4)
-  header.writeInt16BE(clientId.length, 8)
-  const payload = Buffer.concat([header, clientId, body])
-  return Buffer.concat([int32(payload.length), payload])
-}
-
-function int32(value: number): Buffer {
-  const buffer = Buffer.alloc(4)
-  buffer.writeInt32BE(value, 0)
-  return buffer
-}
-
-/** The first complete size-prefixed frame (without its size), if it has fully arrived. */
-function nextFrame(buffer: Buffer): Buffer | undefined {
-  if (buffer.length < 4) return undefined
-  const size = buffer.readInt32BE(0)
-  if (size < 0 || buffer.length < size + 4) return undefined
-  return buffer.subarray(4, size + 4)
-}
-
-/** ApiVersions v0 response: correlation id, error code, [api key, min, max]. */
-function readApiVersionsV0(frame: Buffer): { correlationId: number; apiKeys: number[] } | undefined {
-  if (frame.length < 10) return undefined
-  const correlationId = frame.readInt32BE(0)
-  const count = frame.readInt32BE(6)
-  if (count < 0 || frame.length < 10 + count * 6) return undefined
-  const apiKeys: number[] = []
-  for (let index = 0; index < count; index++) apiKeys.push(frame.readInt16BE(10 + index * 6))
-  return { correlationId, apiKeys }
 }

@@ -99,7 +99,7 @@ describe('parseSinkSettings: defaults', () => {
   })
 
   test('blank values count as unset and take the default', () => {
-    const settings = parsed({ ...minimal, [settingKeys.waitForBrokerAck]: '', [settingKeys.compressionLevel]: '  ', [settingKeys.maxRetries]: null })
+    const settings = parsed({ ...minimal, [settingKeys.waitForBrokerAck]: '', [settingKeys.compressionLevel]: '  ', [settingKeys.maxRetries]: null, [settingKeys.compressionType]: undefined })
     expect(settings.waitForBrokerAck).toBe(true)
     expect(settings.compression.level).toBe(6)
     expect(settings.resilience.maxRetries).toBe(-1)
@@ -645,5 +645,97 @@ describe('parseSinkSettings: hostile sizes', () => {
       expect(violation!.description).not.toContain('did you mean')
       expect(violation!.description.length).toBeLessThan(1000)
     }
+  })
+})
+
+describe('parseSinkSettings: what each refusal says, and only once', () => {
+  const only = (settings: Readonly<Record<string, unknown>>) => violationsOf({ ...minimal, ...settings })
+
+  test('a list in both forms is one violation that shows the numbered form', () => {
+    expect(only({ bootstrapServers: 'a:1', 'bootstrapServers:0': 'b:2' })).toEqual([
+      { field: 'bootstrapServers', description: 'bootstrapServers and bootstrapServers:0, bootstrapServers:1… keys are both set: use one form or the other' },
+    ])
+  })
+
+  test('a header map in both forms is one violation that shows the named form', () => {
+    expect(only({ DefaultHeaders: '{"a":"1"}', 'defaultHeaders:b': '2' })).toEqual([
+      { field: 'DefaultHeaders', description: 'DefaultHeaders and defaultHeaders:<Name> keys are both set: use one form or the other' },
+    ])
+  })
+
+  test('each item that is not text is one violation, and the setting is not read further', () => {
+    expect(only({ 'defaultHeaders:X-A': { nested: true }, 'defaultHeaders:X-B': 'fine' })).toEqual([
+      { field: 'defaultHeaders:X-A', description: 'defaultHeaders:X-A must be a text value' },
+    ])
+    expect(only({ 'bootstrapServers:0': ['a:1'], 'bootstrapServers:1': null })).toEqual([
+      { field: 'bootstrapServers:0', description: 'bootstrapServers:0 must be a text value' },
+      { field: 'bootstrapServers:1', description: 'bootstrapServers:1 must be a text value' },
+    ])
+  })
+
+  test('numbered items are whole numbers, compared as numbers', () => {
+    for (const name of ['x1', '1x', '-1', '1.5']) {
+      expect(only({ [`bootstrapServers:${name}`]: 'a:1' }).map((violation) => violation.field)).toEqual([`bootstrapServers:${name}`])
+    }
+    expect(parsed({ ...minimal, 'bootstrapServers:10': 'c:3', 'bootstrapServers:2': 'b:2', 'bootstrapServers:0': 'a:1' }).bootstrapServers).toEqual(['a:1', 'b:2', 'c:3'])
+  })
+
+  test('credentials that cannot be read are not also reported missing (SASL) or unused (no SASL)', () => {
+    expect(only({ ...sasl, 'authentication:username': { name: 'u' } })).toEqual([
+      { field: 'authentication:username', description: 'authentication:username must be a text value, got a JSON object' },
+    ])
+    expect(only({ 'authentication:username': ['u'] })).toEqual([
+      { field: 'authentication:username', description: 'authentication:username must be a text value, got a JSON array' },
+    ])
+  })
+
+  test('a password that is the redaction placeholder is not also reported missing (SASL) or unused (no SASL)', () => {
+    for (const settings of [{ ...sasl, 'authentication:password': '***' }, { 'authentication:password': '***' }]) {
+      const violations = only(settings)
+      expect(violations.map((violation) => violation.field)).toEqual(['authentication:password'])
+      expect(violations[0]!.description).toContain('placeholder')
+    }
+  })
+
+  test('a rule names the key as the user spelled it', () => {
+    const violations = only({ 'Authentication:Username': 'u' })
+    expect(violations.map((violation) => violation.field)).toEqual(['Authentication:Username'])
+    expect(violations[0]!.description).toStartWith('Authentication:Username is set but')
+  })
+})
+
+describe('parseSinkSettings: unknown keys', () => {
+  const describedAs = (key: string, raw: unknown = 'x') => {
+    const violation = violationsOf({ ...minimal, [key]: raw }).find((candidate) => candidate.field === key)
+    expect(violation).toBeDefined()
+    return violation!.description
+  }
+
+  test('a key of up to 100 characters is shown whole; a longer one is cut, with its length, and gets no suggestion', () => {
+    const hundred = `topic${'x'.repeat(95)}`
+    expect(describedAs(hundred)).toStartWith(`${hundred} is not a kafka-sink setting: did you mean`)
+    expect(describedAs(`${hundred}y`)).toBe(
+      `${hundred}… (101 characters) is not a kafka-sink setting: Unknown settings are refused so that a typo never goes unnoticed`,
+    )
+    expect(describedAs('topik')).toStartWith('topik is not a kafka-sink setting: did you mean topic?')
+  })
+
+  test('a misspelt list key without a colon suggests the key itself, not an item', () => {
+    expect(describedAs('bootstrapServer')).toContain('did you mean bootstrapServers?')
+  })
+
+  test('a header key whose prefix is two edits off suggests the header key', () => {
+    expect(describedAs('defaultHeadr:X-Tenant-Id')).toContain('did you mean defaultHeaders:X-Tenant-Id?')
+  })
+
+  test('spaces around a key are ignored for the suggestion', () => {
+    expect(describedAs('  partitionKeyExtraction:enabled  ', 'true')).toContain('did you mean partitionKeyExtraction:enabled?')
+  })
+
+  test('a nested object is explained only under the name of a settings group', () => {
+    const nested = describedAs('Authentication', { username: 'u' })
+    expect(nested).toMatch(/^Authentication holds a nested object, but settings are flat keys: write each value under its own key \(e\.g\. authentication:\w+\), or send the nested object as the connector's configuration instead of its settings$/)
+    expect(describedAs('authentication', 'saslSsl')).toContain('is not a kafka-sink setting')
+    expect(describedAs('topik', { name: 'x' })).toContain('did you mean topic?')
   })
 })

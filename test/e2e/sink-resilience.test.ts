@@ -158,6 +158,21 @@ describe.each(rigKafkas())('%s Kafka', (kafka) => {
     }, 180_000)
   })
 
+  describe('shutdown', () => {
+    test('SIGTERM while Kafka cannot be reached: the sink exits well within the 30 s a container runtime grants', async () => {
+      const sink = await rig.startSink()
+      const connectorId = `unreachable-${randomUUID()}`
+      // Nothing listens on loopback port 9 (discard): every connection to that "broker" is refused.
+      expect((await sink.api.request('POST', `/connectors/${connectorId}`, { settings: baseSettings(`unreachable-${randomUUID()}`, '127.0.0.1:9') })).status).toBe(200)
+      expect((await sink.api.request('POST', `/connectors/${connectorId}/start`)).status).toBe(200)
+      await sink.waitForLine((line) => line.includes('"connector starting"') && line.includes(connectorId))
+      // Kubernetes, Docker and systemd wait 30 s (by default) before SIGKILL; a shutdown that needs most of it is one
+      // a slow node turns into a kill.
+      const exit = await Promise.race([sink.stop(), Bun.sleep(20_000).then(() => 'still running 20 s after SIGTERM')])
+      expect(exit).toBe(0)
+    })
+  })
+
   if (kafka === 'mock') describe('fatal errors', () => {
     test('MESSAGE_TOO_LARGE stops the connector with the error visible; the checkpoint stays before the failed record', async () => {
       const sink = await rig.startSink()

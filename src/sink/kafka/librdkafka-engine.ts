@@ -154,6 +154,13 @@ const delivered: MessageOutcome = { delivered: true }
  * (segfault, measured).
  */
 const pollIntervalMs = 2
+/**
+ * The longest one connection attempt waits for the brokers' metadata. The client runs that wait on a worker thread
+ * that the process cannot leave while it lasts: with the delivery timeout here (30 s), a sink stopped while Kafka
+ * was unreachable logged "stopped" and then took the rest of the 30 s to exit. A failed attempt is retried with a new
+ * client, as before.
+ */
+const connectAttemptTimeoutMs = 5_000
 /** librdkafka reports every message by message.timeout.ms; past this margin the port settles it itself. */
 const reportMarginMs = 10_000
 const disconnectTimeoutMs = 5_000
@@ -211,7 +218,7 @@ export function createLibrdkafkaPort(config: KafkaProducerConfig, logger: Logger
     let rejectConnect: ((error: unknown) => void) | undefined
     const connected = new Promise<void>((resolve, reject) => {
       rejectConnect = reject
-      producer.connect({ timeout: config.deliveryTimeoutMs > 0 ? config.deliveryTimeoutMs : 30_000 }, (error) => (error ? reject(classifyLibrdkafkaError(error)) : resolve()))
+      producer.connect({ timeout: Math.min(connectAttemptTimeoutMs, config.deliveryTimeoutMs > 0 ? config.deliveryTimeoutMs : connectAttemptTimeoutMs) }, (error) => (error ? reject(classifyLibrdkafkaError(error)) : resolve()))
     })
     connected.catch(() => undefined)
     producer.setPollInterval(pollIntervalMs)

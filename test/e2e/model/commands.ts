@@ -14,6 +14,7 @@ import {
   currentIncarnation,
   evaluate,
   excuseResend,
+  resumeAfterRestart,
   head,
   kafkaFault,
   matches,
@@ -177,6 +178,7 @@ export class RestartSinkCommand implements SinkCommand {
       if (this.appendWhileDown > 0) await new AppendCommand(0, this.appendWhileDown).run(model, system)
     })
     if (incarnation === undefined) return
+    resumeAfterRestart(incarnation)
     await checkSafety(system, model, incarnation, checkpoint, `after ${this.signal}`)
     // Running connectors resume when the process starts again; stopped ones stay stopped.
     await waitForState(system, model, incarnation.state === 'running' ? running : stopped)

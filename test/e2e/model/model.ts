@@ -218,6 +218,16 @@ export function activate(model: SinkModel, incarnation: Incarnation, activation:
   if (incarnation.retriedSendsPossible && !incarnation.runningWaitForBrokerAck) incarnation.orderGuaranteed = false
 }
 
+/**
+ * The sink process started again: a running connector resumes as a new run, with the settings it has now (a
+ * reconfigure takes effect at the next start, and a process start is one).
+ */
+export function resumeAfterRestart(incarnation: Incarnation): void {
+  if (incarnation.state !== 'running') return
+  incarnation.runningWaitForBrokerAck = incarnation.variant.waitForBrokerAck
+  if (incarnation.retriedSendsPossible && !incarnation.runningWaitForBrokerAck) incarnation.orderGuaranteed = false
+}
+
 /** A Kafka fault: a send may be retried, so events may be sent twice (and, without broker acks, out of order). */
 export function kafkaFault(model: SinkModel): void {
   model.faults += 1

@@ -3,7 +3,7 @@
  * Pure: no rig, no sink.
  */
 import { describe, expect, test } from 'bun:test'
-import { activate, addIncarnation, evaluate, excuseResend, kafkaFault, newModel, runStreams, type ConnectorVariant, type DeliveredRecord, type SinkModel } from './model.ts'
+import { activate, addIncarnation, evaluate, excuseResend, kafkaFault, newModel, resumeAfterRestart, runStreams, type ConnectorVariant, type DeliveredRecord, type SinkModel } from './model.ts'
 
 const variant: ConnectorVariant = { filter: 'prefix', initialPosition: 'earliest', keySource: 'default', waitForBrokerAck: true, recordsThreshold: 1000 }
 const streams = runStreams('ns')
@@ -98,6 +98,19 @@ describe('the oracle', () => {
     const split = [record(`${streams.order1}/0`, 0, 0), record(`${streams.order1}/1`, 0, 1)]
     expect(evaluate(model, incarnation, split, { dueUpTo: 20n }).violations.some((violation) => violation.includes('several partitions'))).toBe(true)
     incarnation.orderGuaranteed = false
+    expect(evaluate(model, incarnation, swapped, { dueUpTo: 20n }).violations).toEqual([])
+  })
+
+  test('a reconfigured waitForBrokerAck takes effect when the process restarts: a later Kafka fault voids the order', () => {
+    const model = modelWith([[streams.order1, 10], [streams.order1, 20]])
+    const incarnation = model.incarnations[0]!
+    activate(model, incarnation, { kind: 'start' })
+    const swapped = [record(`${streams.order1}/1`, 0), record(`${streams.order1}/0`, 1)]
+    incarnation.variant = { ...incarnation.variant, waitForBrokerAck: false }
+    kafkaFault(model)
+    // Still the running activation's setting (true): order holds through the fault.
+    expect(evaluate(model, incarnation, swapped, { dueUpTo: 20n }).violations.some((violation) => violation.includes('out of append order'))).toBe(true)
+    resumeAfterRestart(incarnation)
     expect(evaluate(model, incarnation, swapped, { dueUpTo: 20n }).violations).toEqual([])
   })
 

@@ -32,6 +32,7 @@ import { chooseCompression } from './platformatic-compression.ts'
 import { classifyPlatformaticError } from './platformatic-errors.ts'
 import type { KafkaMessage, KafkaPort, KafkaProducerConfig, MessageOutcome, SaslMechanism } from './port.ts'
 import { EncodedHeaders } from './record-arena.ts'
+import { clientTakesHeaderBlocks } from './header-block-support.ts'
 
 /** Keys and values are Buffers; header names are strings, turned into bytes by `headerNameBytes`. */
 type EngineProducer = Producer<Buffer, Buffer, string, Buffer>
@@ -243,6 +244,8 @@ export function createPlatformaticKafkaPort(config: KafkaProducerConfig, logger:
   const log = logger.child({ component: 'kafka-engine', engine: 'platformatic' })
   const plan = planPlatformaticProducer(config)
   for (const warning of plan.warnings) log.warn(warning)
+  const headerBlocks = clientTakesHeaderBlocks()
+  if (!headerBlocks) log.warn('@platformatic/kafka is installed without the kafka-sink patch (scripts/patches; bun install applies it): record headers are handed over as maps, which costs more CPU per record')
 
   const partitioner = createPartitioner()
   let client: Client | undefined
@@ -417,7 +420,7 @@ export function createPlatformaticKafkaPort(config: KafkaProducerConfig, logger:
         const message = messages[index]!
         const headers = message.headers
         toSend[index] =
-          headers instanceof EncodedHeaders
+          headerBlocks && headers instanceof EncodedHeaders
             ? // Already in the wire's form: the patched client copies the block into the record as it is.
               ({ topic, key: message.key ?? undefined, value: message.value, headerBlock: headers.encoded, partition: partitions[index]!, timestamp: message.timestamp } as EngineMessage)
             : {

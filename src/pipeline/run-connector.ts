@@ -56,6 +56,8 @@ export interface PipelineTuning {
   readonly commitFailureLimitMs: number
   /** Work outstanding and no confirmed progress for this long: the run reports itself stalled (`--stall-after`). */
   readonly stallAfterMs: number
+  /** How often the consumer lag is sampled (each sample is a read of the end of $all). */
+  readonly lagSampleIntervalMs: number
 }
 
 export const defaultPipelineTuning: PipelineTuning = {
@@ -68,9 +70,8 @@ export const defaultPipelineTuning: PipelineTuning = {
   stopGraceMs: 10_000,
   commitFailureLimitMs: 60_000,
   stallAfterMs: 60_000,
+  lagSampleIntervalMs: 5_000,
 }
-
-const lagSampleIntervalMs = 5_000
 
 export interface ConnectorRun {
   readonly connectorId: string
@@ -208,7 +209,7 @@ export function runConnector(dependencies: ConnectorDependencies, run: Connector
         (head) => metrics.consumerLag(head === undefined || lastReadPosition === undefined ? 0 : Math.max(0, Number(head.commit - lastReadPosition))),
         () => {},
       )
-    }, lagSampleIntervalMs)
+    }, tuning.lagSampleIntervalMs)
 
     let lastReadPosition: bigint | undefined
     const revisionsResume = plan.target.kind === 'stream'

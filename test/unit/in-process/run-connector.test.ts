@@ -473,6 +473,65 @@ describe('what the run reports', () => {
   })
 })
 
+describe('the consumer lag', () => {
+  test('sampled as log positions between the end of $all and the last event read: 0 before any read', async () => {
+    const stream = uniqueStream('lag')
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('deliverAll')
+    const run = start(kafka, streamSettings(stream), { tuning: { lagSampleIntervalMs: 20 } })
+    await eventually('running', () => run.signals.some((signal) => signal.kind === 'running'))
+    // Nothing of the stream read yet (other streams fill $all): no lag is claimed.
+    await eventually('two lag samples', () => run.metrics.lags.length >= 2, 5_000)
+    expect(new Set(run.metrics.lags)).toEqual(new Set([0]))
+    const appended = await connection.client.appendToStream(stream, [jsonEvent({ type: 'T', data: {} })])
+    await kafka.deliveredUntil((delivered) => delivered.length === 1)
+    // Another stream moves the end of $all past the last event this run read.
+    const head = await connection.client.appendToStream(uniqueStream('lag-other'), [jsonEvent({ type: 'T', data: {} })])
+    const expected = Number(head.position!.commit - appended.position!.commit)
+    expect(expected).toBeGreaterThan(0)
+    const sampled = run.metrics.lags.length
+    await eventually('two samples after the append', () => run.metrics.lags.length >= sampled + 2, 5_000)
+    expect(run.metrics.lags.at(-1)).toBe(expected)
+    run.stop()
+    await run.ended
+  })
+})
+
+describe('unsubscribing instead of stopping', () => {
+  test('closes the client at once; nothing more is sent, committed, sampled or reported afterwards', async () => {
+    const stream = uniqueStream('unsubscribed')
+    await appendSequence(connection.client, stream, 5)
+    const kafka = scriptedKafka()
+    const settings = streamSettings(stream, { 'autocommit:interval': '100', 'resilience:transientErrorDelay': '00:00:00.010', 'resilience:reconnectBackoffMaxMs': '10' })
+    const tuning = { maxBatchMessages: 2, lingerMs: 1, stallAfterMs: 200, lagSampleIntervalMs: 20, stopGraceMs: 20 }
+    const run = start(kafka, settings, { tuning })
+    const first = await kafka.nthSend(1)
+    first.answer('deliverAll')
+    // The second batch is held: work in flight, the first batch confirmed but (not due yet) uncommitted.
+    await kafka.nthSend(2)
+    run.subscription.unsubscribe()
+    expect(kafka.closed()).toBe(1)
+    const before = { sends: kafka.sends.length, commits: run.commits.length, lags: run.metrics.lags.length, stalled: run.metrics.stalledValues.length, signals: run.signals.length, logs: run.logs.length }
+    // A stop that comes after the unsubscribe finds nothing left to stop.
+    run.stop()
+
+    // The positive marker: a run with the same settings commits on its interval and reports its stall, so the timers
+    // of the unsubscribed run would have fired by then.
+    const markerStream = uniqueStream('unsubscribed-marker')
+    await appendSequence(connection.client, markerStream, 5)
+    const markerKafka = scriptedKafka()
+    const marker = start(markerKafka, streamSettings(markerStream, { 'autocommit:interval': '100' }), { tuning })
+    ;(await markerKafka.nthSend(1)).answer('deliverAll')
+    await markerKafka.nthSend(2)
+    await eventually('the marker run commits and stalls', () => marker.commits.length > 0 && marker.signals.some((signal) => signal.kind === 'stalled' && signal.stall !== undefined))
+    await eventually('the marker run samples the lag', () => marker.metrics.lags.length >= 2)
+
+    expect({ sends: kafka.sends.length, commits: run.commits.length, lags: run.metrics.lags.length, stalled: run.metrics.stalledValues.length, signals: run.signals.length, logs: run.logs.length }).toEqual(before)
+    expect(kafka.closed()).toBe(1)
+    marker.subscription.unsubscribe()
+  })
+})
+
 function range(from: number, to: number): number[] {
   return Array.from({ length: to - from }, (_, index) => from + index)
 }

@@ -146,6 +146,8 @@ export interface RecordingMetrics extends ConnectorMetrics {
   readonly writeLatencies: number[]
   readonly commitLatencies: number[]
   readonly produceDurations: number[]
+  /** Every consumer-lag sample, in log positions. */
+  readonly lags: number[]
 }
 
 export function recordingMetrics(): RecordingMetrics {
@@ -158,6 +160,7 @@ export function recordingMetrics(): RecordingMetrics {
   const writeLatencies: number[] = []
   const commitLatencies: number[] = []
   const produceDurations: number[] = []
+  const lags: number[] = []
   return {
     consumed: () => consumed,
     produced: () => produced,
@@ -168,12 +171,13 @@ export function recordingMetrics(): RecordingMetrics {
     writeLatencies,
     commitLatencies,
     produceDurations,
+    lags,
     recordsWritten: (count) => void (written += count),
     writeLatency: (seconds) => void writeLatencies.push(seconds),
     sinkError: () => void counts.sinkErrors++,
     messagesConsumed: (count) => void (consumed += count),
     commitLatency: (seconds) => void commitLatencies.push(seconds),
-    consumerLag: () => {},
+    consumerLag: (positions) => void lags.push(positions),
     producerQueueLength: (records) => void queueLengths.push(records),
     messagesProduced: (count) => void (produced += count),
     produceDuration: (seconds) => void produceDurations.push(seconds),

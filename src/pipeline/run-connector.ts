@@ -339,6 +339,9 @@ export function runConnector(dependencies: ConnectorDependencies, run: Connector
       defer(() => (stop.value !== 'none' ? EMPTY : merge(lifecycle$, deliver$))),
     )
 
+    /** A client that fails to close cannot be helped here: logged, never a rejection nobody handles. */
+    const closePort = (flush: boolean) => port.close({ flush }).catch((closeError: unknown) => logger.warn('closing the Kafka client failed', { error: closeError }))
+
     const stopping = run.stop$
       .pipe(
         take(1),
@@ -349,7 +352,7 @@ export function runConnector(dependencies: ConnectorDependencies, run: Connector
         logger.warn('stop grace period over; abandoning undelivered records (they will be re-read on restart)', { graceMs: tuning.stopGraceMs })
         stop.next('abandoned')
         // Closing the client makes a send that is still waiting on the broker settle now.
-        void port.close({ flush: false })
+        void closePort(false)
       })
 
     const finish = async (error: unknown) => {
@@ -364,7 +367,7 @@ export function runConnector(dependencies: ConnectorDependencies, run: Connector
       await commitNow()
       // After a clean end nothing is in flight any more: a flushing close just closes, where closing without flush
       // would report "closed without flush" as if records had been abandoned. A failure abandons what is left.
-      await port.close({ flush: error === undefined }).catch((closeError: unknown) => logger.warn('closing the Kafka client failed', { error: closeError }))
+      await closePort(error === undefined)
       if (error === undefined || (stop.value !== 'none' && error instanceof DeliveryAbortedError)) subscriber.complete()
       else {
         metrics.processorError()
@@ -380,7 +383,8 @@ export function runConnector(dependencies: ConnectorDependencies, run: Connector
       clearInterval(commitTimer)
       clearInterval(stallTimer)
       clearInterval(lagTimer)
-      void port.close({ flush: false })
+      // A run that ended has closed the client already (finish); one unsubscribed while going closes it now.
+      if (!ended) void closePort(false)
     }
   })
 }

@@ -532,6 +532,330 @@ describe('unsubscribing instead of stopping', () => {
   })
 })
 
+const stalls = (run: StartedRun) => run.signals.filter((signal) => signal.kind === 'stalled')
+const stallReported = (run: StartedRun) => run.signals.some((signal) => signal.kind === 'stalled' && signal.stall !== undefined)
+/** Waits for `count` more lag samples: a clock made of the run's own timer, for a bound on a negative check. */
+const samplesLater = async (run: StartedRun, count: number) => {
+  const from = run.metrics.lags.length
+  await eventually(`${count} more lag samples`, () => run.metrics.lags.length >= from + count, 5_000)
+}
+
+describe('the metrics of confirmed deliveries', () => {
+  test('write latency is the time since the event was created, commit latency the time since it was read, both in seconds', async () => {
+    const stream = uniqueStream('latency')
+    // The events are created (by the emulator, on this clock) between these two instants.
+    const appendedFrom = Date.now()
+    await appendSequence(connection.client, stream, 2)
+    const appendedUntil = Date.now()
+    // The events are older than the run by this much at least, so a latency of 0 would show.
+    await Bun.sleep(30)
+    const startedAt = Date.now()
+    const startedMonotonic = performance.now()
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('deliverAll')
+    const run = start(kafka, streamSettings(stream))
+    await eventually('the commit of revision 1', () => committedRevisions(run).includes(1))
+    const spanSeconds = (performance.now() - startedMonotonic) / 1000
+    const endedAt = Date.now()
+    expect(run.metrics.writeLatencies).toHaveLength(2)
+    for (const latency of run.metrics.writeLatencies) {
+      expect(latency * 1000).toBeGreaterThanOrEqual(startedAt - appendedUntil - 1)
+      expect(latency * 1000).toBeLessThanOrEqual(endedAt - appendedFrom + 1)
+    }
+    expect(run.metrics.commitLatencies.length).toBeGreaterThan(0)
+    for (const latency of [...run.metrics.commitLatencies, ...run.metrics.produceDurations]) {
+      expect(latency).toBeGreaterThanOrEqual(0)
+      expect(latency).toBeLessThanOrEqual(spanSeconds)
+    }
+    run.stop()
+    await run.ended
+  })
+})
+
+describe('stalls', () => {
+  test('reported even while new events keep arriving', async () => {
+    const stream = uniqueStream('stall-reading')
+    await appendSequence(connection.client, stream, 1)
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('failAll')
+    const run = start(kafka, streamSettings(stream, { 'resilience:transientErrorDelay': '00:00:00.020', 'resilience:reconnectBackoffMaxMs': '20' }), {
+      tuning: { stallAfterMs: 150, stopGraceMs: 50 },
+    })
+    let appending = true
+    const appender = (async () => {
+      for (let first = 1; appending; first++) {
+        await appendSequence(connection.client, stream, 1, first)
+        await Bun.sleep(10)
+      }
+    })()
+    await eventually('a stall', () => stallReported(run), 5_000).finally(() => (appending = false))
+    await appender
+    expect(run.metrics.consumed()).toBeGreaterThan(1)
+    run.stop()
+    await run.ended
+  })
+
+  test('counted from when work arrived at an idle run, not from the progress before it', async () => {
+    const stream = uniqueStream('stall-idle')
+    await appendSequence(connection.client, stream, 1)
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => kafka.sends.length === 1 && send.answer('deliverAll')
+    const run = start(kafka, streamSettings(stream), { tuning: { stallAfterMs: 100, stopGraceMs: 50 } })
+    await kafka.deliveredUntil((delivered) => delivered.length === 1)
+    const idleFrom = Date.now()
+    // Idle (nothing to deliver) for longer than the stall time: that is no stall, and no stall time used up.
+    await Bun.sleep(250)
+    await appendSequence(connection.client, stream, 1, 1)
+    await kafka.nthSend(2)
+    await eventually('a stall', () => stallReported(run), 5_000)
+    const stall = stalls(run).find((signal) => signal.stall !== undefined)!.stall!
+    expect(stall.since.getTime()).toBeGreaterThan(idleFrom + 100)
+    run.stop()
+    await run.ended
+  })
+
+  test("reported once while it lasts and again when its last error changes; an engine error from before it is no explanation; cleared when the run ends", async () => {
+    const stream = uniqueStream('stall-refresh')
+    await appendSequence(connection.client, stream, 1)
+    const kafka = scriptedKafka()
+    kafka.lastRetried = { error: new KafkaSendError({ code: 'REQUEST_TIMED_OUT', transient: true, message: 'an old timeout' }), at: Date.now() - 60_000 }
+    const run = start(kafka, streamSettings(stream), { tuning: { stallAfterMs: 100, stopGraceMs: 50, lagSampleIntervalMs: 20 } })
+    await kafka.nthSend(1) // held
+    await eventually('a stall', () => stallReported(run), 5_000)
+    expect(stalls(run)[0]).toMatchObject({ stall: { lastError: undefined } })
+    // Several stall checks later (one every 50 ms here), the same stall is not reported again.
+    await samplesLater(run, 12)
+    expect(stalls(run)).toHaveLength(1)
+    kafka.lastRetried = { error: new KafkaSendError({ code: 'RETRIABLE_BROKER_ERROR', transient: true, message: 'leader moved' }), at: Date.now() }
+    await eventually('the stall reported again', () => stalls(run).length === 2, 5_000)
+    expect(stalls(run)[1]).toMatchObject({ stall: { lastError: 'leader moved' } })
+    expect(run.metrics.stalledValues.at(-1)).toBe(true)
+    run.stop()
+    await run.ended
+    expect(run.signals.at(-1)).toEqual({ kind: 'stalled', stall: undefined })
+    expect(run.metrics.stalledValues.at(-1)).toBe(false)
+  })
+
+  test('a run that keeps up reports none, however short the stall time', async () => {
+    const stream = uniqueStream('no-stall')
+    await appendSequence(connection.client, stream, 3)
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('deliverAll')
+    const run = start(kafka, streamSettings(stream), { tuning: { stallAfterMs: 100, lagSampleIntervalMs: 20 } })
+    await eventually('the commit of revision 2', () => committedRevisions(run).includes(2))
+    // Idle for more than twice the stall time.
+    await samplesLater(run, 12)
+    expect(stalls(run)).toEqual([])
+    expect(run.metrics.stalledValues).toEqual([false])
+    run.stop()
+    await run.ended
+  })
+})
+
+describe('checkpoint commits', () => {
+  test('never overlap, the final one at the stop included', async () => {
+    const stream = uniqueStream('commit-overlap')
+    await appendSequence(connection.client, stream, 3)
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('deliverAll')
+    const committed: ResumePoint[] = []
+    const held: Array<() => void> = []
+    let inFlight = 0
+    let most = 0
+    const run = start(kafka, streamSettings(stream, { 'autocommit:interval': '20', 'autocommit:recordsThreshold': '1' }), {
+      tuning: { lagSampleIntervalMs: 20 },
+      commitCheckpoint: async (resume) => {
+        most = Math.max(most, ++inFlight)
+        await new Promise<void>((resolve) => held.push(resolve))
+        inFlight--
+        committed.push(resume)
+      },
+    })
+    await eventually('a commit in progress', () => held.length === 1)
+    await appendSequence(connection.client, stream, 2, 3)
+    await kafka.deliveredUntil((delivered) => delivered.length === 5)
+    // Commit triggers (the 20 ms timer, each confirmed batch) meanwhile find the first commit still in progress.
+    await samplesLater(run, 5)
+    expect(held).toHaveLength(1)
+    run.stop()
+    let ended = false
+    void run.ended.finally(() => (ended = true))
+    while (!ended) {
+      held.shift()?.()
+      await Bun.sleep(5)
+    }
+    expect(most).toBe(1)
+    expect(Number(committed.at(-1)!.revision)).toBe(4)
+  })
+
+  test('the failure limit counts one streak of failures: a commit that succeeds starts it again', async () => {
+    const stream = uniqueStream('commit-streak')
+    await appendSequence(connection.client, stream, 1)
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('deliverAll')
+    const committed: ResumePoint[] = []
+    let failNext = 1
+    const run = start(kafka, streamSettings(stream, { 'autocommit:interval': '20' }), {
+      tuning: { commitFailureLimitMs: 200 },
+      commitCheckpoint: async (resume) => {
+        if (failNext > 0) {
+          failNext--
+          throw new Error('not now')
+        }
+        committed.push(resume)
+      },
+    })
+    let failed: unknown
+    run.ended.catch((error: unknown) => (failed = error))
+    await eventually('a commit after the first failure', () => committed.length === 1)
+    // Longer than the limit since that first failure.
+    await Bun.sleep(300)
+    failNext = 1
+    await appendSequence(connection.client, stream, 1, 1)
+    await eventually('a commit after the second failure, or the run failing', () => failed !== undefined || committed.some((resume) => resume.revision === 1n))
+    expect(failed).toBeUndefined()
+    expect(run.metrics.counts.commitFailures).toBe(2)
+    run.stop()
+    await run.ended
+  })
+})
+
+describe('closing the Kafka client', () => {
+  test('a clean stop closes it with a flush, a failed run without', async () => {
+    const stream = uniqueStream('close-flush')
+    await appendSequence(connection.client, stream, 1)
+    const clean = scriptedKafka()
+    clean.behaviour = (send) => send.answer('deliverAll')
+    const stopped = start(clean, streamSettings(stream))
+    await clean.deliveredUntil((delivered) => delivered.length === 1)
+    stopped.stop()
+    await stopped.ended
+    expect(clean.closeOptions).toEqual([{ flush: true }])
+
+    const failing = scriptedKafka()
+    const rejected = new KafkaSendError({ code: 'AUTHORIZATION_FAILED', transient: false, message: 'not allowed' })
+    failing.behaviour = (send) => send.answer(send.messages.map(() => ({ delivered: false, error: rejected })))
+    const failed = start(failing, streamSettings(stream))
+    await expect(failed.ended).rejects.toMatchObject({ kafkaError: rejected })
+    expect(failing.closeOptions).toEqual([{ flush: false }])
+  })
+
+  test('a close that fails is logged, and the run still ends as it would have', async () => {
+    const stream = uniqueStream('close-fails')
+    await appendSequence(connection.client, stream, 1)
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('deliverAll')
+    kafka.closeFailure = new Error('socket hang up')
+    const run = start(kafka, streamSettings(stream))
+    await kafka.deliveredUntil((delivered) => delivered.length === 1)
+    run.stop()
+    await run.ended
+    const warned = run.logs.find((line) => line.message === 'closing the Kafka client failed')
+    expect(warned).toMatchObject({ level: 'warn' })
+    expect(JSON.stringify(warned!.error)).toContain('socket hang up')
+    expect(committedRevisions(run)).toEqual([0])
+  })
+})
+
+describe('after the run ended by itself', () => {
+  test('a stop and the run\'s timers do nothing more', async () => {
+    const tuning = { stallAfterMs: 100, lagSampleIntervalMs: 20, stopGraceMs: 20 }
+    const stream = uniqueStream('ended-fatal')
+    await appendSequence(connection.client, stream, 2)
+    const kafka = scriptedKafka()
+    const tooLarge = new KafkaSendError({ code: 'MESSAGE_TOO_LARGE', transient: false, message: 'too large' })
+    // Revision 0 delivered, revision 1 refused: the run ends with records in flight.
+    kafka.behaviour = (send) => send.answer(send.revisions.map((revision) => (revision === 1 ? { delivered: false, error: tooLarge } : { delivered: true })))
+    const run = start(kafka, streamSettings(stream), { tuning })
+    await run.ended.catch(() => undefined)
+    const snapshot = () => ({ closed: kafka.closed(), lags: run.metrics.lags.length, stalled: run.metrics.stalledValues.length, signals: run.signals.length, logs: run.logs.length, commits: run.commits.length })
+    const before = snapshot()
+    run.stop()
+
+    // The positive marker: a run with the same timers stalls and samples the lag.
+    const markerStream = uniqueStream('ended-marker')
+    await appendSequence(connection.client, markerStream, 1)
+    const markerKafka = scriptedKafka()
+    const marker = start(markerKafka, streamSettings(markerStream), { tuning })
+    await markerKafka.nthSend(1)
+    await eventually('the marker run stalls', () => stallReported(marker), 5_000)
+    await samplesLater(marker, 3)
+    expect(snapshot()).toEqual(before)
+    marker.subscription.unsubscribe()
+  })
+
+  test('a checkpoint still uncommitted when the run ended is not tried again', async () => {
+    const stream = uniqueStream('ended-uncommitted')
+    await appendSequence(connection.client, stream, 1)
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('deliverAll')
+    let attempts = 0
+    const run = start(kafka, streamSettings(stream, { 'autocommit:interval': '20' }), {
+      tuning: { lagSampleIntervalMs: 20 },
+      commitCheckpoint: async () => {
+        attempts++
+        throw new Error('KurrentDB is read-only')
+      },
+    })
+    await eventually('a failed commit', () => attempts > 0)
+    run.stop()
+    await run.ended
+    const after = attempts
+    // Several commit intervals later (a marker run's lag samples, 20 ms apart).
+    const marker = start(scriptedKafka(), streamSettings(uniqueStream('uncommitted-marker')), { tuning: { lagSampleIntervalMs: 20 } })
+    await samplesLater(marker, 5)
+    expect(attempts).toBe(after)
+    marker.subscription.unsubscribe()
+  })
+})
+
+describe('delivery settings', () => {
+  test('waitForBrokerAck=true (the default): one batch in flight at a time', async () => {
+    const stream = uniqueStream('one-in-flight')
+    await appendSequence(connection.client, stream, 12)
+    const kafka = scriptedKafka()
+    let outstanding = 0
+    let most = 0
+    kafka.behaviour = (send) => {
+      most = Math.max(most, ++outstanding)
+      setTimeout(() => {
+        outstanding--
+        send.answer('deliverAll')
+      }, 2)
+    }
+    const run = start(kafka, streamSettings(stream), { tuning: { maxBatchMessages: 2, lingerMs: 1 } })
+    await kafka.deliveredUntil((delivered) => delivered.length === 12)
+    expect(kafka.sends.length).toBeGreaterThanOrEqual(6)
+    expect(most).toBe(1)
+    run.stop()
+    await run.ended
+  })
+
+  test('resilience:enabled=false: the first transient failure ends the run, nothing committed', async () => {
+    const stream = uniqueStream('resilience-off')
+    await appendSequence(connection.client, stream, 1)
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('failAll')
+    const run = start(kafka, streamSettings(stream, { 'resilience:enabled': 'false' }))
+    const error = await run.ended.then(() => undefined, (caught: unknown) => caught)
+    expect((error as Error).name).toBe('RetriesExhaustedError')
+    expect(kafka.sends).toHaveLength(1)
+    expect(run.commits).toEqual([])
+  })
+
+  test('resilience:maxRetries=2: three attempts, then the run fails', async () => {
+    const stream = uniqueStream('max-retries')
+    await appendSequence(connection.client, stream, 1)
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('failAll')
+    const run = start(kafka, streamSettings(stream, { 'resilience:maxRetries': '2', 'resilience:transientErrorDelay': '00:00:00.001', 'resilience:reconnectBackoffMaxMs': '2' }))
+    const error = await run.ended.then(() => undefined, (caught: unknown) => caught)
+    expect((error as Error).name).toBe('RetriesExhaustedError')
+    expect(kafka.sends).toHaveLength(3)
+    expect(run.commits).toEqual([])
+  })
+})
+
 function range(from: number, to: number): number[] {
   return Array.from({ length: to - from }, (_, index) => from + index)
 }

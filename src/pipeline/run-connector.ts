@@ -206,7 +206,11 @@ export function runConnector(dependencies: ConnectorDependencies, run: Connector
     // Lag in log positions between the end of $all and what was read: sampled, as it needs a read of its own.
     const lagTimer = setInterval(() => {
       dependencies.connection.readHeadPosition().then(
-        (head) => metrics.consumerLag(head === undefined || lastReadPosition === undefined ? 0 : Math.max(0, Number(head.commit - lastReadPosition))),
+        (head) => {
+          // A read that answers after the run was torn down must not report for it (a next run may be reporting).
+          if (subscriber.closed) return
+          metrics.consumerLag(head === undefined || lastReadPosition === undefined ? 0 : Math.max(0, Number(head.commit - lastReadPosition)))
+        },
         () => {},
       )
     }, tuning.lagSampleIntervalMs)

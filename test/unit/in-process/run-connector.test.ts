@@ -13,7 +13,7 @@ import type { KafkaSinkSettings } from '../../../src/settings/kafka-sink-setting
 import type { StartPoint } from '../../../src/source/positions.ts'
 import { connectToKurrentDb, type KurrentDbConnection } from '../../../src/source/kurrentdb-connection.ts'
 import { startKurrentDbEmulator, type KurrentDbEmulator } from '../../support/kurrentdb-emulator.ts'
-import { appendSequence, brokersDown, eventually, headerText, recordingMetrics, revisionOf, scriptedKafka, streamSettings, type ScriptedKafka } from './scripted-kafka.ts'
+import { appendSequence, brokersDown, eventually, headerText, recordingMetrics, revisionOf, scriptedKafka, sinkSettings, streamSettings, type ScriptedKafka } from './scripted-kafka.ts'
 import { CheckpointCommitFailedError } from '../../../src/pipeline/run-connector.ts'
 import { KafkaSendError } from '../../../src/sink/kafka/errors.ts'
 
@@ -162,7 +162,9 @@ describe('Kafka unreachable', () => {
     await kafka.nthSend(3)
     expect(run.signals.some((signal) => signal.kind === 'running')).toBe(true)
     expect(run.commits).toEqual([])
-    expect(run.logs.find((line) => line.message === 'Kafka is not reachable yet; records will be retried until it is')).toMatchObject({ level: 'warn' })
+    const notReachable = run.logs.find((line) => line.message === 'Kafka is not reachable yet; records will be retried until it is')
+    expect(notReachable).toMatchObject({ level: 'warn' })
+    expect(JSON.stringify(notReachable!.error)).toContain('ECONNREFUSED')
     const retried = run.logs.find((line) => line.message === 'Kafka delivery failed; retrying')
     expect(retried).toMatchObject({ level: 'warn', attempt: 1 })
     expect(retried!.delayMs).toBeGreaterThanOrEqual(10)
@@ -316,6 +318,7 @@ describe('what the run reports', () => {
     expect(kinds[0]).toBe('running')
     expect(kinds.indexOf('caughtUp')).toBeGreaterThan(0)
     expect(kinds.indexOf('committed')).toBeGreaterThan(kinds.indexOf('caughtUp'))
+    expect(kinds.filter((kind) => kind === 'caughtUp')).toHaveLength(1)
     expect(run.signals.find((signal) => signal.kind === 'committed')).toEqual({ kind: 'committed', resume: run.commits[0]! })
     expect({ consumed: run.metrics.consumed(), produced: run.metrics.produced(), written: run.metrics.written() }).toEqual({ consumed: 4, produced: 4, written: 4 })
     expect(run.metrics.queueLengths.at(-1)).toBe(0)
@@ -331,6 +334,37 @@ describe('what the run reports', () => {
     run.stop()
     await run.ended
     expect(run.metrics.counts).toEqual({ sinkErrors: 0, processorErrors: 0, commitFailures: 0 })
+    // The stop finds the last position committed already: it is not committed twice.
+    expect(committedRevisions(run)).toEqual([3])
+  })
+
+  test('an empty stream: running, then caught up; a stop commits nothing', async () => {
+    const kafka = scriptedKafka()
+    const run = start(kafka, streamSettings(uniqueStream('empty')))
+    await eventually('caught up', () => run.signals.some((signal) => signal.kind === 'caughtUp'))
+    expect(run.signals).toEqual([{ kind: 'running' }, { kind: 'caughtUp' }])
+    run.stop()
+    await run.ended
+    expect(run.commits).toEqual([])
+  })
+
+  test('without a threshold or interval due, the checkpoint waits for catching up', async () => {
+    const stream = uniqueStream('wait-catch-up')
+    await appendSequence(connection.client, stream, 30)
+    const kafka = scriptedKafka()
+    // Batches of ten close on size; the caught-up marker after them closes its own batch after the linger.
+    const run = start(kafka, streamSettings(stream, { waitForBrokerAck: 'false', 'autocommit:interval': '60000', 'autocommit:recordsThreshold': '1000' }), {
+      tuning: { maxBatchMessages: 10, lingerMs: 20, pipelinedBatches: 5 },
+    })
+    const sends = await Promise.all([1, 2, 3].map((n) => kafka.nthSend(n)))
+    sends[0]!.answer('deliverAll')
+    await kafka.deliveredUntil((delivered) => delivered.length === 10)
+    sends[1]!.answer('deliverAll')
+    sends[2]!.answer('deliverAll')
+    await eventually('the commit on catching up', () => run.commits.length > 0, 5_000)
+    expect(committedRevisions(run)).toEqual([29])
+    run.stop()
+    await run.ended
   })
 
   test('autocommit disabled: nothing is committed until the stop, which commits what was delivered', async () => {
@@ -452,7 +486,7 @@ describe('what the run reports', () => {
     run.stop()
     // Closing the client settles the send in flight (the port's contract), so the run can end.
     await run.ended
-    expect(kafka.closed()).toBeGreaterThan(0)
+    expect(kafka.closeOptions[0]).toEqual({ flush: false })
     expect(run.logs.find((line) => line.message === 'stop grace period over; abandoning undelivered records (they will be re-read on restart)')).toMatchObject({ level: 'warn', graceMs: 100 })
     expect(held.messages).toHaveLength(2)
     expect(run.commits).toEqual([])
@@ -510,7 +544,7 @@ describe('unsubscribing instead of stopping', () => {
     // The second batch is held: work in flight, the first batch confirmed but (not due yet) uncommitted.
     await kafka.nthSend(2)
     run.subscription.unsubscribe()
-    expect(kafka.closed()).toBe(1)
+    expect(kafka.closeOptions).toEqual([{ flush: false }])
     const before = { sends: kafka.sends.length, commits: run.commits.length, lags: run.metrics.lags.length, stalled: run.metrics.stalledValues.length, signals: run.signals.length, logs: run.logs.length }
     // A stop that comes after the unsubscribe finds nothing left to stop.
     run.stop()
@@ -731,6 +765,8 @@ describe('closing the Kafka client', () => {
     stopped.stop()
     await stopped.ended
     expect(clean.closeOptions).toEqual([{ flush: true }])
+    // Nothing was in flight: the stop did not wait for the grace period to abandon anything.
+    expect(stopped.logs.some((line) => String(line.message).startsWith('stop grace period over'))).toBe(false)
 
     const failing = scriptedKafka()
     const rejected = new KafkaSendError({ code: 'AUTHORIZATION_FAILED', transient: false, message: 'not allowed' })
@@ -853,6 +889,77 @@ describe('delivery settings', () => {
     expect((error as Error).name).toBe('RetriesExhaustedError')
     expect(kafka.sends).toHaveLength(3)
     expect(run.commits).toEqual([])
+  })
+})
+
+describe('more of the run', () => {
+  test('the in-flight window bounds what is read, by count and by bytes; everything arrives once Kafka is back', async () => {
+    for (const tuning of [{ maxInFlightItems: 3 }, { maxInFlightBytes: 1 }]) {
+      const stream = uniqueStream('window')
+      await appendSequence(connection.client, stream, 20)
+      const kafka = scriptedKafka()
+      kafka.behaviour = (send) => send.answer('failAll')
+      const run = start(kafka, streamSettings(stream, { 'resilience:transientErrorDelay': '00:00:00.002', 'resilience:reconnectBackoffMaxMs': '2' }), { tuning: { ...tuning, lingerMs: 1 } })
+      await kafka.nthSend(10)
+      // By bytes, the item that exhausts the window is the last one read (here: the first).
+      expect(run.metrics.consumed()).toBe(tuning.maxInFlightItems ?? 1)
+      kafka.behaviour = (send) => send.answer('deliverAll')
+      await eventually('every event delivered', () => new Set(kafka.delivered.map(revisionOf)).size === 20, 5_000)
+      run.stop()
+      await run.ended
+    }
+  })
+
+  test('a filtered $all run commits log positions only, and moves past the events its filter leaves out', async () => {
+    const prefix = `allscope${randomUUID().slice(0, 8)}`
+    const matching = await connection.client.appendToStream(`${prefix}-a`, [jsonEvent({ type: 'T', data: {} })])
+    let last = matching
+    for (let index = 0; index < 6; index++) last = await connection.client.appendToStream(`other-${prefix}`, [jsonEvent({ type: 'T', data: {} })])
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('deliverAll')
+    const run = start(
+      kafka,
+      sinkSettings({ 'subscription:filter:scope': 'stream', 'subscription:filter:filterType': 'prefix', 'subscription:filter:expression': prefix, 'autocommit:recordsThreshold': '2', 'autocommit:interval': '20' }),
+    )
+    await kafka.deliveredUntil((delivered) => delivered.length === 1)
+    await eventually('a commit past the delivered event', () => run.commits.some((resume) => resume.position!.commit > matching.position!.commit), 5_000)
+    expect(run.commits.every((resume) => resume.revision === undefined)).toBe(true)
+    expect(run.commits.every((resume) => resume.position!.commit <= last.position!.commit)).toBe(true)
+    run.stop()
+    await run.ended
+  })
+
+  test('a port that cannot tell its retried errors: the stall is still reported', async () => {
+    const stream = uniqueStream('no-last-retried')
+    await appendSequence(connection.client, stream, 1)
+    const kafka = scriptedKafka()
+    const withoutRetries: ScriptedKafka = {
+      ...kafka,
+      open: () => {
+        const { connect, send, close } = kafka.open()
+        return { connect, send, close }
+      },
+    }
+    const run = start(withoutRetries, streamSettings(stream), { tuning: { stallAfterMs: 100, stopGraceMs: 20 } })
+    await kafka.nthSend(1)
+    await eventually('a stall', () => stallReported(run), 5_000)
+    expect(stalls(run)[0]).toMatchObject({ stall: { lastError: undefined } })
+    run.stop()
+    await run.ended
+  })
+
+  test('a fatal error while stopping still fails the run', async () => {
+    const stream = uniqueStream('fatal-in-stop')
+    await appendSequence(connection.client, stream, 1)
+    const kafka = scriptedKafka()
+    const run = start(kafka, streamSettings(stream), { tuning: { stopGraceMs: 60_000 } })
+    const held = await kafka.nthSend(1)
+    run.stop()
+    const rejected = new KafkaSendError({ code: 'AUTHORIZATION_FAILED', transient: false, message: 'not allowed' })
+    held.answer([{ delivered: false, error: rejected }])
+    const error = await run.ended.then(() => undefined, (caught: unknown) => caught)
+    expect((error as { kafkaError?: unknown }).kafkaError).toBe(rejected)
+    expect(run.metrics.counts.processorErrors).toBe(1)
   })
 })
 

@@ -45,7 +45,7 @@ interface StartedRun {
 function start(
   kafka: ScriptedKafka,
   settings: KafkaSinkSettings,
-  options: { start?: StartPoint; tuning?: Partial<PipelineTuning>; commitCheckpoint?: (resume: ResumePoint) => Promise<void> } = {},
+  options: { start?: StartPoint; tuning?: Partial<PipelineTuning>; commitCheckpoint?: (resume: ResumePoint) => Promise<void>; connection?: KurrentDbConnection } = {},
 ): StartedRun {
   const commits: ResumePoint[] = []
   const signals: ConnectorSignal[] = []
@@ -56,7 +56,7 @@ function start(
   let subscription!: Subscription
   const ended = new Promise<void>((resolve, reject) => {
     subscription = runConnector(
-      { connection, openKafka: kafka.open, commitCheckpoint: options.commitCheckpoint ?? (async (resume) => void commits.push(resume)), logger, metrics },
+      { connection: options.connection ?? connection, openKafka: kafka.open, commitCheckpoint: options.commitCheckpoint ?? (async (resume) => void commits.push(resume)), logger, metrics },
       { connectorId: 'in-process', settings, start: options.start ?? { kind: 'start' }, stop$, tuning: { stopGraceMs: 2_000, ...options.tuning } },
     ).subscribe({ next: (signal) => void signals.push(signal), error: reject, complete: resolve })
   })
@@ -532,20 +532,46 @@ describe('the consumer lag', () => {
 })
 
 describe('unsubscribing instead of stopping', () => {
+  test('a lag sample that answers after the unsubscribe is not reported', async () => {
+    let answer!: () => void
+    const heldRead = new Promise<void>((resolve) => (answer = resolve))
+    let asked!: () => void
+    const readAsked = new Promise<void>((resolve) => (asked = resolve))
+    const holding: KurrentDbConnection = {
+      ...connection,
+      readHeadPosition: async () => {
+        asked()
+        await heldRead
+        return connection.readHeadPosition()
+      },
+    }
+    const kafka = scriptedKafka()
+    const run = start(kafka, streamSettings(uniqueStream('late-lag')), { tuning: { lagSampleIntervalMs: 20 }, connection: holding })
+    await readAsked
+    run.subscription.unsubscribe()
+    answer()
+    // The run's own continuation of the read was queued before this one.
+    await heldRead
+    await connection.readHeadPosition()
+    expect(run.metrics.lags).toEqual([])
+  })
+
   test('closes the client at once; nothing more is sent, committed, sampled or reported afterwards', async () => {
     const stream = uniqueStream('unsubscribed')
     await appendSequence(connection.client, stream, 5)
     const kafka = scriptedKafka()
     const settings = streamSettings(stream, { 'autocommit:interval': '100', 'resilience:transientErrorDelay': '00:00:00.010', 'resilience:reconnectBackoffMaxMs': '10' })
     const tuning = { maxBatchMessages: 2, lingerMs: 1, stallAfterMs: 200, lagSampleIntervalMs: 20, stopGraceMs: 20 }
-    const run = start(kafka, settings, { tuning })
+    let headReads = 0
+    const counting: KurrentDbConnection = { ...connection, readHeadPosition: () => (headReads++, connection.readHeadPosition()) }
+    const run = start(kafka, settings, { tuning, connection: counting })
     const first = await kafka.nthSend(1)
     first.answer('deliverAll')
     // The second batch is held: work in flight, the first batch confirmed but (not due yet) uncommitted.
     await kafka.nthSend(2)
     run.subscription.unsubscribe()
     expect(kafka.closeOptions).toEqual([{ flush: false }])
-    const before = { sends: kafka.sends.length, commits: run.commits.length, lags: run.metrics.lags.length, stalled: run.metrics.stalledValues.length, signals: run.signals.length, logs: run.logs.length }
+    const before = { sends: kafka.sends.length, commits: run.commits.length, headReads, lags: run.metrics.lags.length, stalled: run.metrics.stalledValues.length, signals: run.signals.length, logs: run.logs.length }
     // A stop that comes after the unsubscribe finds nothing left to stop.
     run.stop()
 
@@ -560,7 +586,7 @@ describe('unsubscribing instead of stopping', () => {
     await eventually('the marker run commits and stalls', () => marker.commits.length > 0 && marker.signals.some((signal) => signal.kind === 'stalled' && signal.stall !== undefined))
     await eventually('the marker run samples the lag', () => marker.metrics.lags.length >= 2)
 
-    expect({ sends: kafka.sends.length, commits: run.commits.length, lags: run.metrics.lags.length, stalled: run.metrics.stalledValues.length, signals: run.signals.length, logs: run.logs.length }).toEqual(before)
+    expect({ sends: kafka.sends.length, commits: run.commits.length, headReads, lags: run.metrics.lags.length, stalled: run.metrics.stalledValues.length, signals: run.signals.length, logs: run.logs.length }).toEqual(before)
     expect(kafka.closed()).toBe(1)
     marker.subscription.unsubscribe()
   })

@@ -338,6 +338,21 @@ describe('what the run reports', () => {
     expect(committedRevisions(run)).toEqual([3])
   })
 
+  test('a dropped subscription made again: running is reported once, and delivery goes on', async () => {
+    const stream = uniqueStream('resubscribed')
+    await appendSequence(connection.client, stream, 1)
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('deliverAll')
+    const run = start(kafka, streamSettings(stream))
+    await kafka.deliveredUntil((delivered) => delivered.length === 1)
+    expect(emulator.dropReads()).toBeGreaterThan(0)
+    await appendSequence(connection.client, stream, 1, 1)
+    await eventually('the event appended after the drop', () => kafka.delivered.some((message) => revisionOf(message) === 1))
+    expect(run.signals.filter((signal) => signal.kind === 'running')).toHaveLength(1)
+    run.stop()
+    await run.ended
+  })
+
   test('an empty stream: running, then caught up; a stop commits nothing', async () => {
     const kafka = scriptedKafka()
     const run = start(kafka, streamSettings(uniqueStream('empty')))

@@ -970,6 +970,23 @@ describe('more of the run', () => {
     await run.ended
   })
 
+  test('a JSONPath filter: records it leaves out are not sent, and the checkpoint still moves past them', async () => {
+    const tag = randomUUID().slice(0, 8)
+    const stream = uniqueStream('json-path')
+    const before = await connection.client.appendToStream(stream, [jsonEvent({ type: 'T', data: { tag: 'before' } })])
+    await connection.client.appendToStream(stream, [jsonEvent({ type: 'T', data: { tag, keep: true } })])
+    const skipped = await connection.client.appendToStream(stream, [jsonEvent({ type: 'T', data: { tag, keep: false } })])
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('deliverAll')
+    const run = start(kafka, sinkSettings({ 'subscription:filter:filterType': 'jsonPath', 'subscription:filter:expression': `$[?@.tag == '${tag}' && @.keep == true]` }), {
+      start: { kind: 'after', position: before.position! },
+    })
+    await eventually('a commit of the skipped record', () => run.commits.some((resume) => resume.position!.commit === skipped.position!.commit), 5_000)
+    expect(kafka.delivered.map((message) => JSON.parse(message.value.toString('utf8')))).toEqual([{ tag, keep: true }])
+    run.stop()
+    await run.ended
+  })
+
   test('a port that cannot tell its retried errors: the stall is still reported', async () => {
     const stream = uniqueStream('no-last-retried')
     await appendSequence(connection.client, stream, 1)

@@ -954,18 +954,32 @@ describe('more of the run', () => {
   test('a filtered $all run commits log positions only, and moves past the events its filter leaves out', async () => {
     const prefix = `allscope${randomUUID().slice(0, 8)}`
     const matching = await connection.client.appendToStream(`${prefix}-a`, [jsonEvent({ type: 'T', data: {} })])
-    let last = matching
-    for (let index = 0; index < 6; index++) last = await connection.client.appendToStream(`other-${prefix}`, [jsonEvent({ type: 'T', data: {} })])
+    for (let index = 0; index < 6; index++) await connection.client.appendToStream(`other-${prefix}`, [jsonEvent({ type: 'T', data: {} })])
     const kafka = scriptedKafka()
     kafka.behaviour = (send) => send.answer('deliverAll')
     const run = start(
       kafka,
-      sinkSettings({ 'subscription:filter:scope': 'stream', 'subscription:filter:filterType': 'prefix', 'subscription:filter:expression': prefix, 'autocommit:recordsThreshold': '2', 'autocommit:interval': '20' }),
+      sinkSettings({ 'subscription:filter:scope': 'stream', 'subscription:filter:filterType': 'prefix', 'subscription:filter:expression': prefix, 'autocommit:recordsThreshold': '1', 'autocommit:interval': '20' }),
     )
     await kafka.deliveredUntil((delivered) => delivered.length === 1)
     await eventually('a commit past the delivered event', () => run.commits.some((resume) => resume.position!.commit > matching.position!.commit), 5_000)
+    // The event itself, once more are confirmed after it (a threshold of 1 commits it alone).
+    const second = await connection.client.appendToStream(`${prefix}-b`, [jsonEvent({ type: 'T', data: {} })])
+    await eventually('the commit of the second event', () => run.commits.some((resume) => resume.position!.commit === second.position!.commit), 5_000)
     expect(run.commits.every((resume) => resume.revision === undefined)).toBe(true)
-    expect(run.commits.every((resume) => resume.position!.commit <= last.position!.commit)).toBe(true)
+    expect(run.commits.every((resume) => resume.position!.commit <= second.position!.commit)).toBe(true)
+    run.stop()
+    await run.ended
+  })
+
+  test('a filtered $all run commits an event it delivered as its log position, without a stream revision', async () => {
+    const prefix = `allrevision${randomUUID().slice(0, 8)}`
+    const appended = await connection.client.appendToStream(`${prefix}-a`, [jsonEvent({ type: 'T', data: {} }), jsonEvent({ type: 'T', data: {} })])
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('deliverAll')
+    const run = start(kafka, sinkSettings({ 'subscription:filter:scope': 'stream', 'subscription:filter:filterType': 'prefix', 'subscription:filter:expression': prefix }))
+    await eventually('the commit of the last event', () => run.commits.some((resume) => resume.position!.commit === appended.position!.commit), 5_000)
+    expect(run.commits.at(-1)).toEqual({ position: appended.position!, revision: undefined })
     run.stop()
     await run.ended
   })

@@ -984,6 +984,28 @@ describe('more of the run', () => {
     await run.ended
   })
 
+  test("a filtered $all run: a server checkpoint is committed by the threshold, not on its own", async () => {
+    const prefix = `allthreshold${randomUUID().slice(0, 8)}`
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('deliverAll')
+    const run = start(
+      kafka,
+      sinkSettings({ 'subscription:filter:scope': 'stream', 'subscription:filter:filterType': 'prefix', 'subscription:filter:expression': prefix, 'autocommit:recordsThreshold': '5', 'autocommit:interval': '60000' }),
+      { tuning: { lingerMs: 1 } },
+    )
+    await eventually('caught up', () => run.signals.some((signal) => signal.kind === 'caughtUp'))
+    await connection.client.appendToStream(`${prefix}-a`, [jsonEvent({ type: 'T', data: {} })])
+    await eventually('the first commit', () => run.commits.length === 1, 5_000)
+    // Server checkpoints come every 5 scanned events: two or so before the next matching event, fewer than 5 items.
+    for (let index = 0; index < 12; index++) await connection.client.appendToStream(`other-${prefix}`, [jsonEvent({ type: 'T', data: {} })])
+    await connection.client.appendToStream(`${prefix}-b`, [jsonEvent({ type: 'T', data: {} })])
+    await eventually('the second event confirmed', () => run.metrics.produced() === 2, 5_000)
+    expect(run.commits).toHaveLength(1)
+    run.stop()
+    await run.ended
+    expect(run.commits).toHaveLength(2)
+  })
+
   test('a JSONPath filter: records it leaves out are not sent, and the checkpoint still moves past them', async () => {
     const tag = randomUUID().slice(0, 8)
     const stream = uniqueStream('json-path')

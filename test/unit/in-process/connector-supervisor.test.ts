@@ -377,6 +377,41 @@ describe('connector supervisor: stops that come early, and what a run forwards',
     expect(after.checkpoint).toEqual(before.checkpoint)
   })
 
+  test('a newer activation of a running connector stops the run going and takes over', async () => {
+    const connectorId = `supersede-${randomUUID().slice(0, 8)}`
+    const stream = `s-${connectorId}`
+    const supervisor = supervisorWith(delivering)
+    const first = recordingReport()
+    supervisor.activate(activation(connectorId, stream, first.report))
+    await first.running
+    const second = recordingReport()
+    supervisor.activate(activation(connectorId, stream, second.report, { activation: 2 }))
+    await second.running
+    expect(first.events).toEqual(['running', 'ended requested=true'])
+    expect(supervisor.activeActivation(connectorId)).toBe(2)
+    await supervisor.deactivate(connectorId)
+  })
+
+  test("initialPosition latest: the end found at the first start is kept, so a stop before any event loses none", async () => {
+    const connectorId = `latest-${randomUUID().slice(0, 8)}`
+    const stream = `s-${connectorId}`
+    await appendSequence(connection.client, stream, 2)
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('deliverAll')
+    const supervisor = supervisorWith(() => kafka.open())
+    const settings = { ...settingsFor(stream), 'subscription:initialPosition': 'latest' }
+    const first = recordingReport()
+    supervisor.activate(activation(connectorId, stream, first.report, { settings }))
+    await first.running
+    await supervisor.deactivate(connectorId)
+    await appendSequence(connection.client, stream, 2, 2)
+    const second = recordingReport()
+    supervisor.activate(activation(connectorId, stream, second.report, { settings }))
+    await kafka.deliveredUntil((delivered) => delivered.length >= 2)
+    expect(kafka.delivered.map(revisionOf)).toEqual([2, 3])
+    await supervisor.deactivate(connectorId)
+  })
+
   test('a run started again resumes right after what the previous run committed', async () => {
     const connectorId = `resume-${randomUUID().slice(0, 8)}`
     const stream = `s-${connectorId}`

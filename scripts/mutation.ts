@@ -39,7 +39,8 @@ const targets: Record<string, readonly (readonly string[])[]> = {
   'src/sink/kafka/create-kafka-port.ts': [['test/unit/sink']],
   'src/sink/kafka/platformatic-compression.ts': [['test/unit/sink']],
   'src/settings/parse-sink-settings.ts': [settingsTests],
-  'src/pipeline/run-connector.ts': [['test/unit/pipeline'], [runConnectorQuick]],
+  // No unit test imports run-connector.ts: only the in-process tests can kill its mutants.
+  'src/pipeline/run-connector.ts': [[runConnectorQuick]],
   'src/sink/kafka/listener-probe.ts': [['test/unit/sink/kafka/listener-probe.test.ts', 'test/unit/sink/kafka/listener-probe-sockets.test.ts']],
   'src/sink/kafka/listener-probe-conversation.ts': [['test/unit/sink/kafka/listener-probe-conversation.test.ts']],
   'src/sink/kafka/platformatic-engine.ts': [['test/unit/sink']],

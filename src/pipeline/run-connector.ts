@@ -56,6 +56,8 @@ export interface PipelineTuning {
   readonly commitFailureLimitMs: number
   /** Work outstanding and no confirmed progress for this long: the run reports itself stalled (`--stall-after`). */
   readonly stallAfterMs: number
+  /** How often the consumer lag is sampled (each sample is a read of the end of $all). */
+  readonly lagSampleIntervalMs: number
 }
 
 export const defaultPipelineTuning: PipelineTuning = {
@@ -68,9 +70,8 @@ export const defaultPipelineTuning: PipelineTuning = {
   stopGraceMs: 10_000,
   commitFailureLimitMs: 60_000,
   stallAfterMs: 60_000,
+  lagSampleIntervalMs: 5_000,
 }
-
-const lagSampleIntervalMs = 5_000
 
 export interface ConnectorRun {
   readonly connectorId: string
@@ -205,10 +206,14 @@ export function runConnector(dependencies: ConnectorDependencies, run: Connector
     // Lag in log positions between the end of $all and what was read: sampled, as it needs a read of its own.
     const lagTimer = setInterval(() => {
       dependencies.connection.readHeadPosition().then(
-        (head) => metrics.consumerLag(head === undefined || lastReadPosition === undefined ? 0 : Math.max(0, Number(head.commit - lastReadPosition))),
+        (head) => {
+          // A read that answers after the run was torn down must not report for it (a next run may be reporting).
+          if (subscriber.closed) return
+          metrics.consumerLag(head === undefined || lastReadPosition === undefined ? 0 : Math.max(0, Number(head.commit - lastReadPosition)))
+        },
         () => {},
       )
-    }, lagSampleIntervalMs)
+    }, tuning.lagSampleIntervalMs)
 
     let lastReadPosition: bigint | undefined
     const revisionsResume = plan.target.kind === 'stream'
@@ -352,6 +357,9 @@ export function runConnector(dependencies: ConnectorDependencies, run: Connector
       defer(() => (stop.value !== 'none' ? EMPTY : merge(lifecycle$, deliver$))),
     )
 
+    /** A client that fails to close cannot be helped here: logged, never a rejection nobody handles. */
+    const closePort = (flush: boolean) => port.close({ flush }).catch((closeError: unknown) => logger.warn('closing the Kafka client failed', { error: closeError }))
+
     const stopping = run.stop$
       .pipe(
         take(1),
@@ -362,7 +370,7 @@ export function runConnector(dependencies: ConnectorDependencies, run: Connector
         logger.warn('stop grace period over; abandoning undelivered records (they will be re-read on restart)', { graceMs: tuning.stopGraceMs })
         stop.next('abandoned')
         // Closing the client makes a send that is still waiting on the broker settle now.
-        void port.close({ flush: false })
+        void closePort(false)
       })
 
     const finish = async (error: unknown) => {
@@ -377,7 +385,7 @@ export function runConnector(dependencies: ConnectorDependencies, run: Connector
       await commitNow()
       // After a clean end nothing is in flight any more: a flushing close just closes, where closing without flush
       // would report "closed without flush" as if records had been abandoned. A failure abandons what is left.
-      await port.close({ flush: error === undefined }).catch((closeError: unknown) => logger.warn('closing the Kafka client failed', { error: closeError }))
+      await closePort(error === undefined)
       if (error === undefined || (stop.value !== 'none' && error instanceof DeliveryAbortedError)) subscriber.complete()
       else {
         metrics.processorError()
@@ -393,7 +401,8 @@ export function runConnector(dependencies: ConnectorDependencies, run: Connector
       clearInterval(commitTimer)
       clearInterval(stallTimer)
       clearInterval(lagTimer)
-      void port.close({ flush: false })
+      // A run that ended has closed the client already (finish); one unsubscribed while going closes it now.
+      if (!ended) void closePort(false)
     }
   })
 }

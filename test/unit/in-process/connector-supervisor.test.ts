@@ -13,7 +13,7 @@ import { OwnershipLostError } from '../../../src/connectors/ownership-coordinato
 import type { KafkaPort, KafkaProducerConfig } from '../../../src/sink/kafka/port.ts'
 import { connectToKurrentDb, type KurrentDbConnection } from '../../../src/source/kurrentdb-connection.ts'
 import { startKurrentDbEmulator, type KurrentDbEmulator } from '../../support/kurrentdb-emulator.ts'
-import { appendSequence, scriptedKafka, type ScriptedKafka } from './scripted-kafka.ts'
+import { appendSequence, revisionOf, scriptedKafka, type ScriptedKafka } from './scripted-kafka.ts'
 
 let emulator: KurrentDbEmulator
 let connection: KurrentDbConnection
@@ -375,6 +375,61 @@ describe('connector supervisor: stops that come early, and what a run forwards',
     const after = await store.readCheckpointEntry(connectorId)
     expect(after.activation).toBe(before.activation)
     expect(after.checkpoint).toEqual(before.checkpoint)
+  })
+
+  test('a newer activation of a running connector stops the run going and takes over', async () => {
+    const connectorId = `supersede-${randomUUID().slice(0, 8)}`
+    const stream = `s-${connectorId}`
+    const supervisor = supervisorWith(delivering)
+    const first = recordingReport()
+    supervisor.activate(activation(connectorId, stream, first.report))
+    await first.running
+    const second = recordingReport()
+    supervisor.activate(activation(connectorId, stream, second.report, { activation: 2 }))
+    await second.running
+    expect(first.events).toEqual(['running', 'ended requested=true'])
+    expect(supervisor.activeActivation(connectorId)).toBe(2)
+    await supervisor.deactivate(connectorId)
+  })
+
+  test("initialPosition latest: the end found at the first start is kept, so a stop before any event loses none", async () => {
+    const connectorId = `latest-${randomUUID().slice(0, 8)}`
+    const stream = `s-${connectorId}`
+    await appendSequence(connection.client, stream, 2)
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('deliverAll')
+    const supervisor = supervisorWith(() => kafka.open())
+    const settings = { ...settingsFor(stream), 'subscription:initialPosition': 'latest' }
+    const first = recordingReport()
+    supervisor.activate(activation(connectorId, stream, first.report, { settings }))
+    await first.running
+    await supervisor.deactivate(connectorId)
+    await appendSequence(connection.client, stream, 2, 2)
+    const second = recordingReport()
+    supervisor.activate(activation(connectorId, stream, second.report, { settings }))
+    await kafka.deliveredUntil((delivered) => delivered.length >= 2)
+    expect(kafka.delivered.map(revisionOf)).toEqual([2, 3])
+    await supervisor.deactivate(connectorId)
+  })
+
+  test('a run started again resumes right after what the previous run committed', async () => {
+    const connectorId = `resume-${randomUUID().slice(0, 8)}`
+    const stream = `s-${connectorId}`
+    await appendSequence(connection.client, stream, 3)
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('deliverAll')
+    const supervisor = supervisorWith(() => kafka.open())
+    const committed: unknown[] = []
+    const first = recordingReport()
+    supervisor.activate(activation(connectorId, stream, { ...first.report, onCommitted: (resume) => void committed.push(resume) }))
+    while (!committed.some((resume) => (resume as { revision?: bigint }).revision === 2n)) await Bun.sleep(5)
+    await supervisor.deactivate(connectorId)
+    const deliveredBefore = kafka.delivered.length
+    await appendSequence(connection.client, stream, 2, 3)
+    supervisor.activate(activation(connectorId, stream, recordingReport().report))
+    await kafka.deliveredUntil((delivered) => delivered.slice(deliveredBefore).some((message) => revisionOf(message) === 4))
+    expect(kafka.delivered.slice(deliveredBefore).map(revisionOf)).toEqual([3, 4])
+    await supervisor.deactivate(connectorId)
   })
 
   test('commits, catching up and stalls are forwarded and logged; a lost lease ends the run unrecorded', async () => {

@@ -13,7 +13,7 @@ import type { KafkaSinkSettings } from '../../../src/settings/kafka-sink-setting
 import type { StartPoint } from '../../../src/source/positions.ts'
 import { connectToKurrentDb, type KurrentDbConnection } from '../../../src/source/kurrentdb-connection.ts'
 import { startKurrentDbEmulator, type KurrentDbEmulator } from '../../support/kurrentdb-emulator.ts'
-import { appendSequence, brokersDown, eventually, headerText, recordingMetrics, revisionOf, scriptedKafka, streamSettings, type ScriptedKafka } from './scripted-kafka.ts'
+import { appendSequence, brokersDown, eventually, headerText, recordingMetrics, revisionOf, scriptedKafka, sinkSettings, streamSettings, type ScriptedKafka } from './scripted-kafka.ts'
 import { CheckpointCommitFailedError } from '../../../src/pipeline/run-connector.ts'
 import { KafkaSendError } from '../../../src/sink/kafka/errors.ts'
 
@@ -45,7 +45,7 @@ interface StartedRun {
 function start(
   kafka: ScriptedKafka,
   settings: KafkaSinkSettings,
-  options: { start?: StartPoint; tuning?: Partial<PipelineTuning>; commitCheckpoint?: (resume: ResumePoint) => Promise<void> } = {},
+  options: { start?: StartPoint; tuning?: Partial<PipelineTuning>; commitCheckpoint?: (resume: ResumePoint) => Promise<void>; connection?: KurrentDbConnection } = {},
 ): StartedRun {
   const commits: ResumePoint[] = []
   const signals: ConnectorSignal[] = []
@@ -56,7 +56,7 @@ function start(
   let subscription!: Subscription
   const ended = new Promise<void>((resolve, reject) => {
     subscription = runConnector(
-      { connection, openKafka: kafka.open, commitCheckpoint: options.commitCheckpoint ?? (async (resume) => void commits.push(resume)), logger, metrics },
+      { connection: options.connection ?? connection, openKafka: kafka.open, commitCheckpoint: options.commitCheckpoint ?? (async (resume) => void commits.push(resume)), logger, metrics },
       { connectorId: 'in-process', settings, start: options.start ?? { kind: 'start' }, stop$, tuning: { stopGraceMs: 2_000, ...options.tuning } },
     ).subscribe({ next: (signal) => void signals.push(signal), error: reject, complete: resolve })
   })
@@ -162,7 +162,9 @@ describe('Kafka unreachable', () => {
     await kafka.nthSend(3)
     expect(run.signals.some((signal) => signal.kind === 'running')).toBe(true)
     expect(run.commits).toEqual([])
-    expect(run.logs.find((line) => line.message === 'Kafka is not reachable yet; records will be retried until it is')).toMatchObject({ level: 'warn' })
+    const notReachable = run.logs.find((line) => line.message === 'Kafka is not reachable yet; records will be retried until it is')
+    expect(notReachable).toMatchObject({ level: 'warn' })
+    expect(JSON.stringify(notReachable!.error)).toContain('ECONNREFUSED')
     const retried = run.logs.find((line) => line.message === 'Kafka delivery failed; retrying')
     expect(retried).toMatchObject({ level: 'warn', attempt: 1 })
     expect(retried!.delayMs).toBeGreaterThanOrEqual(10)
@@ -316,6 +318,7 @@ describe('what the run reports', () => {
     expect(kinds[0]).toBe('running')
     expect(kinds.indexOf('caughtUp')).toBeGreaterThan(0)
     expect(kinds.indexOf('committed')).toBeGreaterThan(kinds.indexOf('caughtUp'))
+    expect(kinds.filter((kind) => kind === 'caughtUp')).toHaveLength(1)
     expect(run.signals.find((signal) => signal.kind === 'committed')).toEqual({ kind: 'committed', resume: run.commits[0]! })
     expect({ consumed: run.metrics.consumed(), produced: run.metrics.produced(), written: run.metrics.written() }).toEqual({ consumed: 4, produced: 4, written: 4 })
     expect(run.metrics.queueLengths.at(-1)).toBe(0)
@@ -331,6 +334,52 @@ describe('what the run reports', () => {
     run.stop()
     await run.ended
     expect(run.metrics.counts).toEqual({ sinkErrors: 0, processorErrors: 0, commitFailures: 0 })
+    // The stop finds the last position committed already: it is not committed twice.
+    expect(committedRevisions(run)).toEqual([3])
+  })
+
+  test('a dropped subscription made again: running is reported once, and delivery goes on', async () => {
+    const stream = uniqueStream('resubscribed')
+    await appendSequence(connection.client, stream, 1)
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('deliverAll')
+    const run = start(kafka, streamSettings(stream))
+    await kafka.deliveredUntil((delivered) => delivered.length === 1)
+    expect(emulator.dropReads()).toBeGreaterThan(0)
+    await appendSequence(connection.client, stream, 1, 1)
+    await eventually('the event appended after the drop', () => kafka.delivered.some((message) => revisionOf(message) === 1))
+    expect(run.signals.filter((signal) => signal.kind === 'running')).toHaveLength(1)
+    run.stop()
+    await run.ended
+  })
+
+  test('an empty stream: running, then caught up; a stop commits nothing', async () => {
+    const kafka = scriptedKafka()
+    const run = start(kafka, streamSettings(uniqueStream('empty')))
+    await eventually('caught up', () => run.signals.some((signal) => signal.kind === 'caughtUp'))
+    expect(run.signals).toEqual([{ kind: 'running' }, { kind: 'caughtUp' }])
+    run.stop()
+    await run.ended
+    expect(run.commits).toEqual([])
+  })
+
+  test('without a threshold or interval due, the checkpoint waits for catching up', async () => {
+    const stream = uniqueStream('wait-catch-up')
+    await appendSequence(connection.client, stream, 30)
+    const kafka = scriptedKafka()
+    // Batches of ten close on size; the caught-up marker after them closes its own batch after the linger.
+    const run = start(kafka, streamSettings(stream, { waitForBrokerAck: 'false', 'autocommit:interval': '60000', 'autocommit:recordsThreshold': '1000' }), {
+      tuning: { maxBatchMessages: 10, lingerMs: 20, pipelinedBatches: 5 },
+    })
+    const sends = await Promise.all([1, 2, 3].map((n) => kafka.nthSend(n)))
+    sends[0]!.answer('deliverAll')
+    await kafka.deliveredUntil((delivered) => delivered.length === 10)
+    sends[1]!.answer('deliverAll')
+    sends[2]!.answer('deliverAll')
+    await eventually('the commit on catching up', () => run.commits.length > 0, 5_000)
+    expect(committedRevisions(run)).toEqual([29])
+    run.stop()
+    await run.ended
   })
 
   test('autocommit disabled: nothing is committed until the stop, which commits what was delivered', async () => {
@@ -452,7 +501,7 @@ describe('what the run reports', () => {
     run.stop()
     // Closing the client settles the send in flight (the port's contract), so the run can end.
     await run.ended
-    expect(kafka.closed()).toBeGreaterThan(0)
+    expect(kafka.closeOptions[0]).toEqual({ flush: false })
     expect(run.logs.find((line) => line.message === 'stop grace period over; abandoning undelivered records (they will be re-read on restart)')).toMatchObject({ level: 'warn', graceMs: 100 })
     expect(held.messages).toHaveLength(2)
     expect(run.commits).toEqual([])
@@ -469,6 +518,545 @@ describe('what the run reports', () => {
     const error = await run.ended.then(() => undefined, (caught: unknown) => caught)
     expect((error as { kafkaError?: unknown }).kafkaError).toBe(tooLarge)
     expect(committedRevisions(run).at(-1)).toBe(1)
+    expect(run.metrics.counts.processorErrors).toBe(1)
+  })
+})
+
+describe('the consumer lag', () => {
+  test('sampled as log positions between the end of $all and the last event read: 0 before any read', async () => {
+    const stream = uniqueStream('lag')
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('deliverAll')
+    const run = start(kafka, streamSettings(stream), { tuning: { lagSampleIntervalMs: 20 } })
+    await eventually('running', () => run.signals.some((signal) => signal.kind === 'running'))
+    // Nothing of the stream read yet (other streams fill $all): no lag is claimed.
+    await eventually('two lag samples', () => run.metrics.lags.length >= 2, 5_000)
+    expect(new Set(run.metrics.lags)).toEqual(new Set([0]))
+    const appended = await connection.client.appendToStream(stream, [jsonEvent({ type: 'T', data: {} })])
+    await kafka.deliveredUntil((delivered) => delivered.length === 1)
+    // Another stream moves the end of $all past the last event this run read.
+    const head = await connection.client.appendToStream(uniqueStream('lag-other'), [jsonEvent({ type: 'T', data: {} })])
+    const expected = Number(head.position!.commit - appended.position!.commit)
+    expect(expected).toBeGreaterThan(0)
+    const sampled = run.metrics.lags.length
+    await eventually('two samples after the append', () => run.metrics.lags.length >= sampled + 2, 5_000)
+    expect(run.metrics.lags.at(-1)).toBe(expected)
+    run.stop()
+    await run.ended
+  })
+})
+
+describe('unsubscribing instead of stopping', () => {
+  test('a lag sample that answers after the unsubscribe is not reported', async () => {
+    let answer!: () => void
+    const heldRead = new Promise<void>((resolve) => (answer = resolve))
+    let asked!: () => void
+    const readAsked = new Promise<void>((resolve) => (asked = resolve))
+    const holding: KurrentDbConnection = {
+      ...connection,
+      readHeadPosition: async () => {
+        asked()
+        await heldRead
+        return connection.readHeadPosition()
+      },
+    }
+    const kafka = scriptedKafka()
+    const run = start(kafka, streamSettings(uniqueStream('late-lag')), { tuning: { lagSampleIntervalMs: 20 }, connection: holding })
+    await readAsked
+    run.subscription.unsubscribe()
+    answer()
+    // The run's own continuation of the read was queued before this one.
+    await heldRead
+    await connection.readHeadPosition()
+    expect(run.metrics.lags).toEqual([])
+  })
+
+  test('closes the client at once; nothing more is sent, committed, sampled or reported afterwards', async () => {
+    const stream = uniqueStream('unsubscribed')
+    await appendSequence(connection.client, stream, 5)
+    const kafka = scriptedKafka()
+    const settings = streamSettings(stream, { 'autocommit:interval': '100', 'resilience:transientErrorDelay': '00:00:00.010', 'resilience:reconnectBackoffMaxMs': '10' })
+    const tuning = { maxBatchMessages: 2, lingerMs: 1, stallAfterMs: 200, lagSampleIntervalMs: 20, stopGraceMs: 20 }
+    let headReads = 0
+    const counting: KurrentDbConnection = { ...connection, readHeadPosition: () => (headReads++, connection.readHeadPosition()) }
+    const run = start(kafka, settings, { tuning, connection: counting })
+    const first = await kafka.nthSend(1)
+    first.answer('deliverAll')
+    // The second batch is held: work in flight, the first batch confirmed but (not due yet) uncommitted.
+    await kafka.nthSend(2)
+    run.subscription.unsubscribe()
+    expect(kafka.closeOptions).toEqual([{ flush: false }])
+    const before = { sends: kafka.sends.length, commits: run.commits.length, headReads, lags: run.metrics.lags.length, stalled: run.metrics.stalledValues.length, signals: run.signals.length, logs: run.logs.length }
+    // A stop that comes after the unsubscribe finds nothing left to stop.
+    run.stop()
+
+    // The positive marker: a run with the same settings commits on its interval and reports its stall, so the timers
+    // of the unsubscribed run would have fired by then.
+    const markerStream = uniqueStream('unsubscribed-marker')
+    await appendSequence(connection.client, markerStream, 5)
+    const markerKafka = scriptedKafka()
+    const marker = start(markerKafka, streamSettings(markerStream, { 'autocommit:interval': '100' }), { tuning })
+    ;(await markerKafka.nthSend(1)).answer('deliverAll')
+    await markerKafka.nthSend(2)
+    await eventually('the marker run commits and stalls', () => marker.commits.length > 0 && marker.signals.some((signal) => signal.kind === 'stalled' && signal.stall !== undefined))
+    await eventually('the marker run samples the lag', () => marker.metrics.lags.length >= 2)
+
+    expect({ sends: kafka.sends.length, commits: run.commits.length, headReads, lags: run.metrics.lags.length, stalled: run.metrics.stalledValues.length, signals: run.signals.length, logs: run.logs.length }).toEqual(before)
+    expect(kafka.closed()).toBe(1)
+    marker.subscription.unsubscribe()
+  })
+})
+
+const stalls = (run: StartedRun) => run.signals.filter((signal) => signal.kind === 'stalled')
+const stallReported = (run: StartedRun) => run.signals.some((signal) => signal.kind === 'stalled' && signal.stall !== undefined)
+/** Waits for `count` more lag samples: a clock made of the run's own timer, for a bound on a negative check. */
+const samplesLater = async (run: StartedRun, count: number) => {
+  const from = run.metrics.lags.length
+  await eventually(`${count} more lag samples`, () => run.metrics.lags.length >= from + count, 5_000)
+}
+
+describe('the metrics of confirmed deliveries', () => {
+  test('write latency is the time since the event was created, commit latency the time since it was read, both in seconds', async () => {
+    const stream = uniqueStream('latency')
+    // The events are created (by the emulator, on this clock) between these two instants.
+    const appendedFrom = Date.now()
+    await appendSequence(connection.client, stream, 2)
+    const appendedUntil = Date.now()
+    // The events are older than the run by this much at least, so a latency of 0 would show.
+    await Bun.sleep(30)
+    const startedAt = Date.now()
+    const startedMonotonic = performance.now()
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('deliverAll')
+    const run = start(kafka, streamSettings(stream))
+    await eventually('the commit of revision 1', () => committedRevisions(run).includes(1))
+    const spanSeconds = (performance.now() - startedMonotonic) / 1000
+    const endedAt = Date.now()
+    expect(run.metrics.writeLatencies).toHaveLength(2)
+    for (const latency of run.metrics.writeLatencies) {
+      expect(latency * 1000).toBeGreaterThanOrEqual(startedAt - appendedUntil - 1)
+      expect(latency * 1000).toBeLessThanOrEqual(endedAt - appendedFrom + 1)
+    }
+    expect(run.metrics.commitLatencies.length).toBeGreaterThan(0)
+    for (const latency of [...run.metrics.commitLatencies, ...run.metrics.produceDurations]) {
+      expect(latency).toBeGreaterThanOrEqual(0)
+      expect(latency).toBeLessThanOrEqual(spanSeconds)
+    }
+    run.stop()
+    await run.ended
+  })
+})
+
+describe('stalls', () => {
+  test('reported even while new events keep arriving', async () => {
+    const stream = uniqueStream('stall-reading')
+    await appendSequence(connection.client, stream, 1)
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('failAll')
+    const run = start(kafka, streamSettings(stream, { 'resilience:transientErrorDelay': '00:00:00.020', 'resilience:reconnectBackoffMaxMs': '20' }), {
+      tuning: { stallAfterMs: 150, stopGraceMs: 50 },
+    })
+    let appending = true
+    const appender = (async () => {
+      for (let first = 1; appending; first++) {
+        await appendSequence(connection.client, stream, 1, first)
+        await Bun.sleep(10)
+      }
+    })()
+    await eventually('a stall', () => stallReported(run), 5_000).finally(() => (appending = false))
+    await appender
+    expect(run.metrics.consumed()).toBeGreaterThan(1)
+    run.stop()
+    await run.ended
+  })
+
+  test('counted from when work arrived at an idle run, not from the progress before it', async () => {
+    const stream = uniqueStream('stall-idle')
+    await appendSequence(connection.client, stream, 1)
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => kafka.sends.length === 1 && send.answer('deliverAll')
+    const run = start(kafka, streamSettings(stream), { tuning: { stallAfterMs: 100, stopGraceMs: 50 } })
+    await kafka.deliveredUntil((delivered) => delivered.length === 1)
+    const idleFrom = Date.now()
+    // Idle (nothing to deliver) for longer than the stall time: that is no stall, and no stall time used up.
+    await Bun.sleep(250)
+    await appendSequence(connection.client, stream, 1, 1)
+    await kafka.nthSend(2)
+    await eventually('a stall', () => stallReported(run), 5_000)
+    const stall = stalls(run).find((signal) => signal.stall !== undefined)!.stall!
+    expect(stall.since.getTime()).toBeGreaterThan(idleFrom + 100)
+    run.stop()
+    await run.ended
+  })
+
+  test("reported once while it lasts and again when its last error changes; an engine error from before it is no explanation; cleared when the run ends", async () => {
+    const stream = uniqueStream('stall-refresh')
+    await appendSequence(connection.client, stream, 1)
+    const kafka = scriptedKafka()
+    kafka.lastRetried = { error: new KafkaSendError({ code: 'REQUEST_TIMED_OUT', transient: true, message: 'an old timeout' }), at: Date.now() - 60_000 }
+    const run = start(kafka, streamSettings(stream), { tuning: { stallAfterMs: 100, stopGraceMs: 50, lagSampleIntervalMs: 20 } })
+    await kafka.nthSend(1) // held
+    await eventually('a stall', () => stallReported(run), 5_000)
+    expect(stalls(run)[0]).toMatchObject({ stall: { lastError: undefined } })
+    // Several stall checks later (one every 50 ms here), the same stall is not reported again.
+    await samplesLater(run, 12)
+    expect(stalls(run)).toHaveLength(1)
+    kafka.lastRetried = { error: new KafkaSendError({ code: 'RETRIABLE_BROKER_ERROR', transient: true, message: 'leader moved' }), at: Date.now() }
+    await eventually('the stall reported again', () => stalls(run).length === 2, 5_000)
+    expect(stalls(run)[1]).toMatchObject({ stall: { lastError: 'leader moved' } })
+    expect(run.metrics.stalledValues.at(-1)).toBe(true)
+    run.stop()
+    await run.ended
+    expect(run.signals.at(-1)).toEqual({ kind: 'stalled', stall: undefined })
+    expect(run.metrics.stalledValues.at(-1)).toBe(false)
+  })
+
+  test('a run that keeps up reports none, however short the stall time', async () => {
+    const stream = uniqueStream('no-stall')
+    await appendSequence(connection.client, stream, 3)
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('deliverAll')
+    const run = start(kafka, streamSettings(stream), { tuning: { stallAfterMs: 100, lagSampleIntervalMs: 20 } })
+    await eventually('the commit of revision 2', () => committedRevisions(run).includes(2))
+    // Idle for more than twice the stall time.
+    await samplesLater(run, 12)
+    expect(stalls(run)).toEqual([])
+    expect(run.metrics.stalledValues).toEqual([false])
+    run.stop()
+    await run.ended
+  })
+})
+
+describe('checkpoint commits', () => {
+  test('never overlap, the final one at the stop included', async () => {
+    const stream = uniqueStream('commit-overlap')
+    await appendSequence(connection.client, stream, 3)
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('deliverAll')
+    const committed: ResumePoint[] = []
+    const held: Array<() => void> = []
+    let inFlight = 0
+    let most = 0
+    const run = start(kafka, streamSettings(stream, { 'autocommit:interval': '20', 'autocommit:recordsThreshold': '1' }), {
+      tuning: { lagSampleIntervalMs: 20 },
+      commitCheckpoint: async (resume) => {
+        most = Math.max(most, ++inFlight)
+        await new Promise<void>((resolve) => held.push(resolve))
+        inFlight--
+        committed.push(resume)
+      },
+    })
+    await eventually('a commit in progress', () => held.length === 1)
+    await appendSequence(connection.client, stream, 2, 3)
+    await kafka.deliveredUntil((delivered) => delivered.length === 5)
+    // Commit triggers (the 20 ms timer, each confirmed batch) meanwhile find the first commit still in progress.
+    await samplesLater(run, 5)
+    expect(held).toHaveLength(1)
+    run.stop()
+    let ended = false
+    void run.ended.finally(() => (ended = true))
+    while (!ended) {
+      held.shift()?.()
+      await Bun.sleep(5)
+    }
+    expect(most).toBe(1)
+    expect(Number(committed.at(-1)!.revision)).toBe(4)
+  })
+
+  test('the failure limit counts one streak of failures: a commit that succeeds starts it again', async () => {
+    const stream = uniqueStream('commit-streak')
+    await appendSequence(connection.client, stream, 1)
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('deliverAll')
+    const committed: ResumePoint[] = []
+    let failNext = 1
+    const run = start(kafka, streamSettings(stream, { 'autocommit:interval': '20' }), {
+      tuning: { commitFailureLimitMs: 200 },
+      commitCheckpoint: async (resume) => {
+        if (failNext > 0) {
+          failNext--
+          throw new Error('not now')
+        }
+        committed.push(resume)
+      },
+    })
+    let failed: unknown
+    run.ended.catch((error: unknown) => (failed = error))
+    await eventually('a commit after the first failure', () => committed.length === 1)
+    // Longer than the limit since that first failure.
+    await Bun.sleep(300)
+    failNext = 1
+    await appendSequence(connection.client, stream, 1, 1)
+    await eventually('a commit after the second failure, or the run failing', () => failed !== undefined || committed.some((resume) => resume.revision === 1n))
+    expect(failed).toBeUndefined()
+    expect(run.metrics.counts.commitFailures).toBe(2)
+    run.stop()
+    await run.ended
+  })
+})
+
+describe('closing the Kafka client', () => {
+  test('a clean stop closes it with a flush, a failed run without', async () => {
+    const stream = uniqueStream('close-flush')
+    await appendSequence(connection.client, stream, 1)
+    const clean = scriptedKafka()
+    clean.behaviour = (send) => send.answer('deliverAll')
+    const stopped = start(clean, streamSettings(stream))
+    await clean.deliveredUntil((delivered) => delivered.length === 1)
+    stopped.stop()
+    await stopped.ended
+    expect(clean.closeOptions).toEqual([{ flush: true }])
+    // Nothing was in flight: the stop did not wait for the grace period to abandon anything.
+    expect(stopped.logs.some((line) => String(line.message).startsWith('stop grace period over'))).toBe(false)
+
+    const failing = scriptedKafka()
+    const rejected = new KafkaSendError({ code: 'AUTHORIZATION_FAILED', transient: false, message: 'not allowed' })
+    failing.behaviour = (send) => send.answer(send.messages.map(() => ({ delivered: false, error: rejected })))
+    const failed = start(failing, streamSettings(stream))
+    await expect(failed.ended).rejects.toMatchObject({ kafkaError: rejected })
+    expect(failing.closeOptions).toEqual([{ flush: false }])
+  })
+
+  test('a close that fails is logged, and the run still ends as it would have', async () => {
+    const stream = uniqueStream('close-fails')
+    await appendSequence(connection.client, stream, 1)
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('deliverAll')
+    kafka.closeFailure = new Error('socket hang up')
+    const run = start(kafka, streamSettings(stream))
+    await kafka.deliveredUntil((delivered) => delivered.length === 1)
+    run.stop()
+    await run.ended
+    const warned = run.logs.find((line) => line.message === 'closing the Kafka client failed')
+    expect(warned).toMatchObject({ level: 'warn' })
+    expect(JSON.stringify(warned!.error)).toContain('socket hang up')
+    expect(committedRevisions(run)).toEqual([0])
+  })
+})
+
+describe('after the run ended by itself', () => {
+  test('a stop and the run\'s timers do nothing more', async () => {
+    const tuning = { stallAfterMs: 100, lagSampleIntervalMs: 20, stopGraceMs: 20 }
+    const stream = uniqueStream('ended-fatal')
+    await appendSequence(connection.client, stream, 2)
+    const kafka = scriptedKafka()
+    const tooLarge = new KafkaSendError({ code: 'MESSAGE_TOO_LARGE', transient: false, message: 'too large' })
+    // Revision 0 delivered, revision 1 refused: the run ends with records in flight.
+    kafka.behaviour = (send) => send.answer(send.revisions.map((revision) => (revision === 1 ? { delivered: false, error: tooLarge } : { delivered: true })))
+    const run = start(kafka, streamSettings(stream), { tuning })
+    await run.ended.catch(() => undefined)
+    const snapshot = () => ({ closed: kafka.closed(), lags: run.metrics.lags.length, stalled: run.metrics.stalledValues.length, signals: run.signals.length, logs: run.logs.length, commits: run.commits.length })
+    const before = snapshot()
+    run.stop()
+
+    // The positive marker: a run with the same timers stalls and samples the lag.
+    const markerStream = uniqueStream('ended-marker')
+    await appendSequence(connection.client, markerStream, 1)
+    const markerKafka = scriptedKafka()
+    const marker = start(markerKafka, streamSettings(markerStream), { tuning })
+    await markerKafka.nthSend(1)
+    await eventually('the marker run stalls', () => stallReported(marker), 5_000)
+    await samplesLater(marker, 3)
+    expect(snapshot()).toEqual(before)
+    marker.subscription.unsubscribe()
+  })
+
+  test('a checkpoint still uncommitted when the run ended is not tried again', async () => {
+    const stream = uniqueStream('ended-uncommitted')
+    await appendSequence(connection.client, stream, 1)
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('deliverAll')
+    let attempts = 0
+    const run = start(kafka, streamSettings(stream, { 'autocommit:interval': '20' }), {
+      tuning: { lagSampleIntervalMs: 20 },
+      commitCheckpoint: async () => {
+        attempts++
+        throw new Error('KurrentDB is read-only')
+      },
+    })
+    await eventually('a failed commit', () => attempts > 0)
+    run.stop()
+    await run.ended
+    const after = attempts
+    // Several commit intervals later (a marker run's lag samples, 20 ms apart).
+    const marker = start(scriptedKafka(), streamSettings(uniqueStream('uncommitted-marker')), { tuning: { lagSampleIntervalMs: 20 } })
+    await samplesLater(marker, 5)
+    expect(attempts).toBe(after)
+    marker.subscription.unsubscribe()
+  })
+})
+
+describe('delivery settings', () => {
+  test('waitForBrokerAck=true (the default): one batch in flight at a time', async () => {
+    const stream = uniqueStream('one-in-flight')
+    await appendSequence(connection.client, stream, 12)
+    const kafka = scriptedKafka()
+    let outstanding = 0
+    let most = 0
+    kafka.behaviour = (send) => {
+      most = Math.max(most, ++outstanding)
+      setTimeout(() => {
+        outstanding--
+        send.answer('deliverAll')
+      }, 2)
+    }
+    const run = start(kafka, streamSettings(stream), { tuning: { maxBatchMessages: 2, lingerMs: 1 } })
+    await kafka.deliveredUntil((delivered) => delivered.length === 12)
+    expect(kafka.sends.length).toBeGreaterThanOrEqual(6)
+    expect(most).toBe(1)
+    run.stop()
+    await run.ended
+  })
+
+  test('resilience:enabled=false: the first transient failure ends the run, nothing committed', async () => {
+    const stream = uniqueStream('resilience-off')
+    await appendSequence(connection.client, stream, 1)
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('failAll')
+    const run = start(kafka, streamSettings(stream, { 'resilience:enabled': 'false' }))
+    const error = await run.ended.then(() => undefined, (caught: unknown) => caught)
+    expect((error as Error).name).toBe('RetriesExhaustedError')
+    expect(kafka.sends).toHaveLength(1)
+    expect(run.commits).toEqual([])
+  })
+
+  test('resilience:maxRetries=2: three attempts, then the run fails', async () => {
+    const stream = uniqueStream('max-retries')
+    await appendSequence(connection.client, stream, 1)
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('failAll')
+    const run = start(kafka, streamSettings(stream, { 'resilience:maxRetries': '2', 'resilience:transientErrorDelay': '00:00:00.001', 'resilience:reconnectBackoffMaxMs': '2' }))
+    const error = await run.ended.then(() => undefined, (caught: unknown) => caught)
+    expect((error as Error).name).toBe('RetriesExhaustedError')
+    expect(kafka.sends).toHaveLength(3)
+    expect(run.commits).toEqual([])
+  })
+})
+
+describe('more of the run', () => {
+  test('the in-flight window bounds what is read, by count and by bytes; everything arrives once Kafka is back', async () => {
+    for (const tuning of [{ maxInFlightItems: 3 }, { maxInFlightBytes: 1 }]) {
+      const stream = uniqueStream('window')
+      await appendSequence(connection.client, stream, 20)
+      const kafka = scriptedKafka()
+      kafka.behaviour = (send) => send.answer('failAll')
+      const run = start(kafka, streamSettings(stream, { 'resilience:transientErrorDelay': '00:00:00.002', 'resilience:reconnectBackoffMaxMs': '2' }), { tuning: { ...tuning, lingerMs: 1 } })
+      await kafka.nthSend(10)
+      // By bytes, the item that exhausts the window is the last one read (here: the first).
+      expect(run.metrics.consumed()).toBe(tuning.maxInFlightItems ?? 1)
+      kafka.behaviour = (send) => send.answer('deliverAll')
+      await eventually('every event delivered', () => new Set(kafka.delivered.map(revisionOf)).size === 20, 5_000)
+      run.stop()
+      await run.ended
+    }
+  })
+
+  test('a filtered $all run commits log positions only, and moves past the events its filter leaves out', async () => {
+    const prefix = `allscope${randomUUID().slice(0, 8)}`
+    const matching = await connection.client.appendToStream(`${prefix}-a`, [jsonEvent({ type: 'T', data: {} })])
+    for (let index = 0; index < 6; index++) await connection.client.appendToStream(`other-${prefix}`, [jsonEvent({ type: 'T', data: {} })])
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('deliverAll')
+    const run = start(
+      kafka,
+      sinkSettings({ 'subscription:filter:scope': 'stream', 'subscription:filter:filterType': 'prefix', 'subscription:filter:expression': prefix, 'autocommit:recordsThreshold': '1', 'autocommit:interval': '20' }),
+    )
+    await kafka.deliveredUntil((delivered) => delivered.length === 1)
+    await eventually('a commit past the delivered event', () => run.commits.some((resume) => resume.position!.commit > matching.position!.commit), 5_000)
+    // The event itself, once more are confirmed after it (a threshold of 1 commits it alone).
+    const second = await connection.client.appendToStream(`${prefix}-b`, [jsonEvent({ type: 'T', data: {} })])
+    await eventually('the commit of the second event', () => run.commits.some((resume) => resume.position!.commit === second.position!.commit), 5_000)
+    expect(run.commits.every((resume) => resume.revision === undefined)).toBe(true)
+    expect(run.commits.every((resume) => resume.position!.commit <= second.position!.commit)).toBe(true)
+    run.stop()
+    await run.ended
+  })
+
+  test('a filtered $all run commits an event it delivered as its log position, without a stream revision', async () => {
+    const prefix = `allrevision${randomUUID().slice(0, 8)}`
+    const appended = await connection.client.appendToStream(`${prefix}-a`, [jsonEvent({ type: 'T', data: {} }), jsonEvent({ type: 'T', data: {} })])
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('deliverAll')
+    const run = start(kafka, sinkSettings({ 'subscription:filter:scope': 'stream', 'subscription:filter:filterType': 'prefix', 'subscription:filter:expression': prefix }))
+    await eventually('the commit of the last event', () => run.commits.some((resume) => resume.position!.commit === appended.position!.commit), 5_000)
+    expect(run.commits.at(-1)).toEqual({ position: appended.position!, revision: undefined })
+    run.stop()
+    await run.ended
+  })
+
+  test("a filtered $all run: a server checkpoint is committed by the threshold, not on its own", async () => {
+    const prefix = `allthreshold${randomUUID().slice(0, 8)}`
+    // From the end of $all: nothing to catch up with, so the first event read is the first scanned.
+    const end = await connection.client.appendToStream(`other-${prefix}`, [jsonEvent({ type: 'T', data: {} })])
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('deliverAll')
+    const run = start(
+      kafka,
+      sinkSettings({ 'subscription:filter:scope': 'stream', 'subscription:filter:filterType': 'prefix', 'subscription:filter:expression': prefix, 'autocommit:recordsThreshold': '5', 'autocommit:interval': '60000' }),
+      { start: { kind: 'after', position: end.position! }, tuning: { lingerMs: 1 } },
+    )
+    await eventually('caught up', () => run.signals.some((signal) => signal.kind === 'caughtUp'))
+    const first = await connection.client.appendToStream(`${prefix}-a`, [jsonEvent({ type: 'T', data: {} })])
+    // Committed at once: the run caught up since its last commit.
+    await eventually('the commit of the first event', () => run.commits.some((resume) => resume.position!.commit === first.position!.commit), 5_000)
+    const committedBefore = run.commits.length
+    // Nine more scanned events, a checkpoint every five: one or two checkpoints, at most three items since that commit.
+    for (let index = 0; index < 8; index++) await connection.client.appendToStream(`other-${prefix}`, [jsonEvent({ type: 'T', data: {} })])
+    await connection.client.appendToStream(`${prefix}-b`, [jsonEvent({ type: 'T', data: {} })])
+    await eventually('the second event confirmed', () => run.metrics.produced() === 2, 5_000)
+    expect(run.commits).toHaveLength(committedBefore)
+    run.stop()
+    await run.ended
+    expect(run.commits).toHaveLength(committedBefore + 1)
+  })
+
+  test('a JSONPath filter: records it leaves out are not sent, and the checkpoint still moves past them', async () => {
+    const tag = randomUUID().slice(0, 8)
+    const stream = uniqueStream('json-path')
+    const before = await connection.client.appendToStream(stream, [jsonEvent({ type: 'T', data: { tag: 'before' } })])
+    await connection.client.appendToStream(stream, [jsonEvent({ type: 'T', data: { tag, keep: true } })])
+    const skipped = await connection.client.appendToStream(stream, [jsonEvent({ type: 'T', data: { tag, keep: false } })])
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('deliverAll')
+    const run = start(kafka, sinkSettings({ 'subscription:filter:filterType': 'jsonPath', 'subscription:filter:expression': `$[?@.tag == '${tag}' && @.keep == true]` }), {
+      start: { kind: 'after', position: before.position! },
+    })
+    await eventually('a commit of the skipped record', () => run.commits.some((resume) => resume.position!.commit === skipped.position!.commit), 5_000)
+    expect(kafka.delivered.map((message) => JSON.parse(message.value.toString('utf8')))).toEqual([{ tag, keep: true }])
+    run.stop()
+    await run.ended
+  })
+
+  test('a port that cannot tell its retried errors: the stall is still reported', async () => {
+    const stream = uniqueStream('no-last-retried')
+    await appendSequence(connection.client, stream, 1)
+    const kafka = scriptedKafka()
+    const withoutRetries: ScriptedKafka = {
+      ...kafka,
+      open: () => {
+        const { connect, send, close } = kafka.open()
+        return { connect, send, close }
+      },
+    }
+    const run = start(withoutRetries, streamSettings(stream), { tuning: { stallAfterMs: 100, stopGraceMs: 20 } })
+    await kafka.nthSend(1)
+    await eventually('a stall', () => stallReported(run), 5_000)
+    expect(stalls(run)[0]).toMatchObject({ stall: { lastError: undefined } })
+    run.stop()
+    await run.ended
+  })
+
+  test('a fatal error while stopping still fails the run', async () => {
+    const stream = uniqueStream('fatal-in-stop')
+    await appendSequence(connection.client, stream, 1)
+    const kafka = scriptedKafka()
+    const run = start(kafka, streamSettings(stream), { tuning: { stopGraceMs: 60_000 } })
+    const held = await kafka.nthSend(1)
+    run.stop()
+    const rejected = new KafkaSendError({ code: 'AUTHORIZATION_FAILED', transient: false, message: 'not allowed' })
+    held.answer([{ delivered: false, error: rejected }])
+    const error = await run.ended.then(() => undefined, (caught: unknown) => caught)
+    expect((error as { kafkaError?: unknown }).kafkaError).toBe(rejected)
     expect(run.metrics.counts.processorErrors).toBe(1)
   })
 })

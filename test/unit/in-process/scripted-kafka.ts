@@ -38,6 +38,10 @@ export interface ScriptedKafka {
   /** Resolves once `predicate` holds for the delivered messages (checked after every send is answered). */
   deliveredUntil(predicate: (delivered: readonly KafkaMessage[]) => boolean): Promise<void>
   readonly closed: () => number
+  /** The options of every `close` call, in call order. */
+  readonly closeOptions: Array<{ readonly flush: boolean }>
+  /** Makes `close` reject with this error (after settling the sends still waiting, as a close does). */
+  closeFailure: Error | undefined
 }
 
 export const brokersDown = () => new KafkaSendError({ code: 'BROKERS_UNAVAILABLE', transient: true, message: 'connect ECONNREFUSED 127.0.0.1:9092' })
@@ -54,6 +58,7 @@ export function scriptedKafka(): ScriptedKafka {
   const sendWaiters: Array<{ n: number; resolve: (send: HeldSend) => void }> = []
   const deliveredWaiters: Array<{ predicate: (delivered: readonly KafkaMessage[]) => boolean; resolve: () => void }> = []
   let closes = 0
+  const closeOptions: Array<{ readonly flush: boolean }> = []
   const checkDelivered = () => {
     for (const waiter of [...deliveredWaiters]) {
       if (!waiter.predicate(delivered)) continue
@@ -68,6 +73,8 @@ export function scriptedKafka(): ScriptedKafka {
     connect: async () => {},
     lastRetried: undefined,
     closed: () => closes,
+    closeOptions,
+    closeFailure: undefined,
     nthSend: (n) => {
       const made = sends[n - 1]
       if (made !== undefined) return Promise.resolve(made)
@@ -107,9 +114,11 @@ export function scriptedKafka(): ScriptedKafka {
           harness.behaviour(held)
         }),
       // As the port's contract says of closing: a send still waiting settles now, its messages unconfirmed.
-      close: async () => {
+      close: async (options) => {
         closes++
+        closeOptions.push(options)
         for (const send of sends) send.answer(send.messages.map(() => ({ delivered: false, error: new KafkaSendError({ code: 'CLIENT_CLOSED', transient: true, message: 'the client was closed' }) })))
+        if (harness.closeFailure !== undefined) throw harness.closeFailure
       },
     }),
   }
@@ -146,6 +155,8 @@ export interface RecordingMetrics extends ConnectorMetrics {
   readonly writeLatencies: number[]
   readonly commitLatencies: number[]
   readonly produceDurations: number[]
+  /** Every consumer-lag sample, in log positions. */
+  readonly lags: number[]
 }
 
 export function recordingMetrics(): RecordingMetrics {
@@ -158,6 +169,7 @@ export function recordingMetrics(): RecordingMetrics {
   const writeLatencies: number[] = []
   const commitLatencies: number[] = []
   const produceDurations: number[] = []
+  const lags: number[] = []
   return {
     consumed: () => consumed,
     produced: () => produced,
@@ -168,12 +180,13 @@ export function recordingMetrics(): RecordingMetrics {
     writeLatencies,
     commitLatencies,
     produceDurations,
+    lags,
     recordsWritten: (count) => void (written += count),
     writeLatency: (seconds) => void writeLatencies.push(seconds),
     sinkError: () => void counts.sinkErrors++,
     messagesConsumed: (count) => void (consumed += count),
     commitLatency: (seconds) => void commitLatencies.push(seconds),
-    consumerLag: () => {},
+    consumerLag: (positions) => void lags.push(positions),
     producerQueueLength: (records) => void queueLengths.push(records),
     messagesProduced: (count) => void (produced += count),
     produceDuration: (seconds) => void produceDurations.push(seconds),

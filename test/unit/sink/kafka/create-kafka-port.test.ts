@@ -31,4 +31,26 @@ describe('createKafkaPort', () => {
     expect(outcomes[0]).toMatchObject({ delivered: false, error: { transient: true } })
     await port.close({ flush: false })
   }, 20_000)
+
+  test("once the engine has loaded, lastRetriedError is the engine's: the refused connection it retried", async () => {
+    const port = createKafkaPort({ ...refused, messageSendMaxRetries: 3 }, silentLogger)
+    const before = Date.now()
+    await port.connect().catch(() => undefined)
+    const retried = port.lastRetriedError?.()
+    expect(retried?.error).toMatchObject({ name: 'KafkaSendError', code: 'BROKERS_UNAVAILABLE', transient: true })
+    expect(retried!.error.message).toContain('ECONNREFUSED')
+    expect(retried!.at).toBeGreaterThanOrEqual(before)
+    await port.close({ flush: false })
+  }, 20_000)
+
+  test('close reaches the engine: a send after it is refused', async () => {
+    const port = createKafkaPort(refused, silentLogger)
+    await port.close({ flush: false })
+    const sent = await port.send('orders', [{ key: null, value: Buffer.from('x'), headers: new Map(), timestamp: 0n }]).then(
+      () => undefined,
+      (error: unknown) => error,
+    )
+    expect(sent).toBeInstanceOf(Error)
+    expect((sent as Error).message).toContain('after close')
+  }, 20_000)
 })

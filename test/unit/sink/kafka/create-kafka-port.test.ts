@@ -53,4 +53,13 @@ describe('createKafkaPort', () => {
     expect(sent).toBeInstanceOf(Error)
     expect((sent as Error).message).toContain('after close')
   }, 20_000)
+
+  test('--kafka-engine librdkafka loads the librdkafka client, not the default engine (its addon cannot load under Bun)', async () => {
+    const failure = await createKafkaPort(refused, silentLogger, 'librdkafka').connect().then(() => undefined, (error: unknown) => error)
+    // The default engine would answer the refused connection with a KafkaSendError (the test above); the librdkafka
+    // engine gets no further than loading @confluentinc/kafka-javascript's native addon, built for Node's ABI.
+    expect(failure).toBeInstanceOf(Error)
+    expect((failure as Error).name).not.toBe('KafkaSendError')
+    expect((failure as Error).message).toMatch(/NODE_MODULE_VERSION|kafka-javascript|Cannot find|binding/)
+  })
 })

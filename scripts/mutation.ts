@@ -108,7 +108,7 @@ for (const file of selected) {
   if (run.exitCode !== 0) failed.push(file)
 }
 
-// The summary covers every file with a report, so running one file refreshes its row and keeps the others.
+// The summary: a fresh row for every file with a local report, the committed row for the others.
 const scores: FileScore[] = []
 for (const file of Object.keys(targets)) {
   const reportPath = join(root, 'reports', `${basename(file, '.ts')}.json`)
@@ -130,12 +130,26 @@ const score = (entry: FileScore) => {
   const valid = entry.total - entry.errors
   return valid === 0 ? 100 : ((entry.killed + entry.timeout) * 100) / valid
 }
+// Rows of files without a local report (reports are not committed) come from the committed table as they are, so a
+// checkout that has run one file does not drop everyone else's rows.
+const scoresPath = join(root, 'scores.md')
+const committedRows = new Map<string, string>()
+if (existsSync(scoresPath)) {
+  for (const line of readFileSync(scoresPath, 'utf8').split('\n')) {
+    const file = /^\| (src\/\S+) \|/.exec(line)?.[1]
+    if (file !== undefined) committedRows.set(file, line)
+  }
+}
+const measured = new Map(scores.map((entry) => [entry.file, `| ${entry.file} | ${score(entry).toFixed(1)} % | ${entry.killed} | ${entry.timeout} | ${entry.survived} | ${entry.noCoverage} | ${entry.errors} | ${entry.total} |`]))
 const lines = [
   '| file | score | killed | timeout | survived | no coverage | errors | mutants |',
   '|---|---:|---:|---:|---:|---:|---:|---:|',
-  ...scores.map((entry) => `| ${entry.file} | ${score(entry).toFixed(1)} % | ${entry.killed} | ${entry.timeout} | ${entry.survived} | ${entry.noCoverage} | ${entry.errors} | ${entry.total} |`),
+  ...Object.keys(targets).flatMap((file) => {
+    const row = measured.get(file) ?? committedRows.get(file)
+    return row === undefined ? [] : [row]
+  }),
 ]
-writeFileSync(join(root, 'scores.md'), `# Mutation scores\n\nWritten by \`scripts/mutation\`; killed + timed out over valid mutants.\n\n${lines.join('\n')}\n`)
+writeFileSync(scoresPath, `# Mutation scores\n\nWritten by \`scripts/mutation\`; killed + timed out over valid mutants.\n\n${lines.join('\n')}\n`)
 console.log(lines.join('\n'))
 if (failed.length > 0) {
   console.error(`[mutation] Stryker did not finish for: ${failed.join(', ')} (see its output above)`)

@@ -15,6 +15,8 @@ const supervisor = 'test/unit/in-process/connector-supervisor.test.ts'
 const startPositions = 'test/unit/in-process/start-positions.test.ts'
 const service = 'test/unit/in-process/connector-service.test.ts'
 const settingsTests = ['test/unit/settings', 'test/unit/cli.test.ts']
+// The platformatic engine against the Kafka test broker and a SASL front, in the test process (about 3 s).
+const engineInProcess = 'test/unit/in-process/platformatic-engine.test.ts'
 
 /**
  * Each mutated file and the tests that guard it, in stages: the quick unit tests first, and the in-process ones
@@ -41,7 +43,8 @@ const targets: Record<string, readonly (readonly string[])[]> = {
   'src/settings/parse-sink-settings.ts': [settingsTests],
   'src/pipeline/run-connector.ts': [['test/unit/pipeline'], [runConnectorQuick]],
   'src/sink/kafka/listener-probe.ts': [['test/unit/sink']],
-  'src/sink/kafka/platformatic-engine.ts': [['test/unit/sink']],
+  'src/sink/kafka/platformatic-engine.ts': [['test/unit/sink'], [engineInProcess]],
+  'src/sink/kafka/platformatic-partial-delivery.ts': [['test/unit/sink'], [engineInProcess]],
 }
 
 // --fresh: forget earlier results. The command runner cannot tell Stryker which tests changed, so after adding a

@@ -252,6 +252,20 @@ describe('connect', () => {
     expect((error as KafkaSendError).message).toContain('ECONNREFUSED')
   })
 
+  test('without client retries a failed connect is explained too: TLS against a plaintext listener is a mismatch', async () => {
+    const port = openPort({ securityProtocol: 'ssl', messageSendMaxRetries: 0 })
+    const error = await rejectionOf(port.connect())
+    expect(error).toMatchObject({ code: 'SECURITY_PROTOCOL_MISMATCH', transient: false })
+    expect((error as KafkaSendError).message).toContain('does not offer TLS')
+    expect((error as KafkaSendError).cause).toBeInstanceOf(KafkaSendError)
+  })
+
+  test('without client retries, no broker listening stays a transient BROKERS_UNAVAILABLE', async () => {
+    const closed = await freePort()
+    const port = openPort({ bootstrapServers: [`127.0.0.1:${closed}`], messageSendMaxRetries: 0 })
+    expect(await rejectionOf(port.connect())).toMatchObject({ code: 'BROKERS_UNAVAILABLE', transient: true })
+  })
+
   test('TLS against a plaintext listener: a fatal SECURITY_PROTOCOL_MISMATCH, even with no delivery timeout', async () => {
     const { logger, lines } = recordingLogger()
     const port = openPort({ securityProtocol: 'ssl', deliveryTimeoutMs: 0 }, logger)
@@ -359,11 +373,15 @@ describe('send: delivery timeout and outages', () => {
       expect(error).toMatchObject({ code: 'BROKERS_UNAVAILABLE', transient: true })
       expect(error.message).toStartWith(`3 message(s) to ${topic} not confirmed within deliveryTimeoutMs (500 ms); last error: BROKERS_UNAVAILABLE`)
     }
-    // The timed-out client was retired (its retry loop ended), and the next send gets a new one.
-    expect(lines.filter((line) => line.level === 'warn').map((line) => line.reason)).toEqual([failureOf(outcomes[0]).message])
+    // The timed-out client was retired (its retry loop ended), and the next send gets a new one; both are logged.
+    const warnings = lines.filter((line) => line.level === 'warn')
+    expect(warnings.map((line) => line.reason)).toEqual([failureOf(outcomes[0]).message])
+    expect(warnings[0]?.message).toContain('restarting the Kafka client')
     expect(port.lastRetriedError?.()).toBeUndefined()
     expectAllDelivered(await port.send(topic, messages('after', 3)), 3)
-    expect(lines.filter((line) => Array.isArray(line.bootstrapBrokers))).toHaveLength(2)
+    const created = lines.filter((line) => Array.isArray(line.bootstrapBrokers))
+    expect(created).toHaveLength(2)
+    expect(created.map((line) => line.message)).toEqual(['Kafka client created', 'Kafka client created'])
   })
 
   test('brokers too slow to answer: DELIVERY_TIMED_OUT, not an error retried before the send began', async () => {
@@ -541,8 +559,30 @@ describe('close', () => {
     expect(settled.sort()).toEqual(['a', 'b'])
     for (const sending of sends) expectAllDelivered(await sending, 20)
     expect((await rejectionOf(port.send(topic, messages('late', 1))) as Error).message).toContain('after close')
-    expect(await rejectionOf(port.connect())).toMatchObject({ code: 'CLIENT_CLOSED', transient: true })
+    const refused = await rejectionOf(port.connect())
+    expect(refused).toMatchObject({ code: 'CLIENT_CLOSED', transient: true })
+    expect((refused as KafkaSendError).message).toContain('closed')
     await port.close({ flush: true })
+  })
+
+  test('close is idempotent: a second close({ flush: false }) does not cut short the flush the first one began', async () => {
+    const topic = await newTopic('in-process-close-twice')
+    const port = openPort()
+    await port.connect()
+    const sending = port.send(topic, messages('flushed-once', 10))
+    const first = port.close({ flush: true })
+    const second = port.close({ flush: false })
+    await Promise.all([first, second])
+    expectAllDelivered(await sending, 10)
+  })
+
+  test('after close nothing is in progress: no retried error is reported any more', async () => {
+    const port = openPort()
+    await broker.pushRequestErrors('InitProducerId', ['COORDINATOR_NOT_AVAILABLE'])
+    await port.connect()
+    expect(port.lastRetriedError?.()?.error).toMatchObject({ kafkaName: 'COORDINATOR_NOT_AVAILABLE' })
+    await port.close({ flush: true })
+    expect(port.lastRetriedError?.()).toBeUndefined()
   })
 
   test('close({ flush: false }) during an outage ends the waiting send at once as CLIENT_CLOSED', async () => {

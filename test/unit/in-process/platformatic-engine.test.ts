@@ -252,6 +252,22 @@ describe('connect', () => {
     expect((error as KafkaSendError).message).toContain('ECONNREFUSED')
   })
 
+  test('a connect that timed out restarts its client, so the next attempt starts afresh', async () => {
+    const closed = await freePort()
+    const { logger, lines } = recordingLogger()
+    const port = openPort({ bootstrapServers: [`127.0.0.1:${closed}`], deliveryTimeoutMs: 200 }, logger)
+    const error = (await rejectionOf(port.connect())) as KafkaSendError
+    expect(lines.filter((line) => line.level === 'warn').map((line) => [line.message, line.reason])).toEqual([['restarting the Kafka client', error.message]])
+  })
+
+  test('close({ flush: true }) while connect is still creating the client: connect rejects as CLIENT_CLOSED', async () => {
+    const byName = broker.bootstrapServers.split(',').map((address) => address.replace('127.0.0.1', 'localhost'))
+    const port = openPort({ bootstrapServers: byName, brokerAddressFamily: 'v4' })
+    const connecting = rejectionOf(port.connect())
+    await port.close({ flush: true })
+    expect(await connecting).toMatchObject({ code: 'CLIENT_CLOSED', transient: true })
+  })
+
   test('without client retries a failed connect is explained too: TLS against a plaintext listener is a mismatch', async () => {
     const port = openPort({ securityProtocol: 'ssl', messageSendMaxRetries: 0 })
     const error = await rejectionOf(port.connect())
@@ -408,6 +424,25 @@ describe('send: delivery timeout and outages', () => {
   })
 })
 
+describe('send: deadlines without any retried error', () => {
+  test('brokers too slow to answer on a fresh client: DELIVERY_TIMED_OUT; two sends on the client restart it once', async () => {
+    const topic = await newTopic('in-process-slow-fresh')
+    const { logger, lines } = recordingLogger()
+    const port = openPort({ deliveryTimeoutMs: 150, requestTimeoutMs: 10_000 }, logger)
+    await port.connect()
+    expect(port.lastRetriedError?.()).toBeUndefined()
+    await broker.setRoundTripTime(-1, 1_000)
+    let outcomes: (readonly MessageOutcome[])[]
+    try {
+      outcomes = await Promise.all([port.send(topic, messages('slow-a', 2)), port.send(topic, messages('slow-b', 2))])
+    } finally {
+      await broker.setRoundTripTime(-1, 0)
+    }
+    for (const outcome of outcomes.flat()) expect(failureOf(outcome)).toMatchObject({ code: 'DELIVERY_TIMED_OUT', transient: true })
+    expect(lines.filter((line) => line.level === 'warn')).toHaveLength(1)
+  })
+})
+
 describe('bootstrap servers and address families', () => {
   const byName = () => broker.bootstrapServers.split(',').map((address) => address.replace('127.0.0.1', 'localhost'))
 
@@ -485,6 +520,18 @@ describe('security', () => {
     const error = await rejectionOf(port.connect())
     expect(error).toMatchObject({ code: 'SECURITY_PROTOCOL_MISMATCH', transient: false })
     expect((error as KafkaSendError).message).toContain('does not offer SASL')
+  })
+
+  test('plaintext against a TLS listener: a fatal SECURITY_PROTOCOL_MISMATCH naming TLS', async () => {
+    const front = await startKafkaSecurityFront({ broker, protocol: 'ssl' })
+    try {
+      const port = openPort({ bootstrapServers: front.bootstrapServers.split(','), deliveryTimeoutMs: 0 })
+      const error = await rejectionOf(port.connect())
+      expect(error).toMatchObject({ code: 'SECURITY_PROTOCOL_MISMATCH', transient: false })
+      expect((error as KafkaSendError).message).toContain('requires TLS')
+    } finally {
+      await front.close()
+    }
   })
 
   test('plaintext against a SASL listener: a fatal SECURITY_PROTOCOL_MISMATCH at connect', async () => {
@@ -587,7 +634,8 @@ describe('close', () => {
 
   test('close({ flush: false }) during an outage ends the waiting send at once as CLIENT_CLOSED', async () => {
     const topic = await newTopic('in-process-close-now')
-    const port = openPort({ deliveryTimeoutMs: 0 })
+    const { logger, lines } = recordingLogger()
+    const port = openPort({ deliveryTimeoutMs: 0 }, logger)
     await port.connect()
     await broker.setAllBrokersDown()
     try {
@@ -598,6 +646,7 @@ describe('close', () => {
     } finally {
       await broker.setAllBrokersUp()
     }
+    expect(lines.filter((line) => line.level === 'warn').map((line) => line.reason)).toEqual(['closed without flush'])
   })
 
   test('closed while its client is being created: the send is CLIENT_CLOSED', async () => {

@@ -15,6 +15,8 @@ const supervisor = 'test/unit/in-process/connector-supervisor.test.ts'
 const startPositions = 'test/unit/in-process/start-positions.test.ts'
 const service = 'test/unit/in-process/connector-service.test.ts'
 const settingsTests = ['test/unit/settings', 'test/unit/cli.test.ts']
+// The platformatic engine against the Kafka test broker and a SASL front, in the test process (about 3 s).
+const engineInProcess = 'test/unit/in-process/platformatic-engine.test.ts'
 
 /**
  * Each mutated file and the tests that guard it, in stages: the quick unit tests first, and the in-process ones
@@ -43,7 +45,10 @@ const targets: Record<string, readonly (readonly string[])[]> = {
   'src/pipeline/run-connector.ts': [[runConnectorQuick]],
   'src/sink/kafka/listener-probe.ts': [['test/unit/sink/kafka/listener-probe.test.ts', 'test/unit/sink/kafka/listener-probe-sockets.test.ts']],
   'src/sink/kafka/listener-probe-conversation.ts': [['test/unit/sink/kafka/listener-probe-conversation.test.ts']],
-  'src/sink/kafka/platformatic-engine.ts': [['test/unit/sink']],
+  // Only the unit files that import the engine: the rest of test/unit/sink cannot reach it, and every second of the
+  // first stage is paid ~500 times.
+  'src/sink/kafka/platformatic-engine.ts': [['test/unit/sink/kafka/platformatic-engine.test.ts', 'test/unit/sink/kafka/create-kafka-port.test.ts'], [engineInProcess]],
+  'src/sink/kafka/platformatic-partial-delivery.ts': [['test/unit/sink/kafka/platformatic-partial-delivery.test.ts'], [engineInProcess]],
 }
 
 // --fresh: forget earlier results. The command runner cannot tell Stryker which tests changed, so after adding a

@@ -30,6 +30,7 @@ import { describeSecurityMismatch, probeListener } from './listener-probe.ts'
 import { createPartitioner } from './partitioner.ts'
 import { chooseCompression } from './platformatic-compression.ts'
 import { classifyPlatformaticError } from './platformatic-errors.ts'
+import { partitionsConfirmedDespite } from './platformatic-partial-delivery.ts'
 import type { KafkaMessage, KafkaPort, KafkaProducerConfig, MessageOutcome, SaslMechanism } from './port.ts'
 import { EncodedHeaders } from './record-arena.ts'
 import { clientTakesHeaderBlocks } from './header-block-support.ts'
@@ -41,6 +42,11 @@ type EngineMessage = MessageToProduce<Buffer, Buffer, string, Buffer>
 
 /** librdkafka's `reconnect.backoff.ms` default: the first retry waits about this long, then it doubles. */
 const initialBackoffMs = 100
+
+/** The client's wait before its retry number `attempt` (1 for the first): from about 100 ms, doubling up to `maxMs`. */
+export function clientRetryDelay(attempt: number, maxMs: number, random?: () => number): number {
+  return backoffDelay(attempt, { initialMs: initialBackoffMs, maxMs }, random)
+}
 /**
  * The client-side wait for an answer is the broker's own timeout (Produce `timeout_ms`) plus this margin, so
  * that a broker still waiting for its replicas answers REQUEST_TIMED_OUT before we drop the connection.
@@ -269,7 +275,7 @@ export function createPlatformaticKafkaPort(config: KafkaProducerConfig, logger:
       retryDelay: (_client, _operation, attempt, _retries, error) => {
         retries.last = { error, at: Date.now() }
         for (const listener of retriedErrorListeners) listener(error)
-        return backoffDelay(attempt, { initialMs: initialBackoffMs, maxMs: config.reconnectBackoffMaxMs })
+        return clientRetryDelay(attempt, config.reconnectBackoffMaxMs)
       },
       serializers: { headerKey: headerNameBytes },
     })
@@ -538,21 +544,4 @@ async function settledOrTimeout(promise: Promise<unknown>, timeoutMs: number): P
 /** The client treats any Map as headers; a ReadonlyMap that is not a Map would be read as a plain object. */
 function asMap(headers: ReadonlyMap<string, Buffer>): Map<string, Buffer> {
   return headers instanceof Map ? (headers as Map<string, Buffer>) : new Map(headers)
-}
-
-/**
- * Partitions of `topic` the broker confirmed although the send failed: the client sends one request per
- * leader broker and, when some fail, attaches the successful partitions to the error as
- * `produced.offsets` (producer.js, #performSend).
- */
-function partitionsConfirmedDespite(error: unknown, topic: string): ReadonlySet<number> | undefined {
-  // Boundary with the client: `produced` is an undeclared property it adds to the error object.
-  const produced = (error as { produced?: { offsets?: unknown } } | null)?.produced
-  const offsets = produced?.offsets
-  if (!Array.isArray(offsets)) return undefined
-  const confirmed = new Set<number>()
-  for (const entry of offsets as { topic?: unknown; partition?: unknown }[]) {
-    if (entry.topic === topic && typeof entry.partition === 'number') confirmed.add(entry.partition)
-  }
-  return confirmed
 }

@@ -352,6 +352,18 @@ describe("classifyPlatformaticError: the client's messages are matched whole", (
     expect(classifyPlatformaticError(tls)).toMatchObject({ code: 'TLS_FAILED', kafkaName: undefined })
   })
 
+  test('a SASL failure does not take the name of a transient Kafka error that came before it', () => {
+    const error = new MultipleErrors('Producing messages failed.', [new ProtocolError(6), new AuthenticationError('SASL authentication failed.')])
+    expect(classifyPlatformaticError(error)).toMatchObject({ code: 'AUTHENTICATION_FAILED', transient: false, kafkaName: undefined })
+  })
+
+  // The client nests its errors as AggregateErrors (MultipleErrors); an `errors` field elsewhere is that error's own
+  // data (a validation library's list, say), not causes: a socket code in it says nothing about the brokers.
+  test("only an AggregateError's errors are causes", () => {
+    const foreign = Object.assign(new Error('validation failed'), { errors: [Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })] })
+    expect(classifyPlatformaticError(foreign)).toMatchObject({ code: 'UNKNOWN', transient: false })
+  })
+
   test('only a string code of an object cause is appended to the message', () => {
     // Causes as a client may set them at run time, whatever its types say.
     for (const cause of ['text', { code: 111 }, null]) {

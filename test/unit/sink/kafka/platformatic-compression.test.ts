@@ -46,6 +46,45 @@ describe('chooseCompression', () => {
     expect(zlib.gunzipSync(stored).equals(sample)).toBe(true)
   })
 
+  // Batches of 64 KiB and more are compressed on zlib's thread pool: the level must reach that path too.
+  test('a large batch compressed asynchronously gets the level it asked for', async () => {
+    const large = Buffer.from(Array.from({ length: 3_000 }, (_, index) => `{"seq":${index},"text":"lorem ipsum"}`).join(''))
+    expect(large.length).toBeGreaterThan(64 * 1024)
+    for (const [type, decompress, fastest, strongest] of [
+      ['gzip', zlib.gunzipSync, 1, 9],
+      ['zstd', zlib.zstdDecompressSync, 1, 3],
+    ] as const) {
+      const fast = registry[chooseCompression(type, fastest).codec]!
+      const strong = registry[chooseCompression(type, strongest).codec]!
+      const fastBytes = await fast.compress!(large)
+      const strongBytes = await strong.compress!(large)
+      expect(decompress(fastBytes).equals(large)).toBe(true)
+      expect(decompress(strongBytes).equals(large)).toBe(true)
+      expect(strongBytes.equals(fastBytes)).toBe(false)
+    }
+    // gzip level 0 stores: asynchronously too, the output is larger than the input.
+    const stored = await registry[chooseCompression('gzip', 0).codec]!.compress!(large)
+    expect(stored.length).toBeGreaterThan(large.length)
+    expect(zlib.gunzipSync(stored).equals(large)).toBe(true)
+  })
+
+  // Node before 22.15 has no zstd in node:zlib: the choice says why, so the port refuses instead of hanging sends.
+  test('zstd on a runtime without node:zlib zstd is unavailable, with the reason and what to choose instead', () => {
+    const saved = zlib.zstdCompressSync
+    let choice: ReturnType<typeof chooseCompression>
+    try {
+      ;(zlib as { zstdCompressSync?: unknown }).zstdCompressSync = undefined
+      choice = chooseCompression('zstd', 4)
+    } finally {
+      zlib.zstdCompressSync = saved
+    }
+    expect(choice.codec).toBe('zstd')
+    expect(choice.warning).toBeUndefined()
+    expect(choice.unavailable).toContain("compression:type=zstd needs node:zlib's zstd (Node 22.15 or later)")
+    expect(choice.unavailable).toContain('choose another compression:type, or the librdkafka engine (--kafka-engine librdkafka)')
+    expect(chooseCompression('zstd', 4).unavailable).toBeUndefined()
+  })
+
   test('asking for the same level twice gives the same codec entry', () => {
     const first = chooseCompression('zstd', 7).codec
     const entry = registry[first]

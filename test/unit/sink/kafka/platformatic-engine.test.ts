@@ -7,6 +7,7 @@ import tls from 'node:tls'
 import zlib from 'node:zlib'
 import { chooseCompression } from '../../../../src/sink/kafka/platformatic-compression.ts'
 import {
+  clientRetryDelay,
   parseBootstrapServer,
   planPlatformaticProducer,
 } from '../../../../src/sink/kafka/platformatic-engine.ts'
@@ -40,7 +41,7 @@ describe('planPlatformaticProducer', () => {
     expect(options.producerId).toBe(-1n)
     expect(options.producerEpoch).toBe(-1)
     expect(options.autocreateTopics).toBe(false)
-    expect(warnings).toEqual([])
+    expect(warnings).toStrictEqual([])
   })
 
   test('acks=leader: acks 1, not idempotent (Kafka forbids it), one request in flight, with a warning', () => {
@@ -48,7 +49,10 @@ describe('planPlatformaticProducer', () => {
     expect(idempotent).toBe(false)
     expect(options.acks).toBe(1)
     expect(options.maxInflights).toBe(1)
-    expect(warnings.join('\n')).toContain('acks=leader')
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toContain('acks=leader')
+    expect(warnings[0]).toContain('not idempotent')
+    expect(warnings[0]).toContain('duplicates')
   })
 
   test('timeouts: Produce timeout = requestTimeoutMs, the client waits a little longer', () => {
@@ -100,6 +104,13 @@ describe('planPlatformaticProducer', () => {
     expect(options.sasl).toEqual({ mechanism: expected, username: 'user', password: 'secret' })
   })
 
+  // The settings parser refuses a SASL protocol without credentials; the engine, given one anyway, says what it does.
+  test('a SASL protocol without credentials connects without authentication, with a warning', () => {
+    const { options, warnings } = plan({ securityProtocol: 'saslPlaintext', sasl: undefined })
+    expect(options.sasl).toBeUndefined()
+    expect(warnings).toStrictEqual(['securityProtocol=saslPlaintext without SASL credentials: connecting without authentication'])
+  })
+
   test('saslPlaintext: SASL without TLS', () => {
     const { options } = plan({
       securityProtocol: 'saslPlaintext',
@@ -113,10 +124,13 @@ describe('planPlatformaticProducer', () => {
     const tls = plan({ securityProtocol: 'ssl', brokerAddressFamily: 'v4' })
     expect((tls.options.tls as { family?: number }).family).toBe(4)
     expect(tls.resolveBootstrapFamily).toBeUndefined()
-    expect(tls.warnings).toEqual([])
+    expect(tls.warnings).toStrictEqual([])
     const plaintext = plan({ brokerAddressFamily: 'v6' })
     expect(plaintext.resolveBootstrapFamily).toBe(6)
-    expect(plaintext.warnings.join('\n')).toContain('brokerAddressFamily=v6')
+    expect(plaintext.warnings).toHaveLength(1)
+    expect(plaintext.warnings[0]).toContain('brokerAddressFamily=v6 applies to the bootstrap servers only')
+    expect(plaintext.warnings[0]).toContain('brokers it learns from metadata resolve with either family')
+    expect(plan({ brokerAddressFamily: 'v4' }).warnings).toStrictEqual([])
     expect(plan({ brokerAddressFamily: 'any' }).resolveBootstrapFamily).toBeUndefined()
   })
 
@@ -124,7 +138,7 @@ describe('planPlatformaticProducer', () => {
     expect(plan({ compression: { type: 'zstd', level: 6 } }).options.compression).toBe('kafka-sink-zstd-6' as never)
     expect(plan({ compression: { type: 'zstd', level: -1 } }).options.compression).toBe('zstd')
     expect(plan({ compression: { type: 'none', level: 6 } }).options.compression).toBe('none')
-    expect(plan({ compression: { type: 'snappy', level: 6 } }).warnings).toEqual([])
+    expect(plan({ compression: { type: 'snappy', level: 6 } }).warnings).toStrictEqual([])
     const lz4 = plan({ compression: { type: 'lz4', level: 6 } })
     expect(lz4.options.compression).toBe('lz4')
     expect(lz4.warnings.join('\n')).toContain('lz4')
@@ -169,6 +183,23 @@ describe('chooseCompression', () => {
   test("the client's own codecs are left untouched", () => {
     chooseCompression('zstd', 3)
     expect(registry.zstd!.compressSync(sample).equals(zlib.zstdCompressSync(sample))).toBe(true)
+  })
+})
+
+// README: the client's retries wait 100 ms, doubling, capped by reconnectBackoffMaxMs, drawn from the upper half.
+describe('clientRetryDelay', () => {
+  test('about 100 ms before the first retry, doubling, never above reconnectBackoffMaxMs', () => {
+    const highest = () => 1
+    const lowest = () => 0
+    expect(clientRetryDelay(1, 20_000, highest)).toBe(100)
+    expect(clientRetryDelay(1, 20_000, lowest)).toBe(50)
+    expect(clientRetryDelay(2, 20_000, highest)).toBe(200)
+    expect(clientRetryDelay(4, 20_000, highest)).toBe(800)
+    expect(clientRetryDelay(12, 1_000, highest)).toBe(1_000)
+    expect(clientRetryDelay(12, 1_000, lowest)).toBe(500)
+    const drawn = clientRetryDelay(1, 20_000)
+    expect(drawn).toBeGreaterThanOrEqual(50)
+    expect(drawn).toBeLessThanOrEqual(100)
   })
 })
 

@@ -34,6 +34,8 @@ const targets: Record<string, readonly (readonly string[])[]> = {
   'src/connectors/connector-supervisor.ts': [[supervisor], [startPositions, service]],
   'src/sink/partition-key.ts': [['test/unit/sink'], [runConnector]],
   'src/sink/record-mapping.ts': [['test/unit/sink'], [runConnector]],
+  'src/sink/kafka/record-arena.ts': [['test/unit/sink/kafka/record-arena.test.ts', 'test/unit/sink/record-mapping.test.ts', 'test/unit/sink/kafka/header-block-support.test.ts']],
+  'src/sink/kafka/header-block-support.ts': [['test/unit/sink/kafka/header-block-support.test.ts']],
   'src/sink/kafka/errors.ts': [['test/unit/sink']],
   'src/sink/kafka/platformatic-errors.ts': [['test/unit/sink']],
   'src/sink/kafka/partitioner.ts': [['test/unit/sink']],

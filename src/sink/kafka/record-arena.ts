@@ -11,15 +11,19 @@
  * chunks beyond the window's bytes are held.
  */
 
-const chunkBytes = 256 * 1024
+const defaultChunkBytes = 256 * 1024
 /** One byte holds the zigzag varint of a count up to 63: a block with more headers is shifted once when finished. */
 const countReserve = 1
 /** UTF-8 takes at most 3 bytes per UTF-16 code unit. */
 const maxUtf8BytesPerCodeUnit = 3
 const maxVarintBytes = 5
 
+/*
+ * Lengths and counts in Kafka's record format are zigzag varints. A header block holds only non-negative ones (no
+ * null names or values), whose zigzag form is the value doubled.
+ */
 export function zigZagVarIntSize(value: number): number {
-  let unsigned = value >= 0 ? value * 2 : -value * 2 - 1
+  let unsigned = value * 2
   let size = 1
   while (unsigned >= 0x80) {
     unsigned = Math.floor(unsigned / 128)
@@ -29,7 +33,7 @@ export function zigZagVarIntSize(value: number): number {
 }
 
 export function writeZigZagVarInt(target: Uint8Array, offset: number, value: number): number {
-  let unsigned = value >= 0 ? value * 2 : -value * 2 - 1
+  let unsigned = value * 2
   while (unsigned >= 0x80) {
     target[offset++] = (unsigned % 128) | 0x80
     unsigned = Math.floor(unsigned / 128)
@@ -48,7 +52,7 @@ function readZigZagVarInt(source: Uint8Array, offset: number): { readonly value:
     if (byte < 0x80) break
     multiplier *= 128
   }
-  return { value: unsigned % 2 === 0 ? unsigned / 2 : -(unsigned + 1) / 2, next: offset }
+  return { value: unsigned / 2, next: offset }
 }
 
 /** A name (or a whole name/value pair) encoded once, with its length prefix, for headers every record carries. */
@@ -113,7 +117,11 @@ export class EncodedHeaders implements ReadonlyMap<string, Buffer> {
  * runs or threads): a block is begun, filled field by field, and finished before the next one begins.
  */
 export class RecordArena {
-  private chunk = Buffer.allocUnsafe(chunkBytes)
+  /** `chunkBytes`: the size of a new chunk (tests make it small, so every write meets a chunk's end somewhere). */
+  constructor(private readonly chunkBytes = defaultChunkBytes) {
+    this.chunk = Buffer.allocUnsafe(chunkBytes)
+  }
+  private chunk: Buffer
   private offset = 0
   private blockStart = -1
   private blockCount = 0
@@ -246,7 +254,7 @@ export class RecordArena {
     const keptFrom = this.blockStart === -1 ? this.offset : this.blockStart
     const kept = this.offset - keptFrom
     // The old chunk stays alive through the records already written into it; only the open block moves.
-    const next = Buffer.allocUnsafe(Math.max(chunkBytes, 2 * (kept + bytes)))
+    const next = Buffer.allocUnsafe(Math.max(this.chunkBytes, kept + bytes))
     if (kept > 0) this.chunk.copy(next, 0, keptFrom, this.offset)
     this.chunk = next
     this.offset = kept

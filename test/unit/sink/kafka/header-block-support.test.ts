@@ -25,4 +25,13 @@ describe('header block support', () => {
   test('a client that fails on the block is detected too', () => {
     expect(takesHeaderBlocks({ encode: () => { throw new TypeError('unexpected field') }, decodeHeaderNames })).toBe(false)
   })
+
+  test('only the one record with exactly the probe header counts as support', () => {
+    const answering = (names: readonly (readonly string[])[]): RecordCodec => ({ encode: () => Buffer.alloc(0), decodeHeaderNames: () => names })
+    expect(takesHeaderBlocks(answering([['kafka-sink-probe']]))).toBe(true)
+    expect(takesHeaderBlocks(answering([]))).toBe(false)
+    expect(takesHeaderBlocks(answering([['other']]))).toBe(false)
+    expect(takesHeaderBlocks(answering([['kafka-sink-probe', 'kafka-sink-probe']]))).toBe(false)
+    expect(takesHeaderBlocks(answering([['kafka-sink-probe'], ['kafka-sink-probe']]))).toBe(false)
+  })
 })

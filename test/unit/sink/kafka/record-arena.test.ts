@@ -111,9 +111,74 @@ describe('RecordArena header blocks', () => {
 
   test('a block must be begun before it is finished, and not begun twice', () => {
     const arena = new RecordArena()
-    expect(() => arena.finishHeaders()).toThrow()
+    expect(() => arena.finishHeaders()).toThrow('RecordArena: no header block is open')
     arena.beginHeaders()
-    expect(() => arena.beginHeaders()).toThrow()
-    expect(() => arena.copy(Buffer.from('x'))).toThrow()
+    expect(() => arena.beginHeaders()).toThrow('RecordArena: a header block is already open')
+    expect(() => arena.copy(Buffer.from('x'))).toThrow('RecordArena: copy while a header block is open')
+  })
+
+  test('with tiny chunks, every kind of header and value meets a chunk end somewhere, and all read back intact', () => {
+    // Chunks of 1 to 40 bytes: each write's room is checked, and a block begun in one chunk moves whole to the next.
+    for (const chunkBytes of [1, 7, 16, 40]) {
+      const arena = new RecordArena(chunkBytes)
+      const pair = Buffer.concat([encodeHeaderField('esdb-record-redacted'), encodeHeaderField('false')])
+      const written: { block: EncodedHeaders; value: Buffer; expected: string[][]; expectedValue: string; hasId: boolean }[] = []
+      for (let index = 0; index < 300; index++) {
+        const pad = 'p'.repeat(index % 13)
+        if (index % 7 === 3) {
+          // No headers at all, right after a value that may have filled its chunk exactly.
+          arena.beginHeaders()
+          const empty = arena.finishHeaders()
+          written.push({ block: empty, value: arena.copy(Buffer.from(`empty-${index}`)), expected: [], expectedValue: `empty-${index}`, hasId: false })
+          continue
+        }
+        arena.beginHeaders()
+        arena.constantHeader(pair, 25)
+        arena.bytesHeader(encodeHeaderField('raw'), 3, Buffer.from(`b${pad}`))
+        arena.textHeader(encodeHeaderField('text'), 4, `t${pad}é`)
+        arena.decimalHeader(encodeHeaderField('rev'), 3, BigInt(index * 7919))
+        arena.uuidHeader(encodeHeaderField('id'), 2)
+        const many = index % 50 === 0 ? 70 : 0 // now and then a count of two bytes
+        for (let extra = 0; extra < many; extra++) arena.textHeader(encodeHeaderField(`x${extra}`), `x${extra}`.length, `${extra}`)
+        // Ending on a header whose room is reserved exactly, so a longer count must make room of its own.
+        if (many > 0) arena.constantHeader(pair, 25)
+        const block = arena.finishHeaders()
+        const expectedValue = `value-${index}-${pad}`
+        written.push({
+          block,
+          value: arena.copy(Buffer.from(expectedValue)),
+          expected: [
+            ['esdb-record-redacted', 'false'],
+            ['raw', `b${pad}`],
+            ['text', `t${pad}é`],
+            ['rev', `${index * 7919}`],
+            ...Array.from({ length: many }, (_, extra) => [`x${extra}`, `${extra}`]),
+            ...(many > 0 ? [['esdb-record-redacted', 'false']] : []),
+          ],
+          expectedValue,
+          hasId: true,
+        })
+      }
+      for (const { block, value, expected, expectedValue, hasId } of written) {
+        const entries = [...block].map(([name, bytes]) => [name, bytes.toString('utf8')])
+        expect(entries.filter(([name]) => name !== 'id')).toEqual(expected)
+        if (hasId) expect(entries.find(([name]) => name === 'id')?.[1]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+        expect(block.size).toBe(expected.length + (hasId ? 1 : 0))
+        expect(value.toString()).toBe(expectedValue)
+      }
+      expect(decodedByTheClient(written.map(({ block }) => block), written.map(({ value }) => value)).map((headers) => headers.filter(([name]) => name !== 'id'))).toEqual(written.map(({ expected }) => expected))
+    }
+  })
+
+  test('a block cut inside a varint is refused, not read past its end', () => {
+    const truncated = new EncodedHeaders(Buffer.from([0x02, 0x80]), 1, 0)
+    expect(() => [...truncated]).toThrow('encoded headers end inside a varint')
+  })
+
+  test('a negative decimal (never a revision or a position, but not misread either) is written as its digits', () => {
+    const arena = new RecordArena()
+    arena.beginHeaders()
+    arena.decimalHeader(encodeHeaderField('n'), 1, -42n)
+    expect(arena.finishHeaders().get('n')?.toString()).toBe('-42')
   })
 })

@@ -465,3 +465,48 @@ describe('connector supervisor: stops that come early, and what a run forwards',
     expect(base.events).toEqual(['running'])
   })
 })
+
+describe('the KurrentDB version', () => {
+  // 22.10.3 is the last 22.10 release whose filtered subscriptions can skip an event at the switch to live; 22.10.4
+  // fixed it (server-version.ts, from KurrentDB's release history).
+  for (const [version, supported] of [['22.10.3', false], ['22.10.4', true]] as const) {
+    test(`KurrentDB ${version}: ${supported ? 'the connector runs' : 'the activation fails with the reason, before Kafka is opened'}`, async () => {
+      const server = await startKurrentDbEmulator({ serverVersion: version })
+      const serverConnection = connectToKurrentDb(server.connectionString)
+      try {
+        const connectorId = `version-${randomUUID().slice(0, 8)}`
+        const stream = `version-${randomUUID().slice(0, 8)}`
+        await appendSequence(serverConnection.client, stream, 2)
+        let opened = 0
+        const { logger, lines } = recordingLogger()
+        const supervisor = createConnectorSupervisor({
+          connection: serverConnection,
+          store: createConnectorStore(serverConnection),
+          secretBox: undefined,
+          openKafka: () => {
+            opened++
+            return delivering()
+          },
+          logger,
+          metrics: createSinkMetrics(),
+          tuning: { stopGraceMs: 500 },
+        })
+        const { report, events } = recordingReport()
+        supervisor.activate({ connectorId, settings: settingsFor(stream), activation: 1, explicitStart: undefined, lease: scriptedLease(connectorId).lease, report })
+        for (let waited = 0; events.length === 0 && waited < 10_000; waited += 20) await Bun.sleep(20)
+        if (supported) {
+          expect(events[0]).toBe('running')
+          expect(opened).toBe(1)
+          await supervisor.deactivate(connectorId)
+        } else {
+          expect(events).toEqual([expect.stringMatching(/^failed /)])
+          expect(opened).toBe(0)
+          expect(JSON.stringify(lines)).toContain(`KurrentDB ${version} is not supported`)
+        }
+      } finally {
+        await serverConnection.dispose()
+        await server.close()
+      }
+    })
+  }
+})

@@ -34,6 +34,7 @@ const targets: Record<string, readonly (readonly string[])[]> = {
   'src/connectors/connector-supervisor.ts': [[supervisor], [startPositions, service]],
   'src/sink/partition-key.ts': [['test/unit/sink'], [runConnector]],
   'src/sink/record-mapping.ts': [['test/unit/sink'], [runConnector]],
+  'src/sink/bounded-cache.ts': [['test/unit/sink/bounded-cache.test.ts']],
   'src/sink/kafka/record-arena.ts': [['test/unit/sink/kafka/record-arena.test.ts', 'test/unit/sink/record-mapping.test.ts', 'test/unit/sink/kafka/header-block-support.test.ts']],
   'src/sink/kafka/header-block-support.ts': [['test/unit/sink/kafka/header-block-support.test.ts']],
   'src/sink/kafka/errors.ts': [['test/unit/sink']],

@@ -9,6 +9,7 @@ import type { SourceEvent } from '../source/read-response-decoder.ts'
 import type { KafkaMessage } from './kafka/port.ts'
 import type { PartitionKeyExtractor } from './partition-key.ts'
 import { RecordArena, encodeHeaderField } from './kafka/record-arena.ts'
+import { boundedCache } from './bounded-cache.ts'
 
 export interface RecordMappingOptions {
   readonly connectorId: string
@@ -92,8 +93,9 @@ export function createRecordMapper(options: RecordMappingOptions): RecordMapper 
   const logPosition = name(headerNames.logPosition)
   const schemaSubject = name(headerNames.schemaSubject)
   const defaultHeaders = Object.entries(options.defaultHeaders).map(([header, value]) => constant(header, value))
-  const metadataNames = new Map<string, { readonly encoded: Buffer; readonly bytes: number }>()
-  const subjectCache = new Map<string, Buffer>()
+  // Bounded: event types and metadata keys come from the events, and a stream of ever-new ones must not grow these.
+  const metadataNames = boundedCache(10_000, (header: string) => name(headerNames.metadataPrefix + header))
+  const subjects = boundedCache(10_000, (type: string) => Buffer.from(type))
   // Most events arrive in runs from one stream and one write (same created time): remember the last of each.
   let requestDateMillis = -1
   let requestDateBytes = Buffer.alloc(0)
@@ -112,11 +114,7 @@ export function createRecordMapper(options: RecordMappingOptions): RecordMapper 
       requestDateMillis = nowMillis
       requestDateBytes = Buffer.from(new Date(nowMillis).toISOString())
     }
-    let subject = subjectCache.get(event.type)
-    if (subject === undefined) {
-      subject = Buffer.from(event.type)
-      if (subjectCache.size < 10_000) subjectCache.set(event.type, subject)
-    }
+    const subject = subjects.get(event.type)
 
     arena.beginHeaders()
     arena.constantHeader(connectorId.encoded, connectorId.bytes)
@@ -134,11 +132,7 @@ export function createRecordMapper(options: RecordMappingOptions): RecordMapper 
     arena.constantHeader(schemaType.encoded, schemaType.bytes)
     for (const [header, value] of metadataHeaders) {
       if (options.ignoreSystemHeaders && header.startsWith('$')) continue
-      let metadataName = metadataNames.get(header)
-      if (metadataName === undefined) {
-        metadataName = name(headerNames.metadataPrefix + header)
-        if (metadataNames.size < 10_000) metadataNames.set(header, metadataName)
-      }
+      const metadataName = metadataNames.get(header)
       arena.textHeader(metadataName.encoded, metadataName.bytes, value)
     }
     for (const header of defaultHeaders) arena.constantHeader(header.encoded, header.bytes)

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { createPartitionKeyExtractor } from '../../../src/sink/partition-key.ts'
+import { messageSize } from '../../../src/pipeline/work-item.ts'
 import { createRecordMapper, formatTicksAsIso, readMetadataHeaders } from '../../../src/sink/record-mapping.ts'
 import type { SourceEvent } from '../../../src/source/read-response-decoder.ts'
 
@@ -137,5 +138,13 @@ describe('createRecordMapper over a run of events (what it remembers between rec
     const ids = [map(event), map(event)].map((record) => record.headers.get('esdb-request-id')?.toString())
     expect(ids[0]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
     expect(ids[0]).not.toBe(ids[1])
+  })
+
+  test('a record\'s size for the in-flight window is its value, key and header names and values, in bytes', () => {
+    const map = createRecordMapper({ connectorId: 'connector-é', defaultHeaders: { 'X-Tenant': 'tenant-ü' }, ignoreSystemHeaders: true, partitionKey: ({ streamId }) => streamId })
+    const record = map({ ...event, customMetadata: Buffer.from('{"region":"eu-wést","n":3}') })
+    let expected = record.value.length + (record.key?.length ?? 0)
+    for (const [name, value] of record.headers) expected += Buffer.byteLength(name) + value.length
+    expect(messageSize(record)).toBe(expected)
   })
 })

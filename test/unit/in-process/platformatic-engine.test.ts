@@ -98,6 +98,16 @@ function expectAllDelivered(outcomes: readonly MessageOutcome[], count: number):
   expect(outcomes.filter((outcome) => !outcome.delivered).map((outcome) => (outcome.delivered ? '' : `${outcome.error.code}: ${outcome.error.message}`))).toEqual([])
 }
 
+/** Runs `work` while every broker takes 1 s to answer, and gives the brokers their speed back afterwards. */
+async function withSlowBrokers<T>(work: () => Promise<T>): Promise<T> {
+  await broker.setRoundTripTime(-1, 1_000)
+  try {
+    return await work()
+  } finally {
+    await broker.setRoundTripTime(-1, 0)
+  }
+}
+
 function failureOf(outcome: MessageOutcome | undefined): KafkaSendError {
   if (outcome === undefined || outcome.delivered) throw new Error(`expected a failed outcome, got ${JSON.stringify(outcome)}`)
   return outcome.error
@@ -408,13 +418,7 @@ describe('send: delivery timeout and outages', () => {
     await port.connect()
     expect(port.lastRetriedError?.()?.error).toMatchObject({ kafkaName: 'COORDINATOR_NOT_AVAILABLE', transient: true })
     await Bun.sleep(2) // the send must start in a later millisecond than that retry
-    await broker.setRoundTripTime(-1, 1_000)
-    let outcomes: readonly MessageOutcome[]
-    try {
-      outcomes = await port.send(topic, messages('slow', 2))
-    } finally {
-      await broker.setRoundTripTime(-1, 0)
-    }
+    const outcomes = await withSlowBrokers(() => port.send(topic, messages('slow', 2)))
     for (const outcome of outcomes) {
       const error = failureOf(outcome)
       expect(error).toMatchObject({ code: 'DELIVERY_TIMED_OUT', transient: true, kafkaName: undefined })
@@ -430,13 +434,7 @@ describe('send: deadlines without any retried error', () => {
     const port = openPort({ deliveryTimeoutMs: 150, requestTimeoutMs: 10_000 })
     await port.connect()
     expect(port.lastRetriedError?.()).toBeUndefined()
-    await broker.setRoundTripTime(-1, 1_000)
-    let outcomes: readonly MessageOutcome[]
-    try {
-      outcomes = await port.send(topic, messages('slow', 2))
-    } finally {
-      await broker.setRoundTripTime(-1, 0)
-    }
+    const outcomes = await withSlowBrokers(() => port.send(topic, messages('slow', 2)))
     for (const outcome of outcomes) {
       expect(failureOf(outcome)).toMatchObject({ code: 'DELIVERY_TIMED_OUT', transient: true, message: `2 message(s) to ${topic} not confirmed within deliveryTimeoutMs (150 ms)` })
     }
@@ -448,13 +446,7 @@ describe('send: deadlines without any retried error', () => {
     const { logger, lines } = recordingLogger()
     const port = openPort({ deliveryTimeoutMs: 150, requestTimeoutMs: 10_000 }, logger)
     await port.connect()
-    await broker.setRoundTripTime(-1, 1_000)
-    let outcomes: (readonly MessageOutcome[])[]
-    try {
-      outcomes = await Promise.all([port.send(topic, messages('slow-a', 2)), port.send(topic, messages('slow-b', 2))])
-    } finally {
-      await broker.setRoundTripTime(-1, 0)
-    }
+    const outcomes = await withSlowBrokers(() => Promise.all([port.send(topic, messages('slow-a', 2)), port.send(topic, messages('slow-b', 2))]))
     for (const outcome of outcomes.flat()) expect(failureOf(outcome).transient).toBe(true)
     expect(lines.filter((line) => line.level === 'warn')).toHaveLength(1)
   })

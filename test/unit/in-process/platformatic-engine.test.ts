@@ -16,6 +16,7 @@ import { startKafkaSecurityFront, type KafkaSecurityFront } from '../../support/
 import { startKafkaTestBroker, uniqueTopicName, type KafkaErrorName, type KafkaTestBroker } from '../../support/kafka-test-broker.ts'
 import { readTopicWithKcat, type KcatRecord } from '../../support/kcat.ts'
 import partitionVectors from '../sink/kafka/partition-vectors.json'
+import { testProducerConfig } from '../../support/producer-config.ts'
 
 // A safety net, not an expectation: every operation here takes milliseconds against the mock.
 setDefaultTimeout(10_000)
@@ -38,20 +39,15 @@ afterAll(async () => {
 })
 
 function configFor(overrides: Partial<KafkaProducerConfig> = {}): KafkaProducerConfig {
-  return {
+  // Short timeouts and no compression: each test's deadline is part of what it checks, and mutants run it ~300 times.
+  return testProducerConfig(broker.bootstrapServers, {
     clientId: 'kafka-sink-in-process',
-    bootstrapServers: broker.bootstrapServers.split(','),
-    securityProtocol: 'plaintext',
-    sasl: undefined,
-    acks: 'all',
     compression: { type: 'none', level: -1 },
-    brokerAddressFamily: 'any',
     reconnectBackoffMaxMs: 100,
-    messageSendMaxRetries: 2_147_483_647,
     requestTimeoutMs: 2_000,
     deliveryTimeoutMs: 3_000,
     ...overrides,
-  }
+  })
 }
 
 interface LogLine {

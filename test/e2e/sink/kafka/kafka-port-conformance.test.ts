@@ -16,6 +16,7 @@ import type { CompressionType, KafkaMessage, KafkaPort, KafkaProducerConfig, Mes
 import { startKafkaPortHost, type KafkaPortHost } from '../../../support/kafka-port-host/remote-kafka-port.ts'
 import { startKafkaTestBroker, uniqueTopicName, type KafkaTestBroker } from '../../../support/kafka-test-broker.ts'
 import { expectNoGaps, expectPerKeyOrder, produceWithKcat, readTopicWithKcat, type KcatRecord } from '../../../support/kcat.ts'
+import { testProducerConfig } from '../../../support/producer-config.ts'
 
 // These tests wait on processes and on delivery timeouts of a few seconds, on a shared machine.
 setDefaultTimeout(60_000)
@@ -62,20 +63,7 @@ afterAll(async () => {
 })
 
 function configFor(overrides: Partial<KafkaProducerConfig> = {}): KafkaProducerConfig {
-  return {
-    clientId: 'kafka-sink-e2e',
-    bootstrapServers: broker.bootstrapServers.split(','),
-    securityProtocol: 'plaintext',
-    sasl: undefined,
-    acks: 'all',
-    compression: { type: 'zstd', level: 6 },
-    brokerAddressFamily: 'any',
-    reconnectBackoffMaxMs: 500,
-    messageSendMaxRetries: 2_147_483_647,
-    requestTimeoutMs: 5_000,
-    deliveryTimeoutMs: 20_000,
-    ...overrides,
-  }
+  return testProducerConfig(broker.bootstrapServers, overrides)
 }
 
 /** A port of the engine under test, which afterAll closes even if the test fails half-way. */

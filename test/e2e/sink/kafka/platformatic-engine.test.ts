@@ -9,6 +9,7 @@ import { createPlatformaticKafkaPort } from '../../../../src/sink/kafka/platform
 import type { KafkaMessage, KafkaPort, KafkaProducerConfig, MessageOutcome } from '../../../../src/sink/kafka/port.ts'
 import { startKafkaTestBroker, uniqueTopicName, type KafkaTestBroker } from '../../../support/kafka-test-broker.ts'
 import { expectNoGaps, readTopicWithKcat, type KcatRecord } from '../../../support/kcat.ts'
+import { testProducerConfig } from '../../../support/producer-config.ts'
 
 setDefaultTimeout(60_000)
 
@@ -24,20 +25,7 @@ afterAll(async () => {
 })
 
 function configFor(overrides: Partial<KafkaProducerConfig> = {}): KafkaProducerConfig {
-  return {
-    clientId: 'kafka-sink-e2e',
-    bootstrapServers: broker.bootstrapServers.split(','),
-    securityProtocol: 'plaintext',
-    sasl: undefined,
-    acks: 'all',
-    compression: { type: 'zstd', level: 6 },
-    brokerAddressFamily: 'any',
-    reconnectBackoffMaxMs: 500,
-    messageSendMaxRetries: 2_147_483_647,
-    requestTimeoutMs: 5_000,
-    deliveryTimeoutMs: 20_000,
-    ...overrides,
-  }
+  return testProducerConfig(broker.bootstrapServers, overrides)
 }
 
 function openPort(overrides: Partial<KafkaProducerConfig> = {}): KafkaPort {

@@ -9,6 +9,7 @@
 import { compressionsAlgorithms } from '@platformatic/kafka'
 import zlib from 'node:zlib'
 import { runtimeDescription } from '../../runtime/runtime.ts'
+import { type ZstdCompressor, zstdCompressor } from '../../runtime/zstd.ts'
 import type { CompressionType } from './port.ts'
 
 /**
@@ -31,6 +32,8 @@ const gzipBitmask = 1
 const zstdBitmask = 4
 const gzipLevels = { min: 0, max: 9 }
 const zstdLevels = { min: 1, max: 22 }
+/** ZSTD_CLEVEL_DEFAULT, what node:zlib and Bun use without a level. */
+const zstdDefaultLevel = 3
 
 interface CompressionEntry {
   /** Used by the client's asynchronous request path (see the patch note in README): runs on zlib's thread pool. */
@@ -44,7 +47,12 @@ interface CompressionEntry {
 // The table is typed as a closed object literal; adding a key is the extension point described above.
 const registry = compressionsAlgorithms as unknown as Record<string, CompressionEntry | undefined>
 
-export function chooseCompression(type: CompressionType, level: number): CompressionChoice {
+/** What the runtime offers, given by tests that play a runtime without zstd. */
+export interface AvailableCodecs {
+  readonly zstd: ZstdCompressor | undefined
+}
+
+export function chooseCompression(type: CompressionType, level: number, available: AvailableCodecs = { zstd: zstdCompressor() }): CompressionChoice {
   switch (type) {
     case 'none':
       return { codec: 'none', warning: undefined }
@@ -66,9 +74,10 @@ export function chooseCompression(type: CompressionType, level: number): Compres
         async: (data, clamped) => promisified(zlib.gzip, data, { level: clamped }),
       })
     case 'zstd': {
-      // node:zlib has zstd from Node 22.15 on (Bun and Deno have it); without it the client's async compressor
-      // throws inside a request builder whose rejection it never observes, so the send would hang, not fail.
-      if (typeof zlib.zstdCompressSync !== 'function') {
+      // Without a zstd codec the client's async compressor throws inside a request builder whose rejection it never
+      // observes, so the send would hang, not fail: the port refuses to connect instead.
+      const zstd = available.zstd
+      if (zstd === undefined) {
         return {
           codec: 'zstd',
           warning: undefined,
@@ -77,11 +86,10 @@ export function chooseCompression(type: CompressionType, level: number): Compres
             'choose another compression:type, or the librdkafka engine (--kafka-engine librdkafka)',
         }
       }
-      const options = (clamped: number) => ({ params: { [zlib.constants.ZSTD_c_compressionLevel]: clamped } })
-      return leveled('zstd', level, zstdLevels, zstdBitmask, {
-        sync: (data, clamped) => zlib.zstdCompressSync(data, options(clamped)),
-        async: (data, clamped) => promisified(zlib.zstdCompress, data, options(clamped)),
-      })
+      // The default level through our codec too (zstd's default is 3, as the client's own codec uses): it is the
+      // cheaper path (runtime/zstd.ts).
+      const chosen = level === codecDefaultLevel ? zstdDefaultLevel : level
+      return leveled('zstd', chosen, zstdLevels, zstdBitmask, { sync: zstd.compressSync, async: zstd.compress })
     }
   }
 }

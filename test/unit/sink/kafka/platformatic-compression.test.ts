@@ -17,9 +17,11 @@ describe('chooseCompression', () => {
     expect(chooseCompression('lz4', 6)).toEqual({ codec: 'lz4', warning: 'compression level 6 is not supported for lz4 by the @platformatic/kafka engine (its lz4 codec has a fixed level)' })
   })
 
-  test('the default level (-1) uses the built-in codec as it is', () => {
+  // zstd's manual: ZSTD_CLEVEL_DEFAULT is 3, the level its library (and node:zlib) uses when none is given.
+  test("the default level (-1): gzip's built-in codec as it is, zstd at zstd's default level 3", () => {
     expect(chooseCompression('gzip', -1)).toEqual({ codec: 'gzip', warning: undefined })
-    expect(chooseCompression('zstd', -1)).toEqual({ codec: 'zstd', warning: undefined })
+    expect(chooseCompression('zstd', -1)).toEqual(chooseCompression('zstd', 3))
+    expect(chooseCompression('zstd', -1).warning).toBeUndefined()
   })
 
   for (const [type, decompress, bitmask] of [
@@ -70,14 +72,7 @@ describe('chooseCompression', () => {
 
   // Node before 22.15 has no zstd in node:zlib: the choice says why, so the port refuses instead of hanging sends.
   test('zstd on a runtime without node:zlib zstd is unavailable, with the reason and what to choose instead', () => {
-    const saved = zlib.zstdCompressSync
-    let choice: ReturnType<typeof chooseCompression>
-    try {
-      ;(zlib as { zstdCompressSync?: unknown }).zstdCompressSync = undefined
-      choice = chooseCompression('zstd', 4)
-    } finally {
-      zlib.zstdCompressSync = saved
-    }
+    const choice = chooseCompression('zstd', 4, { zstd: undefined })
     expect(choice.codec).toBe('zstd')
     expect(choice.warning).toBeUndefined()
     expect(choice.unavailable).toContain("compression:type=zstd needs node:zlib's zstd (Node 22.15 or later)")

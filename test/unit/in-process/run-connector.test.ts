@@ -908,6 +908,34 @@ describe('delivery settings', () => {
     await run.ended
   })
 
+  // Kafka's producer keeps filling a partition's batch while its requests are in flight, and sends it as soon as a
+  // request can go: events that arrive during a send neither wait for more events nor go out one send each.
+  test('waitForBrokerAck=true: events read while the send in flight is held go out together in the next send, as soon as it is confirmed', async () => {
+    const stream = uniqueStream('fill-while-busy')
+    await appendSequence(connection.client, stream, 1)
+    const kafka = scriptedKafka()
+    const run = start(kafka, streamSettings(stream), { tuning: { lingerMs: 1 } })
+    const first = await kafka.nthSend(1)
+    expect(first.revisions).toEqual([0])
+    // One append at a time, each read before the next (so the 1 ms linger passes between them).
+    for (let revision = 1; revision <= 5; revision++) {
+      await appendSequence(connection.client, stream, 1, revision)
+      await eventually(`event ${revision} read`, () => run.metrics.consumed() === revision + 1)
+      // Not what the test waits for (the send made is): past the linger, so a sender handed each lingered batch at
+      // once would have been given several.
+      await Bun.sleep(3)
+    }
+    expect(kafka.sends.length).toBe(1)
+    first.answer('deliverAll')
+    // No event is appended after the confirmation: the waiting batch must go out on its own.
+    const second = await kafka.nthSend(2)
+    expect(second.revisions).toEqual([1, 2, 3, 4, 5])
+    second.answer('deliverAll')
+    await kafka.deliveredUntil((delivered) => delivered.length === 6)
+    run.stop()
+    await run.ended
+  })
+
   test('resilience:enabled=false: the first transient failure ends the run, nothing committed', async () => {
     const stream = uniqueStream('resilience-off')
     await appendSequence(connection.client, stream, 1)

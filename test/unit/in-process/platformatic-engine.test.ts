@@ -567,16 +567,21 @@ describe('security over TLS (engine in a host process that trusts the front)', (
 })
 
 describe('settings this runtime cannot honour', () => {
-  // A runtime without node:zlib's zstd (Node before 22.15): the port refuses instead of hanging every send.
+  // A runtime without zstd (Node before 22.15 has none in node:zlib): the port refuses instead of hanging every send.
+  // Bun's own zstd is hidden too, or the engine would use it.
   test('zstd without a zstd codec: connect refuses and every message fails, fatal UNSUPPORTED_BY_ENGINE, with no client', async () => {
     const saved = zlib.zstdCompressSync
+    const bun = (globalThis as { Bun?: { zstdCompressSync?: unknown } }).Bun
+    const savedBun = bun?.zstdCompressSync
     let port: KafkaPort
     const { logger, lines } = recordingLogger()
     try {
       ;(zlib as { zstdCompressSync?: unknown }).zstdCompressSync = undefined
+      if (bun !== undefined) bun.zstdCompressSync = undefined
       port = openPort({ compression: { type: 'zstd', level: 3 } }, logger)
     } finally {
       zlib.zstdCompressSync = saved
+      if (bun !== undefined) bun.zstdCompressSync = savedBun
     }
     const refusal = await rejectionOf(port.connect())
     expect(refusal).toBeInstanceOf(KafkaSendError)

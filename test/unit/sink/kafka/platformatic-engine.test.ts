@@ -136,7 +136,8 @@ describe('planPlatformaticProducer', () => {
 
   test('compression: leveled codecs get our registered codec; lz4 levels are reported as unsupported', () => {
     expect(plan({ compression: { type: 'zstd', level: 6 } }).options.compression).toBe('kafka-sink-zstd-6' as never)
-    expect(plan({ compression: { type: 'zstd', level: -1 } }).options.compression).toBe('zstd')
+    // -1 is the codec's default, zstd's level 3 (ZSTD_CLEVEL_DEFAULT).
+    expect(plan({ compression: { type: 'zstd', level: -1 } }).options.compression).toBe('kafka-sink-zstd-3' as never)
     expect(plan({ compression: { type: 'none', level: 6 } }).options.compression).toBe('none')
     expect(plan({ compression: { type: 'snappy', level: 6 } }).warnings).toStrictEqual([])
     const lz4 = plan({ compression: { type: 'lz4', level: 6 } })

@@ -169,6 +169,21 @@ async function failNextProduce(topic: string, errorNames: readonly KafkaErrorNam
   await broker.pushBrokerRequestErrors(1, 'Produce', errorNames.map((name) => ({ name })))
 }
 
+/** Settings that reach the brokers through the SASL front, which sees every request and connection. */
+function saslConfig(overrides: Partial<KafkaProducerConfig> = {}): Partial<KafkaProducerConfig> {
+  return {
+    bootstrapServers: saslFront.bootstrapServers.split(','),
+    securityProtocol: 'saslPlaintext',
+    sasl: { mechanism: 'scramSha512', username: user, password },
+    ...overrides,
+  }
+}
+
+/** Listener probes that reached the SASL front: the probe opens with ApiVersions v0, which the client never sends. */
+function listenerProbesSeen(): number {
+  return saslFront.requestsSeen().find((seen) => seen.api === 'ApiVersions' && seen.apiVersion === 0)?.count ?? 0
+}
+
 async function freePort(): Promise<number> {
   const server = createServer()
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -491,13 +506,6 @@ describe('bootstrap servers and address families', () => {
 })
 
 describe('security', () => {
-  const saslConfig = (overrides: Partial<KafkaProducerConfig> = {}): Partial<KafkaProducerConfig> => ({
-    bootstrapServers: saslFront.bootstrapServers.split(','),
-    securityProtocol: 'saslPlaintext',
-    sasl: { mechanism: 'scramSha512', username: user, password },
-    ...overrides,
-  })
-
   test('SASL SCRAM-SHA-512 authenticates and delivers', async () => {
     const topic = await newTopic('in-process-sasl')
     const port = openPort(saslConfig())
@@ -544,6 +552,44 @@ describe('security', () => {
     const error = await rejectionOf(port.connect())
     expect(error).toMatchObject({ code: 'SECURITY_PROTOCOL_MISMATCH', transient: false })
     expect((error as KafkaSendError).message).toContain('requires SASL authentication')
+  })
+})
+
+// What the brokers see of the engine, through the SASL front: requests and open connections.
+describe('requests and connections the brokers see', () => {
+  test('connect asks the brokers about no topic: Metadata for an empty topic list, which names and creates none', async () => {
+    const seenBefore = saslFront.metadataTopicsRequested().length
+    const port = openPort(saslConfig())
+    await port.connect()
+    const requested = saslFront.metadataTopicsRequested().slice(seenBefore)
+    expect(requested.length).toBeGreaterThan(0)
+    expect(requested).toEqual(requested.map(() => []))
+  })
+
+  test('close ends every connection the engine opened to the brokers', async () => {
+    const topic = await newTopic('in-process-close-connections', 1)
+    const openBefore = saslFront.openClientConnections()
+    const port = openPort(saslConfig())
+    await port.connect()
+    expectAllDelivered(await port.send(topic, messages('then-closed', 2)), 2)
+    expect(saslFront.openClientConnections()).toBeGreaterThan(openBefore)
+    await port.close({ flush: true })
+    await eventually(() => (saslFront.openClientConnections() <= openBefore ? true : undefined), "the engine's connections closed")
+  })
+
+  test("a send that retries a broker's error does not probe the listeners: only connect does", async () => {
+    const topic = await newTopic('in-process-send-no-probe', 1)
+    const port = openPort(saslConfig())
+    await port.connect()
+    const probesBefore = listenerProbesSeen()
+    await failNextProduce(topic, ['NOT_ENOUGH_REPLICAS'])
+    expectAllDelivered(await port.send(topic, messages('retried', 2)), 2)
+    expect(port.lastRetriedError?.()?.error).toMatchObject({ kafkaName: 'NOT_ENOUGH_REPLICAS', transient: true })
+    // The marker: a plaintext connect against the SASL listeners probes each bootstrap server once (a mismatch), so
+    // a probe the send had started is counted by the time this one is.
+    const marker = openPort({ bootstrapServers: saslFront.bootstrapServers.split(','), deliveryTimeoutMs: 0 })
+    expect(await rejectionOf(marker.connect())).toMatchObject({ code: 'SECURITY_PROTOCOL_MISMATCH' })
+    expect(listenerProbesSeen() - probesBefore).toBe(saslFront.brokers.length)
   })
 })
 

@@ -51,6 +51,7 @@ const targets: Record<string, readonly (readonly string[])[]> = {
   // Only the unit files that import the engine: the rest of test/unit/sink cannot reach it, and every second of the
   // first stage is paid ~500 times.
   'src/sink/kafka/platformatic-engine.ts': [['test/unit/sink/kafka/platformatic-engine.test.ts', 'test/unit/sink/kafka/create-kafka-port.test.ts'], [engineInProcess]],
+  'src/sink/kafka/topic-partitions.ts': [['test/unit/sink/kafka/topic-partitions.test.ts'], [engineInProcess]],
   'src/sink/kafka/platformatic-partial-delivery.ts': [['test/unit/sink/kafka/platformatic-partial-delivery.test.ts'], [engineInProcess]],
 }
 

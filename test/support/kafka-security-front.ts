@@ -25,8 +25,8 @@ import tls from 'node:tls'
 import { apiKeys } from './kafka-security-front/api-versions.ts'
 import { createTestCertificates, type TestCertificates } from './kafka-security-front/certificates.ts'
 import { relayConnection, type ConnectionContext } from './kafka-security-front/connection.ts'
-import { metadataBrokersRequest, readMetadataBrokers, type BrokerAddress, type MetadataBroker } from './kafka-security-front/metadata.ts'
-import { FrameSplitter, framed, type RequestHeader } from './kafka-security-front/protocol.ts'
+import { metadataBrokersRequest, readMetadataBrokers, readMetadataRequestTopics, type BrokerAddress, type MetadataBroker } from './kafka-security-front/metadata.ts'
+import { FrameSplitter, framed, requestBodyOffset, type RequestHeader } from './kafka-security-front/protocol.ts'
 import { saslMechanismNames, ScramCredentialStore, type SaslMechanismName } from './kafka-security-front/sasl.ts'
 import type { KafkaTestBroker } from './kafka-test-broker.ts'
 
@@ -66,6 +66,10 @@ export interface KafkaSecurityFront<P extends KafkaSecurityFrontProtocol = Kafka
   requestsSeen(): readonly { readonly api: string; readonly apiKey: number; readonly apiVersion: number; readonly count: number }[]
   /** Why the front closed connections or refused them: failed authentications, protocol violations, TLS errors. */
   problems(): readonly string[]
+  /** The topics of every Metadata request clients sent, in arrival order; null for a request for all topics. */
+  metadataTopicsRequested(): readonly (readonly string[] | null)[]
+  /** How many client connections to the front are open now (after the TLS handshake, for the TLS protocols). */
+  openClientConnections(): number
   /** Ends every connection and listener and deletes the certificates. Idempotent. */
   close(): Promise<void>
 }
@@ -87,6 +91,8 @@ export async function startKafkaSecurityFront<P extends KafkaSecurityFrontProtoc
   const frontAddresses = new Map<number, BrokerAddress>()
   const requestCounts = new Map<string, { apiKey: number; apiVersion: number; count: number }>()
   const problems: string[] = []
+  const metadataTopics: (readonly string[] | null)[] = []
+  const clientConnections = new Set<net.Socket>()
   let closed = false
 
   const context: ConnectionContext = {
@@ -101,11 +107,15 @@ export async function startKafkaSecurityFront<P extends KafkaSecurityFrontProtoc
       sockets.add(socket)
       socket.once('close', () => sockets.delete(socket))
     },
-    onRequest: (header: RequestHeader) => {
+    onRequest: (header: RequestHeader, frame: Buffer) => {
       const key = `${header.apiKey}:${header.apiVersion}`
       const entry = requestCounts.get(key) ?? { apiKey: header.apiKey, apiVersion: header.apiVersion, count: 0 }
       entry.count++
       requestCounts.set(key, entry)
+      if (header.apiKey === apiKeys.Metadata && metadataTopics.length < 10_000) {
+        // Metadata is flexible (request header v2) from v9 on.
+        metadataTopics.push(readMetadataRequestTopics(frame, header.apiVersion, requestBodyOffset(frame, header.apiVersion >= 9)))
+      }
     },
     onProblem: (message) => {
       if (problems.length < 1_000) problems.push(message)
@@ -123,7 +133,15 @@ export async function startKafkaSecurityFront<P extends KafkaSecurityFrontProtoc
 
   try {
     for (const mockBroker of mockBrokers) {
-      const server = createListener(certificates, (socket) => relayConnection(socket, mockBroker, context), context)
+      const server = createListener(
+        certificates,
+        (socket) => {
+          clientConnections.add(socket)
+          socket.once('close', () => clientConnections.delete(socket))
+          relayConnection(socket, mockBroker, context)
+        },
+        context,
+      )
       servers.push(server)
       const port = await listen(server)
       frontAddresses.set(mockBroker.nodeId, { host: frontHost, port })
@@ -147,6 +165,8 @@ export async function startKafkaSecurityFront<P extends KafkaSecurityFrontProtoc
         .sort((a, b) => a.apiKey - b.apiKey || a.apiVersion - b.apiVersion)
         .map((entry) => ({ api: apiName(entry.apiKey), ...entry })),
     problems: () => [...problems],
+    metadataTopicsRequested: () => [...metadataTopics],
+    openClientConnections: () => clientConnections.size,
     close,
   }
 }

@@ -33,6 +33,7 @@ import { classifyPlatformaticError } from './platformatic-errors.ts'
 import { partitionsConfirmedDespite } from './platformatic-partial-delivery.ts'
 import type { KafkaMessage, KafkaPort, KafkaProducerConfig, MessageOutcome, SaslMechanism } from './port.ts'
 import { EncodedHeaders } from './record-arena.ts'
+import { partitionCountOf } from './topic-partitions.ts'
 import { clientTakesHeaderBlocks } from './header-block-support.ts'
 
 /** Keys and values are Buffers; header names are strings, turned into bytes by `headerNameBytes`. */
@@ -410,15 +411,7 @@ export function createPlatformaticKafkaPort(config: KafkaProducerConfig, logger:
       attemptClient = await currentClient()
       const producer = attemptClient.producer
       const metadata = await producer.metadata({ topics: [topic] })
-      const partitionCount = metadata.topics.get(topic)?.partitionsCount ?? 0
-      if (partitionCount < 1) {
-        // Kafka has no topic without partitions: this is metadata caught mid-change, e.g. during creation.
-        throw new KafkaSendError({
-          code: 'RETRIABLE_BROKER_ERROR',
-          transient: true,
-          message: `the metadata for topic ${topic} lists no partitions`,
-        })
-      }
+      const partitionCount = partitionCountOf(metadata, topic)
       partitioner.assign(topic, messages, partitionCount, partitions)
       partitionsAssigned = true
       const toSend: EngineMessage[] = new Array(messages.length)

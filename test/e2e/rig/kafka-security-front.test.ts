@@ -8,8 +8,8 @@ import net from 'node:net'
 import tls from 'node:tls'
 import { startKafkaSecurityFront, type KafkaSecurityFront, type SaslMechanismName } from '../../support/kafka-security-front.ts'
 import { patchApiVersionsResponse, readApiVersionsResponse, saslApiVersions } from '../../support/kafka-security-front/api-versions.ts'
-import { readMetadataBrokers, rewriteMetadataResponse } from '../../support/kafka-security-front/metadata.ts'
-import { FrameSplitter, framed, Reader, Writer } from '../../support/kafka-security-front/protocol.ts'
+import { readMetadataBrokers, readMetadataRequestTopics, rewriteMetadataResponse } from '../../support/kafka-security-front/metadata.ts'
+import { FrameSplitter, framed, Reader, requestBodyOffset, Writer } from '../../support/kafka-security-front/protocol.ts'
 import { startKafkaTestBroker, uniqueTopicName, type KafkaTestBroker } from '../../support/kafka-test-broker.ts'
 import { produceWithKcat, readTopicWithKcat } from '../../support/kcat.ts'
 
@@ -383,5 +383,34 @@ describe('response rewriting, on hand-built frames', () => {
     expect(patched.subarray(patched.length - 5)).toEqual(Buffer.from([0, 0, 0, 0, 0]))
     const unsupported = new Writer().int32(9).int16(35).int32(1).int16(18).int16(0).int16(2).build()
     expect(patchApiVersionsResponse(unsupported, 3, saslApiVersions)).toBe(unsupported)
+  })
+})
+
+// Kafka's Metadata request layouts (kafka.apache.org/protocol): v0 an array of names (empty: all topics), v1–v8 a
+// nullable array (null: all, empty: none), v9 compact with tagged fields, v10+ with a topic id before each name.
+describe('Metadata request topics, on hand-built frames', () => {
+  const header = (version: number) => {
+    const writer = new Writer().int16(3).int16(version).int32(7).nullableString('client')
+    return version >= 9 ? writer.noTaggedFields() : writer
+  }
+  const topicsOf = (frame: Buffer, version: number) => readMetadataRequestTopics(frame, version, requestBodyOffset(frame, version >= 9))
+
+  test('v0: the names; an empty list asks for all topics', () => {
+    expect(topicsOf(header(0).arrayLength(2, false).nullableString('a').nullableString('b').build(), 0)).toEqual(['a', 'b'])
+    expect(topicsOf(header(0).arrayLength(0, false).build(), 0)).toBeNull()
+  })
+
+  test('v1–v8: a null list asks for all topics, an empty one for none; the fields after the list are not read', () => {
+    expect(topicsOf(header(1).int32(-1).build(), 1)).toBeNull()
+    expect(topicsOf(header(2).arrayLength(0, false).build(), 2)).toEqual([])
+    expect(topicsOf(header(8).arrayLength(1, false).nullableString('orders').raw(Buffer.from([1, 0, 0])).build(), 8)).toEqual(['orders'])
+  })
+
+  test('v9: compact names with tagged fields; v10+: each name after its topic id', () => {
+    expect(topicsOf(header(9).arrayLength(2, true).compactNullableString('a').noTaggedFields().compactNullableString('b').noTaggedFields().build(), 9)).toEqual(['a', 'b'])
+    const topicId = Buffer.alloc(16, 9)
+    const v12 = header(12).arrayLength(1, true).raw(topicId).compactNullableString('orders').noTaggedFields().raw(Buffer.from([0, 0, 0])).build()
+    expect(topicsOf(v12, 12)).toEqual(['orders'])
+    expect(topicsOf(header(12).uvarint(0).build(), 12)).toBeNull()
   })
 })

@@ -31,7 +31,8 @@ export interface ConnectionContext {
   readonly frontAddressOf: (nodeId: number) => BrokerAddress | undefined
   /** Every socket the connection opens, so the front can end them all on close. */
   readonly track: (socket: net.Socket) => void
-  readonly onRequest: (header: RequestHeader) => void
+  /** Every request the client sent (the whole frame, header included), before the front acts on it. */
+  readonly onRequest: (header: RequestHeader, frame: Buffer) => void
   /** The broker's message.max.bytes, which the mock does not enforce (produce-limit.ts); undefined for none. */
   readonly maxMessageBytes?: number | undefined
   /** Why the front closed a connection (protocol violations, failed authentication, broker unreachable). */
@@ -118,7 +119,7 @@ class Relay {
       return
     }
     const header = readRequestHeader(frame)
-    this.context.onRequest(header)
+    this.context.onRequest(header, frame)
     switch (phase.name) {
       case 'authenticated':
         if (header.apiKey === apiKeys.SaslHandshake || header.apiKey === apiKeys.SaslAuthenticate) {

@@ -101,3 +101,30 @@ function walkBrokers(
   }
   return reader.rest()
 }
+
+/**
+ * The topics a Metadata request (a whole frame, request header included) asks for; null for "all topics".
+ *
+ *   v0      => [topics]                       topics => name                (an empty array means all topics)
+ *   v1–v8   => [topics] …                     nullable array: null means all, empty means none
+ *   v9      => COMPACT[topics] …              topics => name TAG_BUFFER      (flexible: request header v2)
+ *   v10+    => COMPACT[topics] …              topics => topic_id name TAG_BUFFER (name a nullable compact string)
+ *
+ * Fields after the topics array (allow_auto_topic_creation, include_*_authorized_operations) are not read.
+ */
+export function readMetadataRequestTopics(frame: Buffer, apiVersion: number, bodyOffset: number): string[] | null {
+  const flexible = apiVersion >= firstFlexibleVersion
+  const reader = new Reader(frame, bodyOffset)
+  const count = reader.arrayLength(flexible)
+  if (count < 0) return null
+  if (count === 0 && apiVersion === 0) return null
+  const topics: string[] = []
+  for (let index = 0; index < count; index++) {
+    if (apiVersion >= 10) reader.bytes(16) // topic_id
+    const name = flexible ? reader.compactNullableString() : reader.nullableString()
+    if (flexible) reader.skipTaggedFields()
+    // v10+ may ask by topic id alone (name null); shown as the empty name, which no topic has.
+    topics.push(name ?? '')
+  }
+  return topics
+}

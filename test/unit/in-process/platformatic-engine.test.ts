@@ -4,7 +4,9 @@
 // milliseconds), so the file runs in seconds: it is the stage the mutation run uses for the engine's I/O. What reached
 // Kafka is read back with kcat, never with the code under test; expectations come from the port's contract (port.ts)
 // and the user documentation.
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { afterAll, afterEach, beforeAll, describe, expect, mock, setDefaultTimeout, test } from 'bun:test'
+import * as dns from 'node:dns/promises'
+import type { LookupOptions } from 'node:dns'
 import { createServer, type AddressInfo } from 'node:net'
 import zlib from 'node:zlib'
 import { createLogger, type Logger } from '../../../src/observability/logger.ts'
@@ -20,6 +22,24 @@ import { testProducerConfig } from '../../support/producer-config.ts'
 
 // A safety net, not an expectation: every operation here takes milliseconds against the mock.
 setDefaultTimeout(10_000)
+
+/**
+ * A DNS server slower than the delivery timeout, which the rig has no other way to make: lookups of this name wait
+ * until the test releases them, then answer 127.0.0.1. Every other name resolves as usual.
+ */
+const heldHost = 'held-lookup.test'
+const realLookup = dns.lookup
+const heldLookups: (() => void)[] = []
+mock.module('node:dns/promises', () => ({
+  ...dns,
+  lookup: (host: string, options: LookupOptions) =>
+    host === heldHost ? new Promise((resolve) => heldLookups.push(() => resolve(realLookup('127.0.0.1', options)))) : realLookup(host, options),
+}))
+function releaseHeldLookups(): number {
+  const released = heldLookups.splice(0)
+  for (const release of released) release()
+  return released.length
+}
 
 const user = 'engine-user'
 const password = 'engine-secret'
@@ -167,6 +187,30 @@ class HeaderList implements ReadonlyMap<string, Buffer> {
 async function failNextProduce(topic: string, errorNames: readonly KafkaErrorName[]): Promise<void> {
   await broker.setPartitionLeader(topic, 0, 1)
   await broker.pushBrokerRequestErrors(1, 'Produce', errorNames.map((name) => ({ name })))
+}
+
+/** Settings that reach the brokers through the SASL front, which sees every request and connection. */
+function saslConfig(overrides: Partial<KafkaProducerConfig> = {}): Partial<KafkaProducerConfig> {
+  return {
+    bootstrapServers: saslFront.bootstrapServers.split(','),
+    securityProtocol: 'saslPlaintext',
+    sasl: { mechanism: 'scramSha512', username: user, password },
+    ...overrides,
+  }
+}
+
+/** Listener probes that reached the SASL front: the probe opens with ApiVersions v0, which the engine's client never sends (v1, then v3). */
+function listenerProbesSeen(): number {
+  return saslFront.requestsSeen().find((seen) => seen.api === 'ApiVersions' && seen.apiVersion === 0)?.count ?? 0
+}
+
+/**
+ * The positive marker for counting probes: a plaintext connect against the SASL listeners probes each bootstrap
+ * server once (it finds the mismatch), so a probe started before it is counted by the time its probes are.
+ */
+async function probeMarker(): Promise<void> {
+  const marker = openPort({ bootstrapServers: saslFront.bootstrapServers.split(','), deliveryTimeoutMs: 0 })
+  expect(await rejectionOf(marker.connect())).toMatchObject({ code: 'SECURITY_PROTOCOL_MISMATCH' })
 }
 
 async function freePort(): Promise<number> {
@@ -448,6 +492,37 @@ describe('send: deadlines without any retried error', () => {
   })
 })
 
+// The client exists only once the bootstrap names are resolved: a deadline can pass before that.
+describe('a delivery timeout that passes while the bootstrap names are still being resolved', () => {
+  const heldServers = () => broker.bootstrapServers.split(',').map((address) => address.replace('127.0.0.1', heldHost))
+  // A test that failed half-way must not leave its lookups to the next one.
+  afterEach(() => void releaseHeldLookups())
+
+  test('connect: a transient DELIVERY_TIMED_OUT with no last error and no client to restart; the next connect uses the client once created', async () => {
+    const { logger, lines } = recordingLogger()
+    const port = openPort({ bootstrapServers: heldServers(), brokerAddressFamily: 'v4', deliveryTimeoutMs: 50 }, logger)
+    const error = await rejectionOf(port.connect())
+    expect(error).toBeInstanceOf(KafkaSendError)
+    expect(error).toMatchObject({ code: 'DELIVERY_TIMED_OUT', transient: true, message: 'connection to Kafka not confirmed within deliveryTimeoutMs (50 ms)' })
+    expect(lines.filter((line) => line.level === 'warn')).toEqual([])
+    expect(releaseHeldLookups()).toBe(3)
+    await port.connect()
+    expect(lines.filter((line) => Array.isArray(line.bootstrapBrokers))).toHaveLength(1)
+  })
+
+  test('send: every message a transient DELIVERY_TIMED_OUT with no last error; the next send is delivered', async () => {
+    const topic = await newTopic('in-process-held-lookup', 1)
+    const port = openPort({ bootstrapServers: heldServers(), brokerAddressFamily: 'v4', deliveryTimeoutMs: 50 })
+    const outcomes = await port.send(topic, messages('before-resolved', 2))
+    expect(outcomes).toHaveLength(2)
+    for (const outcome of outcomes) {
+      expect(failureOf(outcome)).toMatchObject({ code: 'DELIVERY_TIMED_OUT', transient: true, message: `2 message(s) to ${topic} not confirmed within deliveryTimeoutMs (50 ms)` })
+    }
+    expect(releaseHeldLookups()).toBe(3)
+    expectAllDelivered(await port.send(topic, messages('after-resolved', 2)), 2)
+  })
+})
+
 describe('bootstrap servers and address families', () => {
   const byName = () => broker.bootstrapServers.split(',').map((address) => address.replace('127.0.0.1', 'localhost'))
 
@@ -491,13 +566,6 @@ describe('bootstrap servers and address families', () => {
 })
 
 describe('security', () => {
-  const saslConfig = (overrides: Partial<KafkaProducerConfig> = {}): Partial<KafkaProducerConfig> => ({
-    bootstrapServers: saslFront.bootstrapServers.split(','),
-    securityProtocol: 'saslPlaintext',
-    sasl: { mechanism: 'scramSha512', username: user, password },
-    ...overrides,
-  })
-
   test('SASL SCRAM-SHA-512 authenticates and delivers', async () => {
     const topic = await newTopic('in-process-sasl')
     const port = openPort(saslConfig())
@@ -544,6 +612,57 @@ describe('security', () => {
     const error = await rejectionOf(port.connect())
     expect(error).toMatchObject({ code: 'SECURITY_PROTOCOL_MISMATCH', transient: false })
     expect((error as KafkaSendError).message).toContain('requires SASL authentication')
+  })
+})
+
+// What the brokers see of the engine, through the SASL front: requests and open connections.
+describe('requests and connections the brokers see', () => {
+  test('connect asks the brokers about no topic: Metadata for an empty topic list, which names and creates none', async () => {
+    const seenBefore = saslFront.metadataTopicsRequested().length
+    const port = openPort(saslConfig())
+    await port.connect()
+    const requested = saslFront.metadataTopicsRequested().slice(seenBefore)
+    expect(requested.length).toBeGreaterThan(0)
+    expect(requested).toEqual(requested.map(() => []))
+  })
+
+  test('close ends every connection the engine opened to the brokers', async () => {
+    const topic = await newTopic('in-process-close-connections', 1)
+    const openBefore = saslFront.openClientConnections()
+    const port = openPort(saslConfig())
+    await port.connect()
+    expectAllDelivered(await port.send(topic, messages('then-closed', 2)), 2)
+    expect(saslFront.openClientConnections()).toBeGreaterThan(openBefore)
+    await port.close({ flush: true })
+    await eventually(() => (saslFront.openClientConnections() <= openBefore ? true : undefined), "the engine's connections closed")
+  })
+
+  test('a connect that retries several errors probes the listeners once, at the first', async () => {
+    const port = openPort(saslConfig())
+    const probesBefore = listenerProbesSeen()
+    await broker.pushRequestErrors('InitProducerId', ['COORDINATOR_NOT_AVAILABLE', 'COORDINATOR_NOT_AVAILABLE', 'COORDINATOR_NOT_AVAILABLE'])
+    try {
+      await port.connect()
+    } finally {
+      await broker.clearRequestErrors('InitProducerId')
+    }
+    expect(port.lastRetriedError?.()?.error).toMatchObject({ kafkaName: 'COORDINATOR_NOT_AVAILABLE' })
+    await probeMarker()
+    // Each bootstrap server once for the connect, and once for the marker.
+    expect(listenerProbesSeen() - probesBefore).toBe(2 * saslFront.brokers.length)
+  })
+
+  test("a send that retries a broker's error does not probe the listeners: only connect does", async () => {
+    const topic = await newTopic('in-process-send-no-probe', 1)
+    const port = openPort(saslConfig())
+    await port.connect()
+    const probesBefore = listenerProbesSeen()
+    await failNextProduce(topic, ['NOT_ENOUGH_REPLICAS'])
+    expectAllDelivered(await port.send(topic, messages('retried', 2)), 2)
+    expect(port.lastRetriedError?.()?.error).toMatchObject({ kafkaName: 'NOT_ENOUGH_REPLICAS', transient: true })
+    await probeMarker()
+    // Only the marker's probes.
+    expect(listenerProbesSeen() - probesBefore).toBe(saslFront.brokers.length)
   })
 })
 

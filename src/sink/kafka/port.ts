@@ -17,7 +17,7 @@ export interface KafkaMessage {
 export type MessageOutcome = { readonly delivered: true } | { readonly delivered: false; readonly error: KafkaSendError }
 
 export interface KafkaPort {
-  /** Connects and fetches metadata for the topic; rejects with a KafkaSendError (e.g. authentication failure). */
+  /** Connects and reads the cluster's metadata, naming no topic (so none is created); rejects with a KafkaSendError (e.g. authentication failure). */
   connect(): Promise<void>
   /**
    * Sends one batch to `topic`. Resolves with one outcome per message, same order, once the broker has answered for

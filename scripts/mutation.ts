@@ -38,6 +38,7 @@ const targets: Record<string, readonly (readonly string[])[]> = {
   'src/sink/kafka/record-arena.ts': [['test/unit/sink/kafka/record-arena.test.ts', 'test/unit/sink/record-mapping.test.ts', 'test/unit/sink/kafka/header-block-support.test.ts']],
   'src/sink/kafka/header-block-support.ts': [['test/unit/sink/kafka/header-block-support.test.ts']],
   'src/sink/kafka/errors.ts': [['test/unit/sink']],
+  'src/sink/kafka/kafka-error-names.ts': [['test/unit/sink']],
   'src/sink/kafka/platformatic-errors.ts': [['test/unit/sink']],
   'src/sink/kafka/partitioner.ts': [['test/unit/sink']],
   'src/sink/kafka/producer-config.ts': [['test/unit/sink', 'test/unit/pipeline'], [runConnector]],

@@ -5,7 +5,8 @@
  * of its ABI), classified here.
  */
 import { protocolErrorsCodesById } from '@platformatic/kafka'
-import { classifyUnidentifiedError, KafkaSendError, kafkaSendErrorFor, type KafkaSendErrorCode } from './errors.ts'
+import { classifyUnidentifiedError, KafkaSendError, type KafkaSendErrorCode } from './errors.ts'
+import { kafkaSendErrorFor } from './kafka-error-names.ts'
 
 /**
  * Kafka protocol error codes → names, as Kafka's protocol documentation spells them (the table @platformatic/kafka

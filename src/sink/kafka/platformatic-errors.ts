@@ -1,6 +1,6 @@
 /**
- * Reads @platformatic/kafka's error shapes and turns any of them into a `KafkaSendError` (errors.ts decides
- * what is transient). The client nests errors: a send fails with MultipleErrors (one per broker), each the
+ * Reads @platformatic/kafka's error shapes and turns any of them into a `KafkaSendError` (kafka-error-names.ts
+ * decides what is transient). The client nests errors: a send fails with MultipleErrors (one per broker), each the
  * MultipleErrors of its retry attempts (the latest one counts), each a ResponseError (MultipleErrors of ProtocolErrors carrying the
  * Kafka name in `apiId`) or a NetworkError whose `cause` is the socket error. Nothing here may throw: it runs
  * on errors of any origin, including ones that are not Errors at all.
@@ -14,8 +14,8 @@ import {
   UnsupportedCompressionError,
   UserError,
 } from '@platformatic/kafka'
+import { classifyKafkaErrorName } from './kafka-error-names.ts'
 import {
-  classifyKafkaErrorName,
   classifyUnidentifiedError,
   isTlsErrorCode,
   isUnreachableErrnoCode,

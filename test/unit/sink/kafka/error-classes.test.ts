@@ -2,7 +2,8 @@
 // unreachable broker (nodejs.org/api/errors.html, "Common system errors", and getaddrinfo's EAI_AGAIN / ENOTFOUND),
 // Node's and OpenSSL's certificate verification codes for TLS (nodejs.org/api/tls.html, X509 error codes).
 import { describe, expect, test } from 'bun:test'
-import { classifyUnidentifiedError, isSecurityFailure, isTlsErrorCode, isUnreachableErrnoCode, KafkaSendError, kafkaSendErrorCodes, kafkaSendErrorFor } from '../../../../src/sink/kafka/errors.ts'
+import { classifyUnidentifiedError, isSecurityFailure, isTlsErrorCode, isUnreachableErrnoCode, KafkaSendError, kafkaSendErrorCodes } from '../../../../src/sink/kafka/errors.ts'
+import { kafkaSendErrorFor } from '../../../../src/sink/kafka/kafka-error-names.ts'
 
 describe('isUnreachableErrnoCode', () => {
   test("every system error that means 'cannot reach that address now' is one; others and non-strings are not", () => {

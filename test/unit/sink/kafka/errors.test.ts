@@ -12,13 +12,8 @@ import {
   UnsupportedCompressionError,
   UserError,
 } from '@platformatic/kafka'
-import {
-  classifyKafkaErrorName,
-  classifyUnidentifiedError,
-  KafkaSendError,
-  isRetriableKafkaError,
-  kafkaSendErrorCodes,
-} from '../../../../src/sink/kafka/errors.ts'
+import { classifyUnidentifiedError, KafkaSendError, kafkaSendErrorCodes } from '../../../../src/sink/kafka/errors.ts'
+import { classifyKafkaErrorName, isRetriableKafkaError } from '../../../../src/sink/kafka/kafka-error-names.ts'
 import { classifyPlatformaticError } from '../../../../src/sink/kafka/platformatic-errors.ts'
 
 describe('classifyKafkaErrorName', () => {

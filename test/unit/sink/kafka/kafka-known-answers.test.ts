@@ -1,7 +1,8 @@
 // Our Kafka decisions against Kafka's own answers, produced once by Kafka's Java client (kafka-clients 4.4.0) and
 // committed as JSON; how they were made: test/support/kafka-known-answers/README.md.
 import { describe, expect, test } from 'bun:test'
-import { classifyKafkaErrorName, isRetriableKafkaError, kafkaSendErrorCodes } from '../../../../src/sink/kafka/errors.ts'
+import { kafkaSendErrorCodes } from '../../../../src/sink/kafka/errors.ts'
+import { classifyKafkaErrorName, isRetriableKafkaError } from '../../../../src/sink/kafka/kafka-error-names.ts'
 import { createPartitioner, murmur2, partitionForKey } from '../../../../src/sink/kafka/partitioner.ts'
 import partitionVectors from './partition-vectors.json'
 import retriableErrors from './kafka-retriable-errors.json'

@@ -247,11 +247,16 @@ type Settled<T> =
   | { readonly kind: 'timedOut' }
   | { readonly kind: 'refused'; readonly error: KafkaSendError }
 
-export function createPlatformaticKafkaPort(config: KafkaProducerConfig, logger: Logger): KafkaPort {
+/** What the engine asks of the installed client; tests play a client installed without the kafka-sink patch. */
+export interface InstalledClient {
+  readonly takesHeaderBlocks: () => boolean
+}
+
+export function createPlatformaticKafkaPort(config: KafkaProducerConfig, logger: Logger, installed: InstalledClient = { takesHeaderBlocks: clientTakesHeaderBlocks }): KafkaPort {
   const log = logger.child({ component: 'kafka-engine', engine: 'platformatic' })
   const plan = planPlatformaticProducer(config)
   for (const warning of plan.warnings) log.warn(warning)
-  const headerBlocks = clientTakesHeaderBlocks()
+  const headerBlocks = installed.takesHeaderBlocks()
   if (!headerBlocks) log.warn('@platformatic/kafka is installed without the kafka-sink patch (scripts/patches; bun install applies it): record headers are handed over as maps, which costs more CPU per record')
 
   const partitioner = createPartitioner()

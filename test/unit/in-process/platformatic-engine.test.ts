@@ -12,6 +12,7 @@ import zlib from 'node:zlib'
 import { createLogger, type Logger } from '../../../src/observability/logger.ts'
 import { KafkaSendError } from '../../../src/sink/kafka/errors.ts'
 import { createPlatformaticKafkaPort } from '../../../src/sink/kafka/platformatic-engine.ts'
+import { encodeHeaderField, RecordArena } from '../../../src/sink/kafka/record-arena.ts'
 import type { KafkaMessage, KafkaPort, KafkaProducerConfig, MessageOutcome } from '../../../src/sink/kafka/port.ts'
 import { startKafkaPortHost } from '../../support/kafka-port-host/remote-kafka-port.ts'
 import { startKafkaSecurityFront, type KafkaSecurityFront } from '../../support/kafka-security-front.ts'
@@ -256,6 +257,37 @@ describe('what reaches Kafka', () => {
     ])
     expect(unkeyed?.timestamp).toBe(1_600_000_000_000)
     expect(records).toHaveLength(batch.length)
+  })
+
+  // An installation that skipped the client patch (e.g. a copy of node_modules made without it) must still deliver
+  // every header, only at more CPU per record; the operator is told why.
+  test('a client without the kafka-sink patch: a warning says so, and records built as header blocks still arrive with every header', async () => {
+    const topic = await newTopic('in-process-unpatched', 1)
+    const { logger, lines } = recordingLogger()
+    const port = createPlatformaticKafkaPort(configFor({}), logger, { takesHeaderBlocks: () => false })
+    ports.push(port)
+    const warnings = lines.filter((line) => line.level === 'warn').map((line) => String(line.message))
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toContain('without the kafka-sink patch')
+    const arena = new RecordArena()
+    const batch: KafkaMessage[] = ['first', 'second'].map((value, index) => {
+      arena.beginHeaders()
+      arena.textHeader(encodeHeaderField('esdb-record-id'), Buffer.byteLength('esdb-record-id'), `id-${index}`)
+      arena.bytesHeader(encodeHeaderField('x-ünïcode'), Buffer.byteLength('x-ünïcode'), Buffer.from('välue ✓'))
+      return { key: Buffer.from(`key-${index}`), value: Buffer.from(value), headers: arena.finishHeaders(), timestamp: 1_700_000_000_000n + BigInt(index) }
+    })
+    expectAllDelivered(await port.send(topic, batch), batch.length)
+    const records = await read(topic, batch.length)
+    expect(records.map((record) => [record.value, record.headers])).toEqual([
+      ['first', [['esdb-record-id', 'id-0'], ['x-ünïcode', 'välue ✓']]],
+      ['second', [['esdb-record-id', 'id-1'], ['x-ünïcode', 'välue ✓']]],
+    ])
+  })
+
+  test('the installed client takes header blocks: no warning about the patch', () => {
+    const { logger, lines } = recordingLogger()
+    ports.push(createPlatformaticKafkaPort(configFor({}), logger))
+    expect(lines.filter((line) => line.level === 'warn')).toEqual([])
   })
 
   test('an empty batch resolves with no outcomes and opens no client; the first real batch does', async () => {

@@ -6,6 +6,8 @@ import { randomUUID } from 'node:crypto'
 import { createConnectorStore } from '../../../src/connectors/connector-store.ts'
 import { createConnectorSupervisor, type ConnectorSupervisor, type RunReport } from '../../../src/connectors/connector-supervisor.ts'
 import type { LeaseHandle } from '../../../src/connectors/ownership-coordinator.ts'
+import type { StoredCheckpoint } from '../../../src/connectors/connector-store.ts'
+import type { ResumePoint } from '../../../src/pipeline/work-item.ts'
 import { createLogger, silentLogger, type Logger } from '../../../src/observability/logger.ts'
 import { createSinkMetrics, type SinkMetrics } from '../../../src/observability/metrics.ts'
 import type { PipelineTuning } from '../../../src/pipeline/run-connector.ts'
@@ -499,7 +501,7 @@ describe('the KurrentDB version', () => {
           expect(opened).toBe(1)
           await supervisor.deactivate(connectorId)
         } else {
-          expect(events).toEqual([expect.stringMatching(/^failed /)])
+          expect(events).toEqual(['failed UnsupportedServerVersion'])
           expect(opened).toBe(0)
           expect(JSON.stringify(lines)).toContain(`KurrentDB ${version} is not supported`)
         }
@@ -509,4 +511,194 @@ describe('the KurrentDB version', () => {
       }
     })
   }
+})
+
+describe('connector supervisor: explicit starts, fences and the shutdown', () => {
+  const endOfLog: StoredCheckpoint = { kind: 'after', position: { commit: 2n ** 64n - 1n, prepare: 2n ** 64n - 1n }, revision: undefined }
+  const activation = (connectorId: string, stream: string, report: RunReport, overrides: Partial<Parameters<ConnectorSupervisor['activate']>[0]> = {}) => ({
+    connectorId,
+    settings: { ...settingsFor(stream), 'subscription:initialPosition': 'earliest' },
+    activation: 1,
+    explicitStart: undefined,
+    lease: scriptedLease(connectorId).lease,
+    report,
+    ...overrides,
+  })
+  /** Resolves with the run's commits as they come, and when one reaches `revision`. */
+  const committing = (report: RunReport) => {
+    const revisions: bigint[] = []
+    const waiters: Array<{ revision: bigint; resolve: () => void }> = []
+    return {
+      report: {
+        ...report,
+        onCommitted: (resume: ResumePoint) => {
+          report.onCommitted(resume)
+          if (resume.revision !== undefined) revisions.push(resume.revision)
+          for (const waiter of waiters.filter((entry) => revisions.includes(entry.revision))) waiter.resolve()
+        },
+      } satisfies RunReport,
+      reached: (revision: bigint) => (revisions.includes(revision) ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ revision, resolve }))),
+    }
+  }
+
+  test('an explicit start applies once per activation: a later run of the same activation resumes from its checkpoints', async () => {
+    // connectors-spec.md, reset: the explicit start overrides the checkpoint for this activation; a later failover
+    // (another owner of the same activation) resumes from the checkpoints, not from the explicit start again.
+    const connectorId = `once-${randomUUID().slice(0, 8)}`
+    const stream = `s-${connectorId}`
+    await appendSequence(connection.client, stream, 3)
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('deliverAll')
+    const supervisor = supervisorWith(() => kafka.open())
+    const first = committing(recordingReport().report)
+    supervisor.activate(activation(connectorId, stream, first.report, { activation: 3, explicitStart: { kind: 'fromStart' } }))
+    await first.reached(2n)
+    await supervisor.handOver(connectorId)
+    expect(kafka.delivered.map(revisionOf)).toEqual([0, 1, 2])
+    await appendSequence(connection.client, stream, 2, 3)
+    const second = committing(recordingReport().report)
+    supervisor.activate(activation(connectorId, stream, second.report, { activation: 3, explicitStart: { kind: 'fromStart' } }))
+    await second.reached(4n)
+    expect(kafka.delivered.slice(3).map(revisionOf)).toEqual([3, 4])
+    await supervisor.deactivate(connectorId)
+  })
+
+  for (const target of ['single stream', '$all'] as const) {
+    test(`an explicit start at the end of the log (${target}) is the end when the run starts: a stop before any event loses none`, async () => {
+      // README, start/{position}: 18446744073709551615 means the end of the log, resolved to the last event when the
+      // run starts. Events appended after that, even while the connector is stopped, are delivered.
+      const connectorId = `end-${randomUUID().slice(0, 8)}`
+      const stream = `s-${connectorId}`
+      await appendSequence(connection.client, stream, 2)
+      const settings =
+        target === '$all'
+          ? { ...settingsFor(stream), 'subscription:filter:filterType': 'prefix', 'subscription:initialPosition': 'earliest' }
+          : { ...settingsFor(stream), 'subscription:initialPosition': 'earliest' }
+      const kafka = scriptedKafka()
+      kafka.behaviour = (send) => send.answer('deliverAll')
+      const supervisor = supervisorWith(() => kafka.open())
+      const first = recordingReport()
+      supervisor.activate(activation(connectorId, stream, first.report, { settings, activation: 1, explicitStart: endOfLog }))
+      await first.running
+      await supervisor.deactivate(connectorId)
+      await appendSequence(connection.client, stream, 2, 2)
+      const second = committing(recordingReport().report)
+      supervisor.activate(activation(connectorId, stream, second.report, { settings, activation: 2 }))
+      await kafka.deliveredUntil((delivered) => delivered.some((message) => revisionOf(message) === 3))
+      expect(kafka.delivered.map(revisionOf)).toEqual([2, 3])
+      await supervisor.deactivate(connectorId)
+    })
+  }
+
+  test('a checkpoint that holds only a stream revision resumes right after that revision', async () => {
+    // A resume point has no log position when the read did not give one; its stream revision is enough.
+    const connectorId = `revision-${randomUUID().slice(0, 8)}`
+    const stream = `s-${connectorId}`
+    await appendSequence(connection.client, stream, 4)
+    const store = createConnectorStore(connection)
+    expect((await store.appendCheckpoint(connectorId, { kind: 'after', position: undefined, revision: 1n }, { activation: 1, term: 1 }, undefined)).written).toBe(true)
+    const kafka = scriptedKafka()
+    kafka.behaviour = (send) => send.answer('deliverAll')
+    const supervisor = supervisorWith(() => kafka.open())
+    const run = committing(recordingReport().report)
+    supervisor.activate(activation(connectorId, stream, run.report, { activation: 1 }))
+    await run.reached(3n)
+    expect(kafka.delivered.map(revisionOf)).toEqual([2, 3])
+    await supervisor.deactivate(connectorId)
+  })
+
+  test('another instance writing the checkpoints ends the run with a warning, not a failure, and records nothing', async () => {
+    const connectorId = `fenced-${randomUUID().slice(0, 8)}`
+    const { logger, lines } = recordingLogger()
+    let opened = 0
+    const supervisor = supervisorWith(() => (opened++, delivering()), { logger })
+    const lease = scriptedLease(connectorId)
+    // This instance's lease cannot be confirmed: the other instance holds it now.
+    const handle: LeaseHandle = { ...lease.lease, confirm: async () => false }
+    lease.hold()
+    let ended!: () => void
+    const endedPromise = new Promise<void>((resolve) => (ended = resolve))
+    const { report, events } = recordingReport()
+    // Every ending clears the run's stall, recorded or not: the sign that the run has ended.
+    supervisor.activate(activation(connectorId, `s-${connectorId}`, { ...report, onStalled: () => ended() }, { lease: handle }))
+    await lease.untilValidCalled // the run is about to write its first checkpoint (the fence)
+    // The other owner's fence lands first.
+    await createConnectorStore(connection).appendCheckpoint(connectorId, undefined, { activation: 1, term: 2 }, undefined)
+    lease.release()
+    await endedPromise
+    const mine = lines.filter((line) => line.connectorId === connectorId)
+    expect(mine).toEqual([expect.objectContaining({ level: 'warn', message: 'connector run stopped: another instance owns it now', reason: expect.stringContaining('another instance owns it now') })])
+    expect(events).toEqual([])
+    expect(opened).toBe(0)
+    expect(supervisor.isActive(connectorId)).toBe(false)
+  })
+
+  test('a connector activated while the shutdown is stopping the others never starts, and records nothing', async () => {
+    const runningId = `running-${randomUUID().slice(0, 8)}`
+    const lateId = `late-${randomUUID().slice(0, 8)}`
+    let releaseClose!: () => void
+    const closeHeld = new Promise<void>((resolve) => (releaseClose = resolve))
+    let closing!: () => void
+    const closeCalled = new Promise<void>((resolve) => (closing = resolve))
+    const gauge: number[] = []
+    const metrics = createSinkMetrics()
+    const supervisor = supervisorWith(() => ({ ...delivering(), close: async () => (closing(), closeHeld) }), { metrics: { ...metrics, setActiveConnectors: (count) => void gauge.push(count) } })
+    const running = recordingReport()
+    supervisor.activate(activation(runningId, `s-${runningId}`, running.report))
+    await running.running
+    const shutdown = supervisor.shutdown()
+    await closeCalled // the shutdown is under way: the running connector is closing its producer
+    const lateLease = scriptedLease(lateId)
+    const late = recordingReport()
+    const gaugeBefore = gauge.length
+    supervisor.activate(activation(lateId, `s-${lateId}`, late.report, { lease: lateLease.lease }))
+    // Either the late run prepares (it would write its start checkpoint, which waits for the lease), or it ends
+    // as it starts (the gauge drops back to the one run still closing).
+    const outcome = await Promise.race([
+      lateLease.untilValidCalled.then(() => 'prepared'),
+      (async () => {
+        while (!(gauge.length > gaugeBefore + 1 && gauge.at(-1) === 1)) await Bun.sleep(5)
+        return 'ended'
+      })(),
+    ])
+    releaseClose()
+    await shutdown
+    expect(outcome).toBe('ended')
+    expect(supervisor.isActive(lateId)).toBe(false)
+    expect(late.events).toEqual([])
+    expect(running.events).toEqual(['running'])
+  })
+})
+
+describe('the KurrentDB version, asked once', () => {
+  test('a failed answer fails that activation and is asked again by the next; a good answer is kept for the process', async () => {
+    let asked = 0
+    const unreachable = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:2113'), { code: 'ECONNREFUSED' })
+    const flaky: KurrentDbConnection = {
+      ...connection,
+      readServerVersion: async () => {
+        asked++
+        if (asked === 1) throw unreachable
+        return connection.readServerVersion()
+      },
+    }
+    const supervisor = createConnectorSupervisor({ connection: flaky, store: createConnectorStore(connection), secretBox: undefined, openKafka: delivering, logger: silentLogger, metrics: createSinkMetrics(), tuning: { stopGraceMs: 500 } })
+    const ids = [1, 2, 3].map((run) => `asked-${run}-${randomUUID().slice(0, 8)}`)
+    const reports = ids.map(() => recordingReport())
+    let failed!: () => void
+    const failedPromise = new Promise<void>((resolve) => (failed = resolve))
+    supervisor.activate(activation(ids[0]!, reports[0]!, { onEnded: (outcome) => (reports[0]!.report.onEnded(outcome), failed()) }))
+    await failedPromise
+    expect(reports[0]!.events).toEqual([expect.stringMatching(/^failed /)])
+    for (const index of [1, 2]) {
+      supervisor.activate(activation(ids[index]!, reports[index]!, {}))
+      await reports[index]!.running
+    }
+    expect(asked).toBe(2)
+    await Promise.all(ids.map((connectorId) => supervisor.deactivate(connectorId)))
+
+    function activation(connectorId: string, recorded: ReturnType<typeof recordingReport>, override: Partial<RunReport>) {
+      return { connectorId, settings: settingsFor(`s-${connectorId}`), activation: 1, explicitStart: undefined, lease: scriptedLease(connectorId).lease, report: { ...recorded.report, ...override } }
+    }
+  })
 })

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { planLibrdkafkaProducer } from '../../../../src/sink/kafka/librdkafka-engine.ts'
+import { planLibrdkafkaProducer } from '../../../../src/sink/kafka/librdkafka-plan.ts'
 import type { KafkaProducerConfig } from '../../../../src/sink/kafka/port.ts'
 
 const config: KafkaProducerConfig = {

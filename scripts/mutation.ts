@@ -43,7 +43,7 @@ const targets: Record<string, readonly (readonly string[])[]> = {
   'src/sink/kafka/partitioner.ts': [['test/unit/sink']],
   'src/sink/kafka/producer-config.ts': [['test/unit/sink', 'test/unit/pipeline'], [runConnector]],
   'src/sink/kafka/create-kafka-port.ts': [['test/unit/sink']],
-  'src/sink/kafka/kafka-engines.ts': [['test/unit/sink', 'test/unit/cli.test.ts']],
+  'src/sink/kafka/kafka-engines.ts': [['test/unit/sink/kafka/kafka-engines.test.ts', 'test/unit/cli.test.ts']],
   'src/sink/kafka/librdkafka-errors.ts': [['test/unit/sink/kafka/librdkafka-errors.test.ts']],
   'src/sink/kafka/librdkafka-plan.ts': [['test/unit/sink/kafka/librdkafka-plan.test.ts']],
   // Not mutated: librdkafka-engine.ts (the client's I/O): its client loads only under Node, and this runner drives

@@ -70,4 +70,71 @@ describe('planLibrdkafkaProducer', () => {
     expect(Object.keys(properties).filter((name) => name.startsWith('sasl.'))).toEqual([])
     expect(topicProperties['compression.level']).toBe(-1)
   })
+
+  // CONFIGURATION.md: security.protocol is one of plaintext, ssl, sasl_plaintext, sasl_ssl; sasl.mechanisms one of
+  // GSSAPI, PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER.
+  test('every security protocol and SASL mechanism by its librdkafka name', () => {
+    const protocol = (securityProtocol: KafkaProducerConfig['securityProtocol']) => planLibrdkafkaProducer({ ...config, securityProtocol }).properties['security.protocol']
+    expect(['plaintext', 'ssl', 'saslPlaintext', 'saslSsl'].map((name) => protocol(name as KafkaProducerConfig['securityProtocol']))).toEqual(['plaintext', 'ssl', 'sasl_plaintext', 'sasl_ssl'])
+    const mechanism = (name: 'plain' | 'scramSha256' | 'scramSha512') => planLibrdkafkaProducer({ ...config, sasl: { mechanism: name, username: 'u', password: 'p' } }).properties['sasl.mechanisms']
+    expect([mechanism('plain'), mechanism('scramSha256'), mechanism('scramSha512')]).toEqual(['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'])
+  })
+
+  // CONFIGURATION.md: ssl.endpoint.identification.algorithm "https" verifies the broker's host name against its
+  // certificate; "none" (what plaintext needs) turns that off.
+  test('TLS (ssl and sasl_ssl) verifies the broker host name; plaintext and sasl_plaintext set nothing for TLS', () => {
+    for (const securityProtocol of ['ssl', 'saslSsl'] as const) {
+      expect(planLibrdkafkaProducer({ ...config, securityProtocol }).properties['ssl.endpoint.identification.algorithm']).toBe('https')
+    }
+    for (const securityProtocol of ['plaintext', 'saslPlaintext'] as const) {
+      expect(Object.keys(planLibrdkafkaProducer({ ...config, securityProtocol }).properties).filter((name) => name.startsWith('ssl.'))).toEqual([])
+    }
+  })
+
+  test('plaintext and ssl send no SASL properties, even with credentials configured, and warn about nothing', () => {
+    for (const securityProtocol of ['plaintext', 'ssl'] as const) {
+      for (const sasl of [undefined, config.sasl]) {
+        const plan = planLibrdkafkaProducer({ ...config, securityProtocol, sasl })
+        expect(Object.keys(plan.properties).filter((name) => name.startsWith('sasl.'))).toEqual([])
+        expect(plan.warnings).toEqual([])
+      }
+    }
+  })
+
+  test('sasl_plaintext carries the credentials; SASL without credentials connects unauthenticated, with a warning', () => {
+    const withCredentials = planLibrdkafkaProducer({ ...config, securityProtocol: 'saslPlaintext' })
+    expect(withCredentials.properties).toMatchObject({ 'sasl.mechanisms': 'SCRAM-SHA-512', 'sasl.username': 'user', 'sasl.password': 'secret' })
+    expect(withCredentials.warnings).toEqual([])
+    for (const securityProtocol of ['saslPlaintext', 'saslSsl'] as const) {
+      const without = planLibrdkafkaProducer({ ...config, securityProtocol, sasl: undefined })
+      expect(without.warnings).toEqual([`securityProtocol=${securityProtocol} without SASL credentials: connecting without authentication`])
+      expect(Object.keys(without.properties).filter((name) => name.startsWith('sasl.'))).toEqual([])
+    }
+  })
+
+  test('retry back-off: the reconnect back-off, never under 100 ms (librdkafka\'s retry.backoff.ms default)', () => {
+    expect(planLibrdkafkaProducer({ ...config, reconnectBackoffMaxMs: 2_000 }).properties['retry.backoff.max.ms']).toBe(2_000)
+    expect(planLibrdkafkaProducer({ ...config, reconnectBackoffMaxMs: 10 }).properties['retry.backoff.max.ms']).toBe(100)
+  })
+
+  // A topic missing from metadata fails its messages with _UNKNOWN_TOPIC (fatal) after this long: half the delivery
+  // timeout, between 1 s and 30 s, so the missing topic is named before the delivery timeout passes.
+  test('how long a topic may take to appear in metadata: half the delivery timeout, within 1 s and 30 s; 30 s without one', () => {
+    const propagation = (deliveryTimeoutMs: number) => planLibrdkafkaProducer({ ...config, deliveryTimeoutMs }).properties['topic.metadata.propagation.max.ms']
+    expect(propagation(30_000)).toBe(15_000)
+    expect(propagation(600_000)).toBe(30_000)
+    expect(propagation(1_500)).toBe(1_000)
+    expect(propagation(0)).toBe(30_000)
+  })
+
+  test("topics are never created by the sink, and Nagle's algorithm is off", () => {
+    const { properties } = planLibrdkafkaProducer(config)
+    expect(properties['allow.auto.create.topics']).toBe(false)
+    expect(properties['socket.nagle.disable']).toBe(true)
+  })
+
+  test('compression: gzip, lz4 and zstd keep their level, none and snappy have none (-1)', () => {
+    const level = (type: KafkaProducerConfig['compression']['type']) => planLibrdkafkaProducer({ ...config, compression: { type, level: 4 } }).topicProperties['compression.level']
+    expect(['gzip', 'lz4', 'zstd', 'none', 'snappy'].map((type) => level(type as KafkaProducerConfig['compression']['type']))).toEqual([4, 4, 4, -1, -1])
+  })
 })

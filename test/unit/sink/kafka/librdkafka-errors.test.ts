@@ -59,6 +59,11 @@ describe('classifyConnectionFailureLog', () => {
     expect(
       classifyConnectionFailureLog('[thrd:sasl_ssl://127.0.0.1:1/bootstrap]: sasl_ssl://127.0.0.1:1/bootstrap: SASL authentication error: Authentication failed: Invalid username or password (after 1ms in state AUTH_REQ)'),
     ).toMatchObject({ code: 'AUTHENTICATION_FAILED', transient: false, kafkaName: 'SASL_AUTHENTICATION_FAILED' })
+    // The error's message is what the operator reads (the connector's errorDetails): it keeps librdkafka's text.
+    const tls = '[thrd:ssl://127.0.0.1:1/bootstrap]: SSL handshake failed: certificate verify failed'
+    expect(classifyConnectionFailureLog(tls)?.message).toBe(`librdkafka: ${tls}`)
+    const sasl = 'sasl_ssl://127.0.0.1:1/bootstrap: SASL authentication error: Authentication failed: Invalid username or password'
+    expect(classifyConnectionFailureLog(sasl)?.message).toBe(`librdkafka: ${sasl}`)
     expect(classifyConnectionFailureLog('127.0.0.1:1/bootstrap: Connect to ipv4#127.0.0.1:1 failed: Connection refused (after 0ms in state CONNECT)')).toBeUndefined()
   })
 })
@@ -227,6 +232,17 @@ describe('classifyLibrdkafkaError: messages and shapes', () => {
       expect(classifyLibrdkafkaError(value)).toMatchObject({ code: 'UNKNOWN', transient: false, kafkaName: undefined })
       expect(librdkafkaErrorCode(value)).toBeUndefined()
     }
+  })
+})
+
+describe('delivery reports as the client builds them', () => {
+  // The client's error objects mark every code at or above ERR__END (-100), Kafka's included, as origin "local"
+  // (lib/error.js): a Kafka code must keep its Kafka name whatever the origin says.
+  test("a Kafka code keeps Kafka's name even when the client calls its origin local", () => {
+    const report = new LibrdKafkaError({ code: 10, message: 'Broker: Message size too large' })
+    expect(report.origin).toBe('local')
+    expect(classifyLibrdkafkaError(report)).toMatchObject({ code: 'MESSAGE_TOO_LARGE', transient: false, kafkaName: 'MESSAGE_TOO_LARGE' })
+    expect(classifyLibrdkafkaError(new LibrdKafkaError({ code: 6, message: 'Broker: Not leader for partition' }))).toMatchObject({ code: 'RETRIABLE_BROKER_ERROR', transient: true, kafkaName: 'NOT_LEADER_OR_FOLLOWER' })
   })
 })
 

@@ -121,6 +121,13 @@ export function uniqueTopicName(prefix = 'test'): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`
 }
 
+/** Creates a topic of the test's own (`uniqueTopicName(prefix)`), replicated on 3 brokers, on the test broker or real Kafka. */
+export async function createUniqueTopic(cluster: Pick<KafkaTestBroker, 'createTopic'>, prefix: string, partitions: number): Promise<string> {
+  const topic = uniqueTopicName(prefix)
+  await cluster.createTopic(topic, { partitions, replicationFactor: 3 })
+  return topic
+}
+
 const startTimeoutMs = 15_000
 const commandTimeoutMs = 15_000
 const stopTimeoutMs = 5_000

@@ -10,7 +10,7 @@ import { startKafkaSecurityFront, type KafkaSecurityFront, type SaslMechanismNam
 import { patchApiVersionsResponse, readApiVersionsResponse, saslApiVersions } from '../../support/kafka-security-front/api-versions.ts'
 import { readMetadataBrokers, readMetadataRequestTopics, rewriteMetadataResponse } from '../../support/kafka-security-front/metadata.ts'
 import { FrameSplitter, framed, Reader, requestBodyOffset, Writer } from '../../support/kafka-security-front/protocol.ts'
-import { startKafkaTestBroker, uniqueTopicName, type KafkaTestBroker } from '../../support/kafka-test-broker.ts'
+import { createUniqueTopic, startKafkaTestBroker, type KafkaTestBroker } from '../../support/kafka-test-broker.ts'
 import { produceWithKcat, readTopicWithKcat } from '../../support/kcat.ts'
 
 // These tests wait on processes and on delivery timeouts of a few seconds, on a shared machine.
@@ -41,11 +41,7 @@ afterAll(async () => {
   await broker?.stop()
 })
 
-async function newTopic(prefix: string): Promise<string> {
-  const topic = uniqueTopicName(prefix)
-  await broker.createTopic(topic, { partitions: 3, replicationFactor: 3 })
-  return topic
-}
+const newTopic = (prefix: string) => createUniqueTopic(broker, prefix, 3)
 
 /** kcat -X properties for a SASL_SSL / SASL_PLAINTEXT / SSL listener of a front. */
 function saslSslConfig(mechanism: SaslMechanismName, user: string, password: string, caFile: string): Record<string, string> {

@@ -16,7 +16,7 @@ import { encodeHeaderField, RecordArena } from '../../../src/sink/kafka/record-a
 import type { KafkaMessage, KafkaPort, KafkaProducerConfig, MessageOutcome } from '../../../src/sink/kafka/port.ts'
 import { startKafkaPortHost } from '../../support/kafka-port-host/remote-kafka-port.ts'
 import { startKafkaSecurityFront, type KafkaSecurityFront } from '../../support/kafka-security-front.ts'
-import { startKafkaTestBroker, uniqueTopicName, type KafkaErrorName, type KafkaTestBroker } from '../../support/kafka-test-broker.ts'
+import { createUniqueTopic, startKafkaTestBroker, uniqueTopicName, type KafkaErrorName, type KafkaTestBroker } from '../../support/kafka-test-broker.ts'
 import { readTopicWithKcat, type KcatRecord } from '../../support/kcat.ts'
 import partitionVectors from '../sink/kafka/partition-vectors.json'
 import { testProducerConfig } from '../../support/producer-config.ts'
@@ -89,11 +89,7 @@ function openPort(overrides: Partial<KafkaProducerConfig> = {}, logger: Logger =
   return port
 }
 
-async function newTopic(prefix: string, partitions = 3): Promise<string> {
-  const topic = uniqueTopicName(prefix)
-  await broker.createTopic(topic, { partitions, replicationFactor: 3 })
-  return topic
-}
+const newTopic = (prefix: string, partitions = 3) => createUniqueTopic(broker, prefix, partitions)
 
 function read(topic: string, expectedCount?: number): Promise<KcatRecord[]> {
   return readTopicWithKcat({ bootstrapServers: broker.bootstrapServers, topic, timeoutMs: 8_000, ...(expectedCount === undefined ? {} : { expectedCount }) })

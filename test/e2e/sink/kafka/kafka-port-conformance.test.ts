@@ -14,7 +14,7 @@ import { KafkaSendError } from '../../../../src/sink/kafka/errors.ts'
 import type { KafkaEngineName } from '../../../../src/sink/kafka/kafka-engines.ts'
 import type { CompressionType, KafkaMessage, KafkaPort, KafkaProducerConfig, MessageOutcome } from '../../../../src/sink/kafka/port.ts'
 import { startKafkaPortHost, type KafkaPortHost } from '../../../support/kafka-port-host/remote-kafka-port.ts'
-import { startKafkaTestBroker, uniqueTopicName, type KafkaTestBroker } from '../../../support/kafka-test-broker.ts'
+import { createUniqueTopic, startKafkaTestBroker, uniqueTopicName, type KafkaTestBroker } from '../../../support/kafka-test-broker.ts'
 import { expectNoGaps, expectPerKeyOrder, produceWithKcat, readTopicWithKcat, type KcatRecord } from '../../../support/kcat.ts'
 import { testProducerConfig } from '../../../support/producer-config.ts'
 
@@ -73,11 +73,7 @@ async function openPort(overrides: Partial<KafkaProducerConfig> = {}): Promise<K
   return port
 }
 
-async function newTopic(prefix: string, partitions = 6): Promise<string> {
-  const topic = uniqueTopicName(prefix)
-  await broker.createTopic(topic, { partitions, replicationFactor: 3 })
-  return topic
-}
+const newTopic = (prefix: string, partitions = 6) => createUniqueTopic(broker, prefix, partitions)
 
 function read(topic: string, expectedCount?: number, timeoutMs = 20_000): Promise<KcatRecord[]> {
   return readTopicWithKcat({ bootstrapServers: broker.bootstrapServers, topic, timeoutMs, ...(expectedCount === undefined ? {} : { expectedCount }) })

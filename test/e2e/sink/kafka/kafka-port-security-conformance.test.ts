@@ -17,8 +17,9 @@ import { startKafkaSecurityFront, type KafkaSecurityFront } from '../../../suppo
 import { startKafkaPortHost } from '../../../support/kafka-port-host/remote-kafka-port.ts'
 import type { KafkaEngineName } from '../../../../src/sink/kafka/kafka-engines.ts'
 import { KafkaSendError } from '../../../../src/sink/kafka/errors.ts'
-import { startKafkaTestBroker, uniqueTopicName, type KafkaTestBroker } from '../../../support/kafka-test-broker.ts'
+import { createUniqueTopic, startKafkaTestBroker, type KafkaTestBroker } from '../../../support/kafka-test-broker.ts'
 import { expectNoGaps, readTopicWithKcat } from '../../../support/kcat.ts'
+import { testProducerConfig } from '../../../support/producer-config.ts'
 
 // These tests start processes and wait on delivery timeouts of a few seconds, on a shared machine.
 setDefaultTimeout(90_000)
@@ -51,20 +52,13 @@ afterAll(async () => {
 })
 
 function configFor(front: KafkaSecurityFront, overrides: Partial<KafkaProducerConfig> = {}): KafkaProducerConfig {
-  return {
+  return testProducerConfig(front.bootstrapServers, {
     clientId: 'kafka-sink-e2e-security',
-    bootstrapServers: front.bootstrapServers.split(','),
     securityProtocol: front.protocol,
     sasl: front.protocol === 'ssl' ? undefined : { mechanism: 'plain', username: user, password },
-    acks: 'all',
     compression: { type: 'none', level: 0 },
-    brokerAddressFamily: 'any',
-    reconnectBackoffMaxMs: 500,
-    messageSendMaxRetries: 2_147_483_647,
-    requestTimeoutMs: 5_000,
-    deliveryTimeoutMs: 20_000,
     ...overrides,
-  }
+  })
 }
 
 function sasl(mechanism: SaslMechanism, secret = password): KafkaProducerConfig['sasl'] {
@@ -122,11 +116,7 @@ async function runEngine(job: EngineJob, trust: Partial<Record<(typeof trustVari
   }
 }
 
-async function newTopic(prefix: string): Promise<string> {
-  const topic = uniqueTopicName(prefix)
-  await broker.createTopic(topic, { partitions: 3, replicationFactor: 3 })
-  return topic
-}
+const newTopic = (prefix: string) => createUniqueTopic(broker, prefix, 3)
 
 const values = (prefix: string) => Array.from({ length: 20 }, (_, index) => `${prefix}-${index}`)
 

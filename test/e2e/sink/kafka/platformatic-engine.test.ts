@@ -7,7 +7,7 @@ import { silentLogger } from '../../../../src/observability/logger.ts'
 import { createKafkaPort } from '../../../../src/sink/kafka/create-kafka-port.ts'
 import { createPlatformaticKafkaPort } from '../../../../src/sink/kafka/platformatic-engine.ts'
 import type { KafkaMessage, KafkaPort, KafkaProducerConfig, MessageOutcome } from '../../../../src/sink/kafka/port.ts'
-import { startKafkaTestBroker, uniqueTopicName, type KafkaTestBroker } from '../../../support/kafka-test-broker.ts'
+import { createUniqueTopic, startKafkaTestBroker, type KafkaTestBroker } from '../../../support/kafka-test-broker.ts'
 import { expectNoGaps, readTopicWithKcat, type KcatRecord } from '../../../support/kcat.ts'
 import { testProducerConfig } from '../../../support/producer-config.ts'
 
@@ -34,11 +34,7 @@ function openPort(overrides: Partial<KafkaProducerConfig> = {}): KafkaPort {
   return port
 }
 
-async function newTopic(prefix: string, partitions = 6): Promise<string> {
-  const topic = uniqueTopicName(prefix)
-  await broker.createTopic(topic, { partitions, replicationFactor: 3 })
-  return topic
-}
+const newTopic = (prefix: string, partitions = 6) => createUniqueTopic(broker, prefix, partitions)
 
 function read(topic: string, expectedCount: number): Promise<KcatRecord[]> {
   return readTopicWithKcat({ bootstrapServers: broker.bootstrapServers, topic, timeoutMs: 20_000, expectedCount })

@@ -9,10 +9,10 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { execFileSync, spawnSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { baseSettings, payloadOf, startRig, type Rig } from '../../support/rig.ts'
 import { sinkApi, startSinkProcess, type SinkProcess } from '../../support/sink-process.ts'
+import { freePort } from '../../support/free-port.ts'
 
 const projectRoot = join(import.meta.dir, '..', '..', '..')
 const imageTag = `localhost/kafka-sink:e2e-${randomUUID().slice(0, 8)}`
@@ -39,13 +39,6 @@ function buildah(...args: string[]): string {
   return execFileSync('buildah', [...storage, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim()
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as { port: number }).port
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
 /** Runs a command inside the image's root as the image's user, as `docker exec` would; resolves with its exit code. */
 function runInImage(command: readonly string[], env: Record<string, string>): { status: number | null; stderr: string } {

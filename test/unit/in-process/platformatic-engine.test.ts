@@ -7,7 +7,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, mock, setDefaultTimeout, test } from 'bun:test'
 import * as dns from 'node:dns/promises'
 import type { LookupOptions } from 'node:dns'
-import { createServer, type AddressInfo } from 'node:net'
 import zlib from 'node:zlib'
 import { createLogger, type Logger } from '../../../src/observability/logger.ts'
 import { KafkaSendError } from '../../../src/sink/kafka/errors.ts'
@@ -20,6 +19,7 @@ import { createUniqueTopic, startKafkaTestBroker, uniqueTopicName, type KafkaErr
 import { readTopicWithKcat, type KcatRecord } from '../../support/kcat.ts'
 import partitionVectors from '../sink/kafka/partition-vectors.json'
 import { testProducerConfig } from '../../support/producer-config.ts'
+import { freePort } from '../../support/free-port.ts'
 
 // A safety net, not an expectation: every operation here takes milliseconds against the mock.
 setDefaultTimeout(10_000)
@@ -210,13 +210,6 @@ async function probeMarker(): Promise<void> {
   expect(await rejectionOf(marker.connect())).toMatchObject({ code: 'SECURITY_PROTOCOL_MISMATCH' })
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}
 
 describe('what reaches Kafka', () => {
   test('keys, values, header names and values, and timestamps arrive; keys land on the murmur2 partition', async () => {

@@ -7,7 +7,6 @@
 // What reached Kafka is always read back with kcat, never with the code under test. Per-message outcomes
 // are what the pipeline's checkpoints trust, so each failure mode checks both the outcome and the topic.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { createServer, type AddressInfo } from 'node:net'
 import { silentLogger } from '../../../../src/observability/logger.ts'
 import { createKafkaPort } from '../../../../src/sink/kafka/create-kafka-port.ts'
 import { KafkaSendError } from '../../../../src/sink/kafka/errors.ts'
@@ -17,6 +16,7 @@ import { startKafkaPortHost, type KafkaPortHost } from '../../../support/kafka-p
 import { createUniqueTopic, startKafkaTestBroker, uniqueTopicName, type KafkaTestBroker } from '../../../support/kafka-test-broker.ts'
 import { expectNoGaps, expectPerKeyOrder, produceWithKcat, readTopicWithKcat, type KcatRecord } from '../../../support/kcat.ts'
 import { testProducerConfig } from '../../../support/producer-config.ts'
+import { freePort } from '../../../support/free-port.ts'
 
 // These tests wait on processes and on delivery timeouts of a few seconds, on a shared machine.
 setDefaultTimeout(60_000)
@@ -457,10 +457,3 @@ describe(`${engine} engine: close`, () => {
   })
 })
 
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}

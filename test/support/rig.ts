@@ -99,7 +99,7 @@ export async function startRig(
         await client.appendToStream(stream, events)
       }
     },
-    readTopic: (topic, expectedCount, timeoutMs = 30_000) => readTopicWithKcat({ bootstrapServers, topic, timeoutMs, ...(expectedCount === undefined ? {} : { expectedCount }) }),
+    readTopic: (topic, expectedCount, timeoutMs = 60_000) => readTopicWithKcat({ bootstrapServers, topic, timeoutMs, ...(expectedCount === undefined ? {} : { expectedCount }) }),
     close: async () => {
       await Promise.allSettled(sinks.map((sink) => sink.stop('SIGKILL')))
       await client.dispose().catch(() => {})

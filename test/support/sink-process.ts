@@ -161,7 +161,7 @@ export async function startSinkProcess(options: StartSinkOptions): Promise<SinkP
 }
 
 /** Polls `/health/ready` as an orchestrator would: connectors are loaded and KurrentDB answers. */
-async function waitUntilReady(baseUrl: string, lines: () => readonly string[], timeoutMs = 30_000): Promise<void> {
+async function waitUntilReady(baseUrl: string, lines: () => readonly string[], timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
     const status = await fetch(`${baseUrl}/health/ready`).then((response) => response.status, () => 0)
@@ -217,7 +217,7 @@ export function sinkApi(baseUrl: string, credentials: { user: string; password: 
     request,
     connector,
     /** Polls `GET /connectors` until the connector is in `state` (e.g. CONNECTOR_STATE_RUNNING). */
-    waitForState: async (connectorId: string, state: string, timeoutMs = 30_000): Promise<Record<string, unknown>> => {
+    waitForState: async (connectorId: string, state: string, timeoutMs = 60_000): Promise<Record<string, unknown>> => {
       const deadline = Date.now() + timeoutMs
       let last: Record<string, unknown> | undefined
       while (Date.now() < deadline) {

@@ -29,6 +29,9 @@ async function main(): Promise<void> {
       return
     }
     case 'serve': {
+      // Before anything is loaded: the Bun binary may re-execute itself here, once, to size its garbage collector.
+      const { sizeCollectorByReexecuting } = await import('./runtime/collector-sizing.ts')
+      sizeCollectorByReexecuting()
       const { runApp } = await import('./app.ts')
       process.exit(await runApp(commandLine.options, version))
     }

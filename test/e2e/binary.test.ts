@@ -3,6 +3,7 @@
  * health endpoints, JSON logs, and graceful shutdown on SIGTERM/SIGINT.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { existsSync, mkdirSync, rmdirSync, writeFileSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -282,6 +283,63 @@ describe('runtime capabilities', () => {
       await sink.stop()
     }
   })
+})
+
+describe('the garbage collector sized for a sidecar', () => {
+  // The Bun binary re-executes itself once so that JavaScriptCore sizes its heap for 512 MiB (or a lower memory
+  // limit) instead of the host's RAM; what a supervisor watches (the process id) must not change.
+  const sizingVariable = 'BUN_JSC_forceRAMSize'
+  const environmentOf = async (pid: number) => new Map((await Bun.file(`/proc/${pid}/environ`).text()).split('\0').filter(Boolean).map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)] as const))
+
+  if (sinkExecutable === 'bun') {
+    test('the serving process is the one that was started, now sized for 512 MiB', async () => {
+      const sink = await startSinkProcess({ kurrentdb: emulator.connectionString })
+      try {
+        expect((await environmentOf(sink.pid)).get(sizingVariable)).toBe(String(512 * 1024 * 1024))
+        expect((await fetch(`${sink.baseUrl}/health/live`)).status).toBe(200)
+      } finally {
+        expect(await sink.stop('SIGTERM')).toBe(0)
+      }
+    })
+
+    test('a size the user set is kept', async () => {
+      const sink = await startSinkProcess({ kurrentdb: emulator.connectionString, env: { [sizingVariable]: '1073741824' } })
+      try {
+        expect((await environmentOf(sink.pid)).get(sizingVariable)).toBe('1073741824')
+      } finally {
+        await sink.stop()
+      }
+    })
+
+    // A memory cgroup of our own (cgroup v1's memory controller, where the machine has one we may write).
+    const cgroupV1Memory = '/sys/fs/cgroup/memory'
+    const canMakeCgroup = existsSync(join(cgroupV1Memory, 'cgroup.procs')) && Bun.spawnSync(['sh', '-c', `mkdir -p ${cgroupV1Memory}/kafka-sink-probe && rmdir ${cgroupV1Memory}/kafka-sink-probe`]).exitCode === 0
+    test.if(canMakeCgroup)('inside a cgroup whose memory limit is 300 MiB, the collector is sized for that limit', async () => {
+      const group = join(cgroupV1Memory, `kafka-sink-test-${process.pid}`)
+      mkdirSync(group)
+      try {
+        writeFileSync(join(group, 'memory.limit_in_bytes'), String(300 * 1024 * 1024))
+        const enter: [string, ...string[]] = ['sh', '-c', `echo $$ > ${group}/cgroup.procs && exec "$@"`, 'sh', ...sinkCommand([])]
+        const sink = await startSinkProcess({ kurrentdb: emulator.connectionString, command: enter })
+        try {
+          expect((await environmentOf(sink.pid)).get(sizingVariable)).toBe(String(300 * 1024 * 1024))
+        } finally {
+          await sink.stop()
+        }
+      } finally {
+        rmdirSync(group)
+      }
+    })
+  } else {
+    test(`${sinkExecutable} is left to size its own heap: nothing is added to its environment`, async () => {
+      const sink = await startSinkProcess({ kurrentdb: emulator.connectionString })
+      try {
+        expect((await environmentOf(sink.pid)).has(sizingVariable)).toBe(false)
+      } finally {
+        await sink.stop()
+      }
+    })
+  }
 })
 
 describe('start-up stays lazy', () => {

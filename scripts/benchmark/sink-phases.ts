@@ -50,6 +50,19 @@ async function startConnector(sink: SinkProcess, connectorId: string, settings: 
   if (started.status !== 200) throw new Error(`starting ${connectorId} failed: ${started.text}`)
 }
 
+/**
+ * Every phase removes its connector when it ends: KurrentDB keeps connectors, and the next phase's sink would load and
+ * run every earlier one beside its own, so its CPU and memory would be those of several connectors.
+ */
+async function removeConnector(sink: SinkProcess, connectorId: string): Promise<void> {
+  const api = sinkApi(sink.baseUrl)
+  const stopped = await api.request('POST', `/connectors/${connectorId}/stop`)
+  if (stopped.status === 404) return // never created (the phase failed before)
+  await api.waitForState(connectorId, 'CONNECTOR_STATE_STOPPED')
+  const deleted = await api.request('DELETE', `/connectors/${connectorId}`)
+  if (deleted.status !== 200) throw new Error(`deleting ${connectorId} failed: ${deleted.status} ${deleted.text}`)
+}
+
 async function producedSoFar(sink: SinkProcess): Promise<number> {
   const metrics = await sinkApi(sink.baseUrl).request('GET', '/metrics')
   const match = /^messaging_kurrent_producer_message_count\{[^}]*\} (\d+)/m.exec(metrics.text)
@@ -62,9 +75,9 @@ async function producedSoFar(sink: SinkProcess): Promise<number> {
  */
 export async function measureEndToEnd(context: Omit<SinkBenchContext, 'broker'>, options: { prefix: string; events: number; lastPosition: bigint; waitForBrokerAck: boolean; /** Tells connectors of several runs on one KurrentDB apart. */ label?: string }) {
   const sink = await startSink(context)
+  const connectorId = connectorIdFor(context, `bench-e2e-${options.waitForBrokerAck ? 'ack' : 'no-ack'}${options.label ? `-${options.label}` : ''}`)
   try {
     const topic = await context.createTopic()
-    const connectorId = connectorIdFor(context, `bench-e2e-${options.waitForBrokerAck ? 'ack' : 'no-ack'}${options.label ? `-${options.label}` : ''}`)
     const cpu = await startCpuMeter(sink.pid)
     const progress = createProgress(`end-to-end${options.label ? ` (${options.label})` : ''}${options.waitForBrokerAck ? '' : ' (no ack wait)'}`, 'events', options.events)
     await startConnector(sink, connectorId, benchmarkConnector(context, topic, `${options.prefix}-`, { 'subscription:initialPosition': 'earliest', waitForBrokerAck: String(options.waitForBrokerAck) }))
@@ -81,6 +94,7 @@ export async function measureEndToEnd(context: Omit<SinkBenchContext, 'broker'>,
     const memory = await processMemory(sink.pid)
     return { topic, events: options.events, seconds: round(seconds, 2), eventsPerSecond: perSecond(options.events, seconds), peakRssMb: round(memory.peakMb), cpuUsPerEvent, cores }
   } finally {
+    await removeConnector(sink, connectorId)
     await sink.stop()
   }
 }
@@ -93,8 +107,8 @@ export async function measureLatency(context: SinkBenchContext, options: { event
   const sink = await startSink(context)
   const topic = await context.createTopic()
   const consumer = spawn('kcat', ['-C', '-b', context.bootstrapServers, '-t', topic, '-o', 'end', '-u', '-q', '-f', '%s\\n', '-X', 'fetch.wait.max.ms=1', '-X', 'fetch.error.backoff.ms=1'], { stdio: ['ignore', 'pipe', 'ignore'] })
+  const connectorId = connectorIdFor(context, 'bench-latency')
   try {
-    const connectorId = connectorIdFor(context, 'bench-latency')
     await startConnector(sink, connectorId, benchmarkConnector(context, topic, 'latency-'))
     await sinkApi(sink.baseUrl).waitForState(connectorId, 'CONNECTOR_STATE_RUNNING')
     await Bun.sleep(2_000) // let kcat's assignment settle at the end of the topic
@@ -135,6 +149,7 @@ export async function measureLatency(context: SinkBenchContext, options: { event
     }
   } finally {
     consumer.kill()
+    await removeConnector(sink, connectorId)
     await sink.stop()
   }
 }
@@ -142,10 +157,11 @@ export async function measureLatency(context: SinkBenchContext, options: { event
 /** RSS while Kafka is down and a backlog waits: the sink should fill its in-flight window and then stay flat. */
 export async function measureMemoryWhileKafkaDown(context: SinkBenchContext, options: { prefix: string; seconds: number }) {
   const sink = await startSink(context)
+  const connectorId = connectorIdFor(context, 'bench-kafka-down')
   try {
     const topic = await context.createTopic()
     await context.broker.setAllBrokersDown()
-    await startConnector(sink, 'bench-kafka-down', benchmarkConnector(context, topic, `${options.prefix}-`, { 'subscription:initialPosition': 'earliest' }))
+    await startConnector(sink, connectorId, benchmarkConnector(context, topic, `${options.prefix}-`, { 'subscription:initialPosition': 'earliest' }))
     const sampler = sampleMemory(sink.pid)
     const progress = createProgress('memory: Kafka down', 's', options.seconds)
     while (progress.elapsedSeconds() < options.seconds) {
@@ -163,6 +179,7 @@ export async function measureMemoryWhileKafkaDown(context: SinkBenchContext, opt
     }
   } finally {
     await context.broker.setAllBrokersUp()
+    await removeConnector(sink, connectorId)
     await sink.stop()
   }
 }

@@ -14,6 +14,7 @@ import { startKafkaTestBroker, uniqueTopicName } from '../test/support/kafka-tes
 import { spawnKurrentDbEmulator } from '../test/support/kurrentdb-emulator-process.ts'
 import { sinkApi, sinkCommand, sinkExecutableFile, startSinkProcess, type SinkExecutable } from '../test/support/sink-process.ts'
 import { percentile, perSecond, processCpuSeconds, processMemory, round } from './benchmark/measure.ts'
+import { removeConnector } from './benchmark/sink-phases.ts'
 
 const argument = (name: string) => {
   const index = process.argv.indexOf(name)
@@ -114,8 +115,7 @@ try {
         startup_ms: await startupMs(build, emulator.connectionString),
         size_mb: sizeMb(build.executable),
       })
-      await api.request('POST', `/connectors/${connectorId}/stop`)
-      await api.request('DELETE', `/connectors/${connectorId}`)
+      await removeConnector(api, connectorId)
     } finally {
       await sink.stop()
     }

@@ -54,8 +54,7 @@ async function startConnector(sink: SinkProcess, connectorId: string, settings: 
  * Every phase removes its connector when it ends: KurrentDB keeps connectors, and the next phase's sink would load and
  * run every earlier one beside its own, so its CPU and memory would be those of several connectors.
  */
-async function removeConnector(sink: SinkProcess, connectorId: string): Promise<void> {
-  const api = sinkApi(sink.baseUrl)
+export async function removeConnector(api: ReturnType<typeof sinkApi>, connectorId: string): Promise<void> {
   const stopped = await api.request('POST', `/connectors/${connectorId}/stop`)
   if (stopped.status === 404) return // never created (the phase failed before)
   await api.waitForState(connectorId, 'CONNECTOR_STATE_STOPPED')
@@ -94,7 +93,7 @@ export async function measureEndToEnd(context: Omit<SinkBenchContext, 'broker'>,
     const memory = await processMemory(sink.pid)
     return { topic, events: options.events, seconds: round(seconds, 2), eventsPerSecond: perSecond(options.events, seconds), peakRssMb: round(memory.peakMb), cpuUsPerEvent, cores }
   } finally {
-    await removeConnector(sink, connectorId)
+    await removeConnector(sinkApi(sink.baseUrl), connectorId)
     await sink.stop()
   }
 }
@@ -149,7 +148,7 @@ export async function measureLatency(context: SinkBenchContext, options: { event
     }
   } finally {
     consumer.kill()
-    await removeConnector(sink, connectorId)
+    await removeConnector(sinkApi(sink.baseUrl), connectorId)
     await sink.stop()
   }
 }
@@ -179,7 +178,7 @@ export async function measureMemoryWhileKafkaDown(context: SinkBenchContext, opt
     }
   } finally {
     await context.broker.setAllBrokersUp()
-    await removeConnector(sink, connectorId)
+    await removeConnector(sinkApi(sink.baseUrl), connectorId)
     await sink.stop()
   }
 }

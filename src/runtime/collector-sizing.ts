@@ -26,8 +26,8 @@ export interface CollectorSizingContext {
   /** `process.argv`: for the Bun binary, [runtime, embedded entry, ...the user's arguments]. */
   readonly argv: readonly string[]
   readonly env: Readonly<Record<string, string | undefined>>
-  /** The container's memory limit in bytes, if one is set. */
-  readonly memoryLimitBytes: number | undefined
+  /** Reads the memory limit of this process's cgroup in bytes, if one is set: only called when re-executing. */
+  readonly readMemoryLimit: () => number | undefined
 }
 
 export interface Reexecution {
@@ -39,7 +39,7 @@ export interface Reexecution {
 /** The re-execution that sizes the collector, or undefined when this process needs none. */
 export function collectorSizingReexecution(context: CollectorSizingContext): Reexecution | undefined {
   if (!context.isBunBinary || context.env[collectorSizingVariable] !== undefined) return undefined
-  const limit = context.memoryLimitBytes
+  const limit = context.readMemoryLimit()
   const ramBytes = limit !== undefined && limit > 0 && limit < defaultCollectorRamBytes ? limit : defaultCollectorRamBytes
   const env: Record<string, string> = {}
   for (const [name, value] of Object.entries(context.env)) if (value !== undefined) env[name] = value
@@ -83,9 +83,9 @@ export function memoryLimitFiles(procSelfCgroup: string): string[] {
  */
 export function sizeCollectorByReexecuting(): void {
   const execve = (process as { execve?: (file: string, args: readonly string[], env: Record<string, string>) => never }).execve
+  if (execve === undefined) return
   const isBunBinary = currentRuntime() === 'bun' && (process.argv[1] ?? '').startsWith('/$bunfs/')
-  if (execve === undefined || !isBunBinary) return
-  const reexecution = collectorSizingReexecution({ isBunBinary, execPath: process.execPath, argv: process.argv, env: process.env, memoryLimitBytes: readMemoryLimit() })
+  const reexecution = collectorSizingReexecution({ isBunBinary, execPath: process.execPath, argv: process.argv, env: process.env, readMemoryLimit })
   if (reexecution === undefined) return
   try {
     execve(reexecution.file, reexecution.args, reexecution.env)

@@ -6,7 +6,7 @@ const binary = {
   execPath: '/usr/local/bin/kafka-sink',
   argv: ['bun', '/$bunfs/root/kafka-sink', '--port', '2113', '--api-password-file', '/run/secrets/api'],
   env: { HOME: '/home/sink', KAFKA_SINK_HOST: '0.0.0.0', UNSET: undefined },
-  memoryLimitBytes: undefined,
+  readMemoryLimit: () => undefined,
 }
 
 describe('collectorSizingReexecution', () => {
@@ -25,13 +25,21 @@ describe('collectorSizingReexecution', () => {
     expect(collectorSizingReexecution({ ...binary, env: { BUN_JSC_forceRAMSize: '4294967296' } })).toBeUndefined()
   })
 
+  test('the cgroup files are read only when the binary re-executes, not again in the re-executed process', () => {
+    const unread = () => {
+      throw new Error('the memory limit was read')
+    }
+    expect(collectorSizingReexecution({ ...binary, env: { BUN_JSC_forceRAMSize: '536870912' }, readMemoryLimit: unread })).toBeUndefined()
+    expect(collectorSizingReexecution({ ...binary, isBunBinary: false, readMemoryLimit: unread })).toBeUndefined()
+  })
+
   test('only the Bun binary: the sources under a runtime, and the Node bundle, are left alone', () => {
     expect(collectorSizingReexecution({ ...binary, isBunBinary: false })).toBeUndefined()
   })
 
   test('a memory limit below 512 MiB is what the collector is sized for; a higher one changes nothing', () => {
-    expect(collectorSizingReexecution({ ...binary, memoryLimitBytes: 256 * 1024 * 1024 })?.env.BUN_JSC_forceRAMSize).toBe(String(256 * 1024 * 1024))
-    expect(collectorSizingReexecution({ ...binary, memoryLimitBytes: 8 * 1024 ** 3 })?.env.BUN_JSC_forceRAMSize).toBe(String(defaultCollectorRamBytes))
+    expect(collectorSizingReexecution({ ...binary, readMemoryLimit: () => 256 * 1024 * 1024 })?.env.BUN_JSC_forceRAMSize).toBe(String(256 * 1024 * 1024))
+    expect(collectorSizingReexecution({ ...binary, readMemoryLimit: () => 8 * 1024 ** 3 })?.env.BUN_JSC_forceRAMSize).toBe(String(defaultCollectorRamBytes))
     expect(defaultCollectorRamBytes).toBe(512 * 1024 * 1024)
   })
 })

@@ -1089,6 +1089,43 @@ describe('more of the run', () => {
   })
 })
 
+// Last in the file on purpose: the second test needs this process to have run for a few seconds (see there).
+describe('when a commit is due', () => {
+  test('reaching the records threshold commits with that confirmation, before the next batch is sent', async () => {
+    const stream = uniqueStream('threshold-at-confirm')
+    await appendSequence(connection.client, stream, 20)
+    const kafka = scriptedKafka()
+    const run = start(kafka, streamSettings(stream, { 'autocommit:interval': '60000', 'autocommit:recordsThreshold': '10' }), { tuning: { maxBatchMessages: 10 } })
+    ;(await kafka.nthSend(1)).answer('deliverAll')
+    // With broker acks one send is in flight, so the second starts only once the first is confirmed.
+    const second = await kafka.nthSend(2)
+    expect(committedRevisions(run)).toEqual([9])
+    second.answer('deliverAll')
+    await eventually('the commit on catching up', () => committedRevisions(run).includes(19))
+    run.stop()
+    await run.ended
+  })
+
+  test('the interval counts from the last commit (the run start at first), not from when the clock began', async () => {
+    // The monotonic clock starts with the process; an interval shorter than its reading but longer than this test
+    // separates "time since the last commit" from anything that adds the clock's reading instead.
+    const intervalMs = Math.max(5_000, Math.round(performance.now() * 0.75))
+    const stream = uniqueStream('interval-from-commit')
+    await appendSequence(connection.client, stream, 20)
+    const kafka = scriptedKafka()
+    const run = start(kafka, streamSettings(stream, { 'autocommit:interval': String(intervalMs), 'autocommit:recordsThreshold': '1000' }), { tuning: { maxBatchMessages: 10 } })
+    ;(await kafka.nthSend(1)).answer('deliverAll')
+    const second = await kafka.nthSend(2)
+    // Neither the threshold nor the interval is due yet, and the run has not caught up: no commit.
+    expect(run.commits).toEqual([])
+    second.answer('deliverAll')
+    await eventually('the commit on catching up', () => committedRevisions(run).includes(19))
+    expect(committedRevisions(run)).toEqual([19])
+    run.stop()
+    await run.ended
+  })
+})
+
 function range(from: number, to: number): number[] {
   return Array.from({ length: to - from }, (_, index) => from + index)
 }

@@ -6,8 +6,8 @@
  * limit is below that, the limit is what the collector must respect, or the kernel kills the sink first.
  *
  * JavaScriptCore takes that size from the environment variable BUN_JSC_forceRAMSize, only at start-up. So the
- * binary, when serving, re-executes itself once with it set: the same process id, arguments and open descriptors
- * (what a supervisor or a container runtime watches stay the same). A value the user set is kept as it is. Node and
+ * binary, when serving, re-executes itself once with it set: the same process id, command line and open descriptors
+ * (what a supervisor, `ps` or a container runtime watches stay the same). A value the user set is kept as it is. Node and
  * Deno size their heaps their own way (Node: --max-old-space-size), so nothing changes there.
  */
 
@@ -25,6 +25,11 @@ export interface CollectorSizingContext {
   readonly execPath: string
   /** `process.argv`: for the Bun binary, [runtime, embedded entry, ...the user's arguments]. */
   readonly argv: readonly string[]
+  /**
+   * The program name this process was started with (the first word of its command line, e.g. `kafka-sink` found on
+   * PATH), when it can be read: the binary's `process.argv[0]` says `bun` instead.
+   */
+  readonly invokedAs: string | undefined
   readonly env: Readonly<Record<string, string | undefined>>
   /** Reads the memory limit of this process's cgroup in bytes, if one is set: only called when re-executing. */
   readonly readMemoryLimit: () => number | undefined
@@ -44,7 +49,7 @@ export function collectorSizingReexecution(context: CollectorSizingContext): Ree
   const env: Record<string, string> = {}
   for (const [name, value] of Object.entries(context.env)) if (value !== undefined) env[name] = value
   env[collectorSizingVariable] = String(ramBytes)
-  return { file: context.execPath, args: [context.argv[0] ?? context.execPath, ...context.argv.slice(2)], env }
+  return { file: context.execPath, args: [context.invokedAs ?? context.execPath, ...context.argv.slice(2)], env }
 }
 
 /**
@@ -85,7 +90,7 @@ export function sizeCollectorByReexecuting(): void {
   const execve = (process as { execve?: (file: string, args: readonly string[], env: Record<string, string>) => never }).execve
   if (execve === undefined) return
   const isBunBinary = currentRuntime() === 'bun' && (process.argv[1] ?? '').startsWith('/$bunfs/')
-  const reexecution = collectorSizingReexecution({ isBunBinary, execPath: process.execPath, argv: process.argv, env: process.env, readMemoryLimit })
+  const reexecution = collectorSizingReexecution({ isBunBinary, execPath: process.execPath, argv: process.argv, invokedAs: readInvokedAs(), env: process.env, readMemoryLimit })
   if (reexecution === undefined) return
   try {
     execve(reexecution.file, reexecution.args, reexecution.env)
@@ -100,6 +105,12 @@ function readText(file: string): string | undefined {
   } catch {
     return undefined // not this cgroup version, or no cgroup file system
   }
+}
+
+/** The first entry of the NUL-separated /proc/self/cmdline: argv[0] exactly as the process was executed with it. */
+function readInvokedAs(): string | undefined {
+  const first = readText('/proc/self/cmdline')?.split('\0')[0]
+  return first === undefined || first === '' ? undefined : first
 }
 
 function readMemoryLimit(): number | undefined {

@@ -292,10 +292,12 @@ describe('the garbage collector sized for a sidecar', () => {
   const environmentOf = async (pid: number) => new Map((await Bun.file(`/proc/${pid}/environ`).text()).split('\0').filter(Boolean).map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)] as const))
 
   if (sinkExecutable === 'bun') {
-    test('the serving process is the one that was started, now sized for 512 MiB', async () => {
+    test('the serving process is the one that was started, with its command line, now sized for 512 MiB', async () => {
       const sink = await startSinkProcess({ kurrentdb: emulator.connectionString })
       try {
         expect((await environmentOf(sink.pid)).get(sizingVariable)).toBe(String(512 * 1024 * 1024))
+        // What `ps` and `pgrep -f` show: the program and the arguments it was started with.
+        expect((await Bun.file(`/proc/${sink.pid}/cmdline`).text()).split('\0').filter(Boolean)).toEqual([...sink.commandLine])
         expect((await fetch(`${sink.baseUrl}/health/live`)).status).toBe(200)
       } finally {
         expect(await sink.stop('SIGTERM')).toBe(0)

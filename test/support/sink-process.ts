@@ -72,6 +72,8 @@ export interface SinkProcess {
   readonly baseUrl: string
   readonly port: number
   readonly pid: number
+  /** The program and arguments it was spawned with. */
+  readonly commandLine: readonly string[]
   /** Every stdout line so far (JSON log lines), and stderr lines prefixed with `stderr: `. */
   readonly lines: () => readonly string[]
   waitForLine(predicate: (line: string) => boolean, timeoutMs?: number): Promise<string>
@@ -154,6 +156,7 @@ export async function startSinkProcess(options: StartSinkOptions): Promise<SinkP
     baseUrl: `http://127.0.0.1:${port}`,
     port,
     pid: child.pid!,
+    commandLine: [command!, ...commandArgs],
     lines: () => lines,
     waitForLine,
     stop: (signal = 'SIGTERM') => stopChild(child, exited, signal, () => lines),

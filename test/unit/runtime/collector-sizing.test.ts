@@ -5,6 +5,7 @@ const binary = {
   isBunBinary: true,
   execPath: '/usr/local/bin/kafka-sink',
   argv: ['bun', '/$bunfs/root/kafka-sink', '--port', '2113', '--api-password-file', '/run/secrets/api'],
+  invokedAs: 'kafka-sink',
   env: { HOME: '/home/sink', KAFKA_SINK_HOST: '0.0.0.0', UNSET: undefined },
   readMemoryLimit: () => undefined,
 }
@@ -14,10 +15,15 @@ describe('collectorSizingReexecution', () => {
     const reexecution = collectorSizingReexecution(binary)
     expect(reexecution).toEqual({
       file: '/usr/local/bin/kafka-sink',
-      // execve's argument list starts with the program name; the embedded entry is not an argument of the user's.
-      args: ['bun', '--port', '2113', '--api-password-file', '/run/secrets/api'],
+      // execve's argument list starts with the program name as it was invoked (what `ps` shows; Bun's argv[0] says
+      // `bun`); the embedded entry is not an argument of the user's.
+      args: ['kafka-sink', '--port', '2113', '--api-password-file', '/run/secrets/api'],
       env: { HOME: '/home/sink', KAFKA_SINK_HOST: '0.0.0.0', BUN_JSC_forceRAMSize: String(512 * 1024 * 1024) },
     })
+  })
+
+  test('where the command line cannot be read, the program name is the executable path', () => {
+    expect(collectorSizingReexecution({ ...binary, invokedAs: undefined })?.args[0]).toBe('/usr/local/bin/kafka-sink')
   })
 
   test('once: a process that has the variable (the re-executed one, or a user who set it) runs as it is', () => {

@@ -69,9 +69,9 @@ export async function measureEngineProduce(bootstrapServers: string, topic: stri
     progress.update(sent)
   }
   const seconds = progress.elapsedSeconds()
-  const { cpuUsPerEvent } = await cpu.stop(sent)
+  const { cpuUsPerEvent, machineUsPerEvent, machineCores } = await cpu.stop(sent)
   await port.close({ flush: true })
-  return { messages: sent, seconds, messagesPerSecond: perSecond(sent, seconds), cpuUsPerMessage: cpuUsPerEvent }
+  return { messages: sent, seconds, messagesPerSecond: perSecond(sent, seconds), cpuUsPerMessage: cpuUsPerEvent, machineUsPerMessage: machineUsPerEvent, machineCores }
 }
 
 export async function measureKcatProduce(bootstrapServers: string, topic: string, pool: readonly KafkaMessage[], total: number) {

@@ -16,6 +16,9 @@ export interface ReadRate {
   readonly eventsPerSecond: number
   /** CPU of this process (the reader runs in it) per event read, in µs. */
   readonly cpuUsPerEvent: number
+  /** CPU of the whole machine (the reader and KurrentDB) per event read, in µs, and in cores busy. */
+  readonly machineUsPerEvent: number
+  readonly machineCores: number
 }
 
 export async function measureSinkReadPath(connectionString: string, prefix: string, events: number): Promise<ReadRate> {
@@ -43,9 +46,9 @@ export async function measureSinkReadPath(connectionString: string, prefix: stri
     })
   })
   const seconds = progress.elapsedSeconds()
-  const { cpuUsPerEvent } = await cpu.stop(count)
+  const { cpuUsPerEvent, machineUsPerEvent, machineCores } = await cpu.stop(count)
   await connection.dispose()
-  return { events: count, seconds, eventsPerSecond: perSecond(count, seconds), cpuUsPerEvent }
+  return { events: count, seconds, eventsPerSecond: perSecond(count, seconds), cpuUsPerEvent, machineUsPerEvent, machineCores }
 }
 
 export async function measureClientSubscription(connectionString: string, prefix: string, events: number): Promise<ReadRate> {
@@ -60,10 +63,10 @@ export async function measureClientSubscription(connectionString: string, prefix
     if (count >= events) break
   }
   const seconds = progress.elapsedSeconds()
-  const { cpuUsPerEvent } = await cpu.stop(count)
+  const { cpuUsPerEvent, machineUsPerEvent, machineCores } = await cpu.stop(count)
   await subscription.unsubscribe()
   await client.dispose()
-  return { events: count, seconds, eventsPerSecond: perSecond(count, seconds), cpuUsPerEvent }
+  return { events: count, seconds, eventsPerSecond: perSecond(count, seconds), cpuUsPerEvent, machineUsPerEvent, machineCores }
 }
 
 export async function measureClientBatchedReads(connectionString: string, prefix: string, events: number): Promise<ReadRate> {
@@ -76,7 +79,7 @@ export async function measureClientBatchedReads(connectionString: string, prefix
     progress.update(count)
   }
   const seconds = progress.elapsedSeconds()
-  const { cpuUsPerEvent } = await cpu.stop(count)
+  const { cpuUsPerEvent, machineUsPerEvent, machineCores } = await cpu.stop(count)
   await client.dispose()
-  return { events: count, seconds, eventsPerSecond: perSecond(count, seconds), cpuUsPerEvent }
+  return { events: count, seconds, eventsPerSecond: perSecond(count, seconds), cpuUsPerEvent, machineUsPerEvent, machineCores }
 }

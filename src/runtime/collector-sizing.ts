@@ -26,10 +26,10 @@ export interface CollectorSizingContext {
   /** `process.argv`: for the Bun binary, [runtime, embedded entry, ...the user's arguments]. */
   readonly argv: readonly string[]
   /**
-   * The program name this process was started with (the first word of its command line, e.g. `kafka-sink` found on
-   * PATH), when it can be read: the binary's `process.argv[0]` says `bun` instead.
+   * Reads the program name this process was started with (the first word of its command line, e.g. `kafka-sink`
+   * found on PATH), when it can be read: the binary's `process.argv[0]` says `bun` instead. Only called when re-executing.
    */
-  readonly invokedAs: string | undefined
+  readonly readInvokedAs: () => string | undefined
   readonly env: Readonly<Record<string, string | undefined>>
   /** Reads the memory limit of this process's cgroup in bytes, if one is set: only called when re-executing. */
   readonly readMemoryLimit: () => number | undefined
@@ -49,7 +49,7 @@ export function collectorSizingReexecution(context: CollectorSizingContext): Ree
   const env: Record<string, string> = {}
   for (const [name, value] of Object.entries(context.env)) if (value !== undefined) env[name] = value
   env[collectorSizingVariable] = String(ramBytes)
-  return { file: context.execPath, args: [context.invokedAs ?? context.execPath, ...context.argv.slice(2)], env }
+  return { file: context.execPath, args: [context.readInvokedAs() ?? context.execPath, ...context.argv.slice(2)], env }
 }
 
 /**
@@ -90,7 +90,7 @@ export function sizeCollectorByReexecuting(): void {
   const execve = (process as { execve?: (file: string, args: readonly string[], env: Record<string, string>) => never }).execve
   if (execve === undefined) return
   const isBunBinary = currentRuntime() === 'bun' && (process.argv[1] ?? '').startsWith('/$bunfs/')
-  const reexecution = collectorSizingReexecution({ isBunBinary, execPath: process.execPath, argv: process.argv, invokedAs: readInvokedAs(), env: process.env, readMemoryLimit })
+  const reexecution = collectorSizingReexecution({ isBunBinary, execPath: process.execPath, argv: process.argv, readInvokedAs, env: process.env, readMemoryLimit })
   if (reexecution === undefined) return
   try {
     execve(reexecution.file, reexecution.args, reexecution.env)

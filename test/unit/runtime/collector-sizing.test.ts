@@ -5,7 +5,7 @@ const binary = {
   isBunBinary: true,
   execPath: '/usr/local/bin/kafka-sink',
   argv: ['bun', '/$bunfs/root/kafka-sink', '--port', '2113', '--api-password-file', '/run/secrets/api'],
-  invokedAs: 'kafka-sink',
+  readInvokedAs: () => 'kafka-sink',
   env: { HOME: '/home/sink', KAFKA_SINK_HOST: '0.0.0.0', UNSET: undefined },
   readMemoryLimit: () => undefined,
 }
@@ -23,7 +23,7 @@ describe('collectorSizingReexecution', () => {
   })
 
   test('where the command line cannot be read, the program name is the executable path', () => {
-    expect(collectorSizingReexecution({ ...binary, invokedAs: undefined })?.args[0]).toBe('/usr/local/bin/kafka-sink')
+    expect(collectorSizingReexecution({ ...binary, readInvokedAs: () => undefined })?.args[0]).toBe('/usr/local/bin/kafka-sink')
   })
 
   test('once: a process that has the variable (the re-executed one, or a user who set it) runs as it is', () => {
@@ -31,12 +31,13 @@ describe('collectorSizingReexecution', () => {
     expect(collectorSizingReexecution({ ...binary, env: { BUN_JSC_forceRAMSize: '4294967296' } })).toBeUndefined()
   })
 
-  test('the cgroup files are read only when the binary re-executes, not again in the re-executed process', () => {
+  test('the cgroup files and the command line are read only when the binary re-executes, not again in the re-executed process', () => {
     const unread = () => {
-      throw new Error('the memory limit was read')
+      throw new Error('read although nothing re-executes')
     }
-    expect(collectorSizingReexecution({ ...binary, env: { BUN_JSC_forceRAMSize: '536870912' }, readMemoryLimit: unread })).toBeUndefined()
-    expect(collectorSizingReexecution({ ...binary, isBunBinary: false, readMemoryLimit: unread })).toBeUndefined()
+    const unreadFiles = { readMemoryLimit: unread, readInvokedAs: unread }
+    expect(collectorSizingReexecution({ ...binary, env: { BUN_JSC_forceRAMSize: '536870912' }, ...unreadFiles })).toBeUndefined()
+    expect(collectorSizingReexecution({ ...binary, isBunBinary: false, ...unreadFiles })).toBeUndefined()
   })
 
   test('only the Bun binary: the sources under a runtime, and the Node bundle, are left alone', () => {

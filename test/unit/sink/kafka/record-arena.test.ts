@@ -109,6 +109,27 @@ describe('RecordArena header blocks', () => {
     expect(block.contentBytes).toBe(25 + 3 + 3)
   })
 
+  test('names, values and record values of every length from 0 to 130 bytes (short copies and long ones) read back intact', () => {
+    const arena = new RecordArena(512)
+    const blocks: EncodedHeaders[] = []
+    const values: Buffer[] = []
+    const expected: string[][][] = []
+    for (let length = 0; length <= 130; length++) {
+      // Distinct bytes per position and length, so a byte copied to the wrong place or left out shows.
+      const text = Array.from({ length }, (_, index) => String.fromCharCode(0x41 + ((index * 7 + length) % 26))).join('')
+      const name = `n${text}`
+      const pair = Buffer.concat([encodeHeaderField(`c${text}`), encodeHeaderField(text)])
+      arena.beginHeaders()
+      arena.bytesHeader(encodeHeaderField(name), Buffer.byteLength(name), Buffer.from(text))
+      arena.constantHeader(pair, 1 + 2 * length)
+      blocks.push(arena.finishHeaders())
+      values.push(arena.copy(Buffer.from(text.toLowerCase())))
+      expected.push([[name, text], [`c${text}`, text]])
+    }
+    expect(decodedByTheClient(blocks, values)).toEqual(expected)
+    expect(values.map((value) => value.toString())).toEqual(expected.map(([[, text]]) => text!.toLowerCase()))
+  })
+
   test('a block must be begun before it is finished, and not begun twice', () => {
     const arena = new RecordArena()
     expect(() => arena.finishHeaders()).toThrow('RecordArena: no header block is open')

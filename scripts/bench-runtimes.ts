@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { startKafkaTestBroker, uniqueTopicName } from '../test/support/kafka-test-broker.ts'
 import { spawnKurrentDbEmulator } from '../test/support/kurrentdb-emulator-process.ts'
 import { sinkApi, sinkCommand, sinkExecutableFile, startSinkProcess, type SinkExecutable } from '../test/support/sink-process.ts'
-import { percentile, perSecond, processCpuSeconds, processMemory, round } from './benchmark/measure.ts'
+import { percentile, perSecond, processMemory, round, startCpuMeter } from './benchmark/measure.ts'
 import { removeConnector } from './benchmark/sink-phases.ts'
 
 const argument = (name: string) => {
@@ -84,7 +84,7 @@ try {
       const topic = uniqueTopicName('rtbench')
       await broker.createTopic(topic, { partitions: 6, replicationFactor: 3 })
       const api = sinkApi(sink.baseUrl, undefined)
-      const cpuBefore = await processCpuSeconds(sink.pid)
+      const cpu = await startCpuMeter(sink.pid)
       const started = performance.now()
       const settings = {
         instanceTypeName: 'kafka-sink',
@@ -105,12 +105,12 @@ try {
         await sleep(100)
       }
       const seconds = (performance.now() - started) / 1_000
-      const cpu = (await processCpuSeconds(sink.pid)) - cpuBefore
+      const { cpuUsPerEvent } = await cpu.stop(events)
       const memory = await processMemory(sink.pid)
       rows.push({
         build: build.name,
         events_per_s: perSecond(events, seconds),
-        cpu_us_per_event: round((cpu * 1e6) / events),
+        cpu_us_per_event: cpuUsPerEvent,
         peak_rss_mb: round(memory.peakMb),
         startup_ms: await startupMs(build, emulator.connectionString),
         size_mb: sizeMb(build.executable),

@@ -110,10 +110,3 @@ export function round(value: number, digits = 1): number {
   return Math.round(value * factor) / factor
 }
 
-/** CPU seconds (user + system) a process has used so far, from /proc/PID/stat (clock ticks of 1/100 s on Linux). */
-export async function processCpuSeconds(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
-  // Fields after the command name, which is in parentheses and may contain spaces: utime and stime are 14 and 15.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return (Number(fields[11]) + Number(fields[12])) / 100
-}

@@ -261,11 +261,12 @@ describe(`${engine} engine: injected broker errors`, () => {
   })
 
   testWithFaults('a failure on one broker fails only the messages of its partitions; the others are delivered', async () => {
-    const topic = await newTopic('engine-partial')
+    const partitions = 6
+    const topic = await newTopic('engine-partial', partitions)
     // The mock picks each partition's leader at random: all six on one broker (1 in 243) would make one request,
     // which the one injected error fails whole. Spread the leaders over the brokers before the port reads metadata.
-    const { brokerIds } = faults()
-    for (let partition = 0; partition < 6; partition++) await faults().setPartitionLeader(topic, partition, brokerIds[partition % brokerIds.length]!)
+    const cluster = faults()
+    for (let partition = 0; partition < partitions; partition++) await cluster.setPartitionLeader(topic, partition, cluster.brokerIds[partition % cluster.brokerIds.length]!)
     const port = await openPort()
     await port.connect()
     await faults().pushRequestErrors('Produce', ['MESSAGE_TOO_LARGE'])

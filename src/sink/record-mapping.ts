@@ -103,9 +103,9 @@ export function createRecordMapper(options: RecordMappingOptions): RecordMapper 
   let lastTimestampBytes = Buffer.alloc(0)
   let lastKeySource = ''
   let lastMetadata: Uint8Array | undefined
-  let lastKey = Buffer.alloc(0)
+  let lastKey: Buffer = Buffer.alloc(0)
   let lastStreamId = ''
-  let lastStreamIdBytes = Buffer.alloc(0)
+  let lastStreamIdBytes: Buffer = Buffer.alloc(0)
 
   return (event) => {
     const metadataHeaders = readMetadataHeaders(event.customMetadata)
@@ -170,7 +170,9 @@ export function createRecordMapper(options: RecordMappingOptions): RecordMapper 
     if (event.streamId !== lastKeySource || (usesMetadata && event.customMetadata !== lastMetadata)) {
       lastKeySource = event.streamId
       lastMetadata = event.customMetadata
-      lastKey = Buffer.from(options.partitionKey({ streamId: event.streamId, metadataHeaders }))
+      const key = options.partitionKey({ streamId: event.streamId, metadataHeaders })
+      // The key is most often the stream id itself (the default): its bytes were just encoded for the header.
+      lastKey = key === event.streamId ? streamIdBytes(key) : Buffer.from(key)
     }
     return lastKey
   }

@@ -62,7 +62,21 @@ const clockTicksPerSecond = 100
 
 /** User + system CPU a process has used so far, in microseconds (`utime` + `stime` of /proc/PID/stat). */
 export async function processCpuMicros(pid: number | 'self'): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
+  return cpuMicrosOfStatLine(await readFile(`/proc/${pid}/stat`, 'utf8'))
+}
+
+/**
+ * User + system CPU of a process's main thread so far (the thread whose id is the process id: the event loop), in
+ * microseconds, from /proc/PID/task/PID/stat. Beside the whole process's figure it tells whether the event loop
+ * is what is full: the collector's helpers, the JIT compiler and the thread pool count only in the process's.
+ */
+export async function mainThreadCpuMicros(pid: number | 'self'): Promise<number> {
+  const id = pid === 'self' ? process.pid : pid
+  return cpuMicrosOfStatLine(await readFile(`/proc/${id}/task/${id}/stat`, 'utf8'))
+}
+
+/** utime + stime of a /proc stat line (a process's or a thread's: the same layout), in microseconds. */
+export function cpuMicrosOfStatLine(stat: string): number {
   // The command name (field 2) may hold spaces and parentheses: the fields after it start after the last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   // utime and stime are fields 14 and 15 of the whole line, 12 and 13 of what follows the name (state is the first).
@@ -85,11 +99,11 @@ export async function machineBusyMicros(): Promise<number> {
  * of them share, what one event costs everywhere bounds the rate more than any one process does.
  */
 export async function startCpuMeter(pid: number | 'self') {
-  const [cpuAtStart, machineAtStart] = await Promise.all([processCpuMicros(pid), machineBusyMicros()])
+  const [cpuAtStart, mainThreadAtStart, machineAtStart] = await Promise.all([processCpuMicros(pid), mainThreadCpuMicros(pid), machineBusyMicros()])
   const wallAtStart = performance.now()
   return {
     async stop(events: number) {
-      const [cpuAtEnd, machineAtEnd] = await Promise.all([processCpuMicros(pid), machineBusyMicros()])
+      const [cpuAtEnd, mainThreadAtEnd, machineAtEnd] = await Promise.all([processCpuMicros(pid), mainThreadCpuMicros(pid), machineBusyMicros()])
       const cpuMicros = cpuAtEnd - cpuAtStart
       const machineMicros = machineAtEnd - machineAtStart
       const wallMicros = (performance.now() - wallAtStart) * 1_000
@@ -98,6 +112,8 @@ export async function startCpuMeter(pid: number | 'self') {
         cpuSeconds: round(cpuMicros / 1_000_000, 2),
         cpuUsPerEvent: perEvent(cpuMicros),
         cores: round(cpuMicros / wallMicros, 3),
+        /** Of one core: how busy the event loop's thread was (1 means it was never idle). */
+        mainThreadCores: round((mainThreadAtEnd - mainThreadAtStart) / wallMicros, 2),
         machineUsPerEvent: perEvent(machineMicros),
         machineCores: round(machineMicros / wallMicros, 2),
       }

@@ -89,9 +89,9 @@ export async function measureEndToEnd(context: Omit<SinkBenchContext, 'broker'>,
       await Bun.sleep(100)
     }
     const seconds = progress.elapsedSeconds()
-    const { cpuUsPerEvent, cores, machineUsPerEvent, machineCores } = await cpu.stop(options.events)
+    const { cpuUsPerEvent, cores, mainThreadCores, machineUsPerEvent, machineCores } = await cpu.stop(options.events)
     const memory = await processMemory(sink.pid)
-    return { topic, events: options.events, seconds: round(seconds, 2), eventsPerSecond: perSecond(options.events, seconds), peakRssMb: round(memory.peakMb), cpuUsPerEvent, cores, machineUsPerEvent, machineCores }
+    return { topic, events: options.events, seconds: round(seconds, 2), eventsPerSecond: perSecond(options.events, seconds), peakRssMb: round(memory.peakMb), cpuUsPerEvent, cores, mainThreadCores, machineUsPerEvent, machineCores }
   } finally {
     await removeConnector(sinkApi(sink.baseUrl), connectorId)
     await sink.stop()

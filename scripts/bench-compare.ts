@@ -2,9 +2,10 @@
  * A quick side-by-side of builds of the binary: the end-to-end phase of the benchmark (the backlog drained with
  * broker acks, until checkpointed) for each binary in turn, `--rounds` times, on one rig and one backlog.
  *   bun scripts/bench-compare.ts [--events N] [--rounds R] [--steady SECONDS] BINARY...
- * Prints events/s, the sink's CPU per event and peak RSS per binary and round (a benchmark, not a test). With
- * `--steady`, instead: the latency phase (1,000 events/s for SECONDS) per binary and round, with the sink's CPU in
- * cores while the appends arrive (`cpu_cores_at_1k`) and append-to-Kafka p50/p99.
+ * Prints events/s, the sink's CPU per event (and how busy its event loop and the whole machine were) and peak RSS
+ * per binary and round (a benchmark, not a test). With `--steady`, instead: the latency phase (1,000 events/s for
+ * SECONDS) per binary and round, with the sink's CPU in cores while the appends arrive (`cpu_cores_at_1k`) and
+ * append-to-Kafka p50/p99.
  */
 import { KurrentDBClient } from '@kurrent/kurrentdb-client'
 import { startKafkaTestBroker, uniqueTopicName } from '../test/support/kafka-test-broker.ts'
@@ -44,7 +45,7 @@ try {
         continue
       }
       const result = await measureEndToEnd(context, { prefix: 'bench', events, lastPosition, waitForBrokerAck: true })
-      console.log(`round ${round}  ${binary}  ${result.eventsPerSecond.toLocaleString('en')} events/s  ${result.cpuUsPerEvent} µs CPU/event  ${result.cores} cores (event loop ${result.mainThreadCores})  peak RSS ${result.peakRssMb} MB`)
+      console.log(`round ${round}  ${binary}  ${result.eventsPerSecond.toLocaleString('en')} events/s  ${result.cpuUsPerEvent} µs CPU/event  ${result.cores} cores (event loop ${result.mainThreadCores}; machine ${result.machineCores})  peak RSS ${result.peakRssMb} MB`)
     }
   }
 } finally {

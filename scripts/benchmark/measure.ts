@@ -76,7 +76,7 @@ export async function mainThreadCpuMicros(pid: number | 'self'): Promise<number>
 }
 
 /** utime + stime of a /proc stat line (a process's or a thread's: the same layout), in microseconds. */
-export function cpuMicrosOfStatLine(stat: string): number {
+function cpuMicrosOfStatLine(stat: string): number {
   // The command name (field 2) may hold spaces and parentheses: the fields after it start after the last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   // utime and stime are fields 14 and 15 of the whole line, 12 and 13 of what follows the name (state is the first).

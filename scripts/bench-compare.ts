@@ -1,11 +1,11 @@
 /**
  * A quick side-by-side of builds of the binary: the end-to-end phase of the benchmark (the backlog drained with
  * broker acks, until checkpointed) for each binary in turn, `--rounds` times, on one rig and one backlog.
- *   bun scripts/bench-compare.ts [--events N] [--rounds R] [--steady SECONDS] BINARY...
+ *   bun scripts/bench-compare.ts [--events N] [--rounds R] [--steady SECONDS [--warmup SECONDS]] BINARY...
  * Prints events/s, the sink's CPU per event (and how busy its event loop and the whole machine were) and peak RSS
  * per binary and round (a benchmark, not a test). With `--steady`, instead: the latency phase (1,000 events/s for
  * SECONDS) per binary and round, with the sink's CPU in cores while the appends arrive (`cpu_cores_at_1k`) and
- * append-to-Kafka p50/p99.
+ * append-to-Kafka p50/p99; `--warmup SECONDS` first runs the appends that long uncounted.
  */
 import { KurrentDBClient } from '@kurrent/kurrentdb-client'
 import { startKafkaTestBroker, uniqueTopicName } from '../test/support/kafka-test-broker.ts'
@@ -22,7 +22,8 @@ for (let index = 2; index < process.argv.length; index++) {
 const events = Number(options.get('--events') ?? 300_000)
 const rounds = Number(options.get('--rounds') ?? 1)
 const steadySeconds = options.has('--steady') ? Number(options.get('--steady')) : undefined
-if (binaries.length === 0) throw new Error('usage: bun scripts/bench-compare.ts [--events N] [--rounds R] [--steady SECONDS] BINARY...')
+const warmupSeconds = Number(options.get('--warmup') ?? 0)
+if (binaries.length === 0) throw new Error('usage: bun scripts/bench-compare.ts [--events N] [--rounds R] [--steady SECONDS [--warmup SECONDS]] BINARY...')
 
 const emulator = await spawnKurrentDbEmulator()
 const broker = await startKafkaTestBroker({ brokers: 3 })
@@ -40,8 +41,8 @@ try {
       // Connector ids are kept by KurrentDB: every run labels its own.
       const context = { kurrentdb: emulator.connectionString, bootstrapServers: broker.bootstrapServers, broker, client, createTopic, binary, runLabel: `r${round}b${index}` }
       if (steadySeconds !== undefined) {
-        const steady = await measureLatency(context, { eventsPerSecond: 1_000, seconds: steadySeconds })
-        console.log(`round ${round}  ${binary}  1,000 events/s: ${steady.cores} cores  ${steady.cpuUsPerEvent} µs CPU/event  p50/p99 ${steady.p50}/${steady.p99} ms  (${steady.events} of ${steady.expected} events)`)
+        const steady = await measureLatency(context, { eventsPerSecond: 1_000, seconds: steadySeconds, warmupSeconds })
+        console.log(`round ${round}  ${binary}  1,000 events/s: ${steady.cores} cores (event loop ${steady.mainThreadCores})  ${steady.cpuUsPerEvent} µs CPU/event  p50/p99 ${steady.p50}/${steady.p99} ms  (${steady.events} of ${steady.expected} events)`)
         continue
       }
       const result = await measureEndToEnd(context, { prefix: 'bench', events, lastPosition, waitForBrokerAck: true })

@@ -31,11 +31,20 @@ try {
   const sends = Math.max(1, Math.round(rate * seconds))
   const cpuAtStart = process.cpuUsage()
   const started = performance.now()
+  // Each 10 s on its own line too: a cost that grows while the rate stays the same is something accumulating.
+  let interval = { cpu: cpuAtStart, at: started, sends: 0 }
   for (let send = 0; send < sends; send++) {
     const due = started + (send * 1_000) / rate
     if (due > performance.now()) await new Promise((resolve) => setTimeout(resolve, due - performance.now()))
     const outcomes = await port.send(topic, batch(send * records))
     if (outcomes.some((outcome) => !outcome.delivered)) throw new Error('a record was not delivered')
+    if (performance.now() - interval.at >= 10_000) {
+      const used = process.cpuUsage(interval.cpu)
+      const micros = used.user + used.system
+      const rssMb = Math.round(process.memoryUsage().rss / 1024 / 1024)
+      console.log(`  after ${Math.round((performance.now() - started) / 1_000)} s: ${Math.round(micros / (send + 1 - interval.sends))} µs CPU per send, ${(micros / ((performance.now() - interval.at) * 1_000)).toFixed(3)} cores, RSS ${rssMb} MB`)
+      interval = { cpu: process.cpuUsage(), at: performance.now(), sends: send + 1 }
+    }
   }
   const cpu = process.cpuUsage(cpuAtStart)
   const cpuMicros = cpu.user + cpu.system

@@ -100,9 +100,11 @@ export async function measureEndToEnd(context: Omit<SinkBenchContext, 'broker'>,
 
 /**
  * Append-to-Kafka latency at a steady rate: each event carries its append time; an independent consumer (kcat, with
- * a 1 ms fetch wait so its own polling adds little) reads them as they land.
+ * a 1 ms fetch wait so its own polling adds little) reads them as they land. With `warmupSeconds`, appends first run
+ * that long at the same rate uncounted: the JIT keeps compiling for minutes when traffic is light, and a sidecar that
+ * runs for hours pays that once.
  */
-export async function measureLatency(context: SinkBenchContext, options: { eventsPerSecond: number; seconds: number }) {
+export async function measureLatency(context: SinkBenchContext, options: { eventsPerSecond: number; seconds: number; warmupSeconds?: number }) {
   const sink = await startSink(context)
   const topic = await context.createTopic()
   const consumer = spawn('kcat', ['-C', '-b', context.bootstrapServers, '-t', topic, '-o', 'end', '-u', '-q', '-f', '%s\\n', '-X', 'fetch.wait.max.ms=1', '-X', 'fetch.error.backoff.ms=1'], { stdio: ['ignore', 'pipe', 'ignore'] })
@@ -111,29 +113,31 @@ export async function measureLatency(context: SinkBenchContext, options: { event
     await startConnector(sink, connectorId, benchmarkConnector(context, topic, 'latency-'))
     await sinkApi(sink.baseUrl).waitForState(connectorId, 'CONNECTOR_STATE_RUNNING')
     await Bun.sleep(2_000) // let kcat's assignment settle at the end of the topic
+    const warmup = options.eventsPerSecond * (options.warmupSeconds ?? 0)
     const latencies: number[] = []
     const lines = createInterface({ input: consumer.stdout! })
     lines.on('line', (line) => {
-      const appendedAt = (JSON.parse(line) as { appendedAt?: number }).appendedAt
-      if (appendedAt !== undefined) latencies.push(performance.timeOrigin + performance.now() - appendedAt)
+      const { seq, appendedAt } = JSON.parse(line) as { seq?: number; appendedAt?: number }
+      if (appendedAt !== undefined && seq !== undefined && seq >= warmup) latencies.push(performance.timeOrigin + performance.now() - appendedAt)
     })
     const total = options.eventsPerSecond * options.seconds
     const perTick = Math.max(1, Math.round(options.eventsPerSecond / 100))
-    const progress = createProgress('latency', 'events', total)
-    const cpu = await startCpuMeter(sink.pid)
+    const progress = createProgress(warmup > 0 ? 'latency (after warm-up)' : 'latency', 'events', total)
+    let cpu: Awaited<ReturnType<typeof startCpuMeter>> | undefined
     const started = performance.now()
-    for (let appended = 0, tick = 0; appended < total; tick++) {
+    for (let appended = 0, tick = 0; appended < warmup + total; tick++) {
+      if (cpu === undefined && appended >= warmup) cpu = await startCpuMeter(sink.pid)
       const due = started + tick * 10
       if (due > performance.now()) await Bun.sleep(due - performance.now())
       const events = []
-      for (let index = 0; index < perTick && appended < total; index++, appended++) {
+      for (let index = 0; index < perTick && appended < warmup + total; index++, appended++) {
         events.push(jsonEvent({ type: 'LatencyProbe', data: { seq: appended, appendedAt: performance.timeOrigin + performance.now() } }))
       }
       await context.client.appendToStream(`latency-${tick % 100}`, events)
-      progress.update(latencies.length)
+      if (cpu !== undefined) progress.update(latencies.length)
     }
     // The sink's CPU while appends arrive at the steady rate: what a sidecar costs when traffic is light.
-    const { cpuUsPerEvent, cores } = await cpu.stop(total)
+    const { cpuUsPerEvent, cores, mainThreadCores } = await cpu!.stop(total)
     const deadline = performance.now() + 15_000
     while (latencies.length < total && performance.now() < deadline) await Bun.sleep(100)
     const sorted = [...latencies].sort((left, right) => left - right)
@@ -145,6 +149,7 @@ export async function measureLatency(context: SinkBenchContext, options: { event
       max: round(sorted.at(-1) ?? Number.NaN),
       cpuUsPerEvent,
       cores,
+      mainThreadCores,
     }
   } finally {
     consumer.kill()

@@ -16,6 +16,7 @@ const rate = Number(options.get('--rate') ?? 100)
 const brokers = Number(options.get('--brokers') ?? 3)
 const seconds = Number(options.get('--seconds') ?? 10)
 if (!(brokers >= 1)) throw new Error('--brokers must be at least 1: a send goes to one broker or more')
+if (!(rate > 0) || !(seconds > 0)) throw new Error('--rate and --seconds must be positive numbers')
 const appendBytes = 2_048
 const requestBytes = 1_536
 const answerBytes = 100

@@ -8,6 +8,7 @@
 import { createKafkaPort } from '../src/sink/kafka/create-kafka-port.ts'
 import type { CompressionType, KafkaMessage } from '../src/sink/kafka/port.ts'
 import { silentLogger } from '../src/observability/logger.ts'
+import { startOwnCpuMeter } from './benchmark/measure.ts'
 import { startKafkaTestBroker, uniqueTopicName } from '../test/support/kafka-test-broker.ts'
 import { testProducerConfig } from '../test/support/producer-config.ts'
 
@@ -29,27 +30,24 @@ try {
     Array.from({ length: records }, (_, index) => ({ key: Buffer.from(`stream-${(first + index) % 100}`), value, headers: new Map([['content-type', Buffer.from('application/json')]]), timestamp: BigInt(Date.now()) }))
   for (let send = 0; send < 200; send++) await port.send(topic, batch(send))
   const sends = Math.max(1, Math.round(rate * seconds))
-  const cpuAtStart = process.cpuUsage()
+  const whole = startOwnCpuMeter()
   const started = performance.now()
   // Each 10 s on its own line too: a cost that grows while the rate stays the same is something accumulating.
-  let interval = { cpu: cpuAtStart, at: started, sends: 0 }
+  let interval = { meter: startOwnCpuMeter(), at: started, sends: 0 }
   for (let send = 0; send < sends; send++) {
     const due = started + (send * 1_000) / rate
     if (due > performance.now()) await new Promise((resolve) => setTimeout(resolve, due - performance.now()))
     const outcomes = await port.send(topic, batch(send * records))
     if (outcomes.some((outcome) => !outcome.delivered)) throw new Error('a record was not delivered')
     if (performance.now() - interval.at >= 10_000) {
-      const used = process.cpuUsage(interval.cpu)
-      const micros = used.user + used.system
+      const { usPerItem, cores } = interval.meter.stop(send + 1 - interval.sends)
       const rssMb = Math.round(process.memoryUsage().rss / 1024 / 1024)
-      console.log(`  after ${Math.round((performance.now() - started) / 1_000)} s: ${Math.round(micros / (send + 1 - interval.sends))} µs CPU per send, ${(micros / ((performance.now() - interval.at) * 1_000)).toFixed(3)} cores, RSS ${rssMb} MB`)
-      interval = { cpu: process.cpuUsage(), at: performance.now(), sends: send + 1 }
+      console.log(`  after ${Math.round((performance.now() - started) / 1_000)} s: ${usPerItem} µs CPU per send, ${cores} cores, RSS ${rssMb} MB`)
+      interval = { meter: startOwnCpuMeter(), at: performance.now(), sends: send + 1 }
     }
   }
-  const cpu = process.cpuUsage(cpuAtStart)
-  const cpuMicros = cpu.user + cpu.system
-  const wallMicros = (performance.now() - started) * 1_000
-  console.log(`${sends} sends of ${records} records (${compression}) at ${rate}/s: ${Math.round(cpuMicros / sends)} µs CPU per send, ${(cpuMicros / wallMicros).toFixed(3)} cores`)
+  const { usPerItem, cores } = whole.stop(sends)
+  console.log(`${sends} sends of ${records} records (${compression}) at ${rate}/s: ${usPerItem} µs CPU per send, ${cores} cores`)
   await port.close({ flush: true })
 } finally {
   await broker.stop()

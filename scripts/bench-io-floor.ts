@@ -9,6 +9,7 @@
  * at the same rate above this floor is its own code; what is below it, no code of ours can remove.
  */
 import { connect, createServer, type Socket } from 'node:net'
+import { startOwnCpuMeter } from './benchmark/measure.ts'
 
 const options = new Map<string, string>()
 for (let index = 2; index < process.argv.length; index += 2) options.set(process.argv[index]!, process.argv[index + 1] ?? '')
@@ -76,52 +77,45 @@ async function measure(): Promise<void> {
     const request = Buffer.alloc(requestBytes, 'q')
     const warmUp = Math.round(rate * 2)
     const timed = Math.max(1, Math.round(rate * seconds))
-    let appends = 0
-    let cpuAtStart = process.cpuUsage()
-    let startedAt = performance.now()
+    let meter = startOwnCpuMeter()
     await new Promise<void>((done) => {
       // One append at a time, as a connector with broker acks sends one batch at a time; appends that arrive while a
       // send is out wait for it (at these rates none does).
+      let appends = 0
       let buffered = 0
       let sending = false
+      let outstanding = 0
       const answered = new Map<Socket, number>()
       const sendIfDue = () => {
         if (sending || buffered < appendBytes) return
         buffered -= appendBytes
         sending = true
-        let outstanding = brokerSockets.length
+        outstanding = brokerSockets.length
         for (const socket of brokerSockets) {
           answered.set(socket, 0)
           socket.write(request)
         }
-        const onAnswer = (socket: Socket, length: number) => {
-          const bytes = (answered.get(socket) ?? 0) + length
-          answered.set(socket, bytes)
-          if (bytes < answerBytes) return
-          if (--outstanding > 0) return
-          sending = false
-          appends++
-          if (appends === warmUp) {
-            cpuAtStart = process.cpuUsage()
-            startedAt = performance.now()
-          }
-          if (appends === warmUp + timed) done()
-          else sendIfDue()
-        }
-        currentAnswer = onAnswer
       }
-      let currentAnswer: (socket: Socket, length: number) => void = () => {}
-      for (const socket of brokerSockets) socket.on('data', (chunk: Buffer) => currentAnswer(socket, chunk.length))
+      const onAnswer = (socket: Socket, length: number) => {
+        const before = answered.get(socket) ?? 0
+        answered.set(socket, before + length)
+        // A broker has answered when its bytes first reach a whole answer; the send is done when every broker has.
+        if (before >= answerBytes || before + length < answerBytes || --outstanding > 0) return
+        sending = false
+        appends++
+        if (appends === warmUp) meter = startOwnCpuMeter()
+        if (appends === warmUp + timed) done()
+        else sendIfDue()
+      }
+      for (const socket of brokerSockets) socket.on('data', (chunk: Buffer) => onAnswer(socket, chunk.length))
       source.on('data', (chunk: Buffer) => {
         buffered += chunk.length
         sendIfDue()
       })
       source.write('start')
     })
-    const cpu = process.cpuUsage(cpuAtStart)
-    const cpuMicros = cpu.user + cpu.system
-    const wallMicros = (performance.now() - startedAt) * 1_000
-    console.log(`${timed} appends at ${rate}/s, ${brokers} broker request(s) each: ${Math.round(cpuMicros / timed)} µs CPU per append, ${(cpuMicros / wallMicros).toFixed(3)} cores`)
+    const { usPerItem, cores } = meter.stop(timed)
+    console.log(`${timed} appends at ${rate}/s, ${brokers} broker request(s) each: ${usPerItem} µs CPU per append, ${cores} cores`)
     for (const socket of [source, ...brokerSockets]) socket.destroy()
   } finally {
     peer.kill()

@@ -122,6 +122,7 @@ export async function measureLatency(context: SinkBenchContext, options: { event
     })
     const total = options.eventsPerSecond * options.seconds
     const perTick = Math.max(1, Math.round(options.eventsPerSecond / 100))
+    const warmingUp = createProgress('latency: warm-up, uncounted', 'events', warmup)
     const progress = createProgress(warmup > 0 ? 'latency (after warm-up)' : 'latency', 'events', total)
     let cpu: Awaited<ReturnType<typeof startCpuMeter>> | undefined
     const started = performance.now()
@@ -135,6 +136,7 @@ export async function measureLatency(context: SinkBenchContext, options: { event
       }
       await context.client.appendToStream(`latency-${tick % 100}`, events)
       if (cpu !== undefined) progress.update(latencies.length)
+      else warmingUp.update(appended)
     }
     // The sink's CPU while appends arrive at the steady rate: what a sidecar costs when traffic is light.
     const { cpuUsPerEvent, cores, mainThreadCores } = await cpu!.stop(total)

@@ -51,7 +51,7 @@ try {
         continue
       }
       const result = await measureEndToEnd(context, { prefix: 'bench', events, lastPosition, waitForBrokerAck: true })
-      console.log(`round ${round}  ${binary}  ${result.eventsPerSecond.toLocaleString('en')} events/s  ${result.cpuUsPerEvent} µs CPU/event  ${result.cores} cores (event loop ${result.mainThreadCores}; machine ${result.machineCores})  peak RSS ${result.peakRssMb} MB`)
+      console.log(`round ${round}  ${binary}  ${result.eventsPerSecond.toLocaleString('en')} events/s  ${result.cpuUsPerEvent} µs CPU/event  ${result.cores} cores (event loop ${result.mainThreadCores}; machine ${result.machineCores})  peak RSS ${result.peakRssMb} MB (private ${result.peakPrivateMb} MB)`)
     }
   }
 } finally {

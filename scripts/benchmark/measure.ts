@@ -33,11 +33,15 @@ export function percentile(sortedValues: readonly number[], fraction: number): n
   return sortedValues[index]!
 }
 
-/** Current and peak resident memory of a process, in MB (`VmRSS`, `VmHWM` of /proc/PID/status). */
-export async function processMemory(pid: number): Promise<{ rssMb: number; peakMb: number }> {
+/**
+ * Current and peak resident memory of a process, in MB (`VmRSS`, `VmHWM` of /proc/PID/status), and the part of the
+ * current figure that is its own (`RssAnon`): the rest is pages of files it maps, mostly the executable itself, which
+ * are shared and which the kernel can drop and read again under memory pressure.
+ */
+export async function processMemory(pid: number): Promise<{ rssMb: number; peakMb: number; privateMb: number }> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8')
   const kilobytes = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN)
-  return { rssMb: kilobytes('VmRSS') / 1024, peakMb: kilobytes('VmHWM') / 1024 }
+  return { rssMb: kilobytes('VmRSS') / 1024, peakMb: kilobytes('VmHWM') / 1024, privateMb: kilobytes('RssAnon') / 1024 }
 }
 
 /** Samples a process's RSS every `everyMs` until stopped; returns the samples in MB. */

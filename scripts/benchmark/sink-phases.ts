@@ -70,7 +70,8 @@ async function producedSoFar(sink: SinkProcess): Promise<number> {
 
 /**
  * From the start command to every event confirmed by Kafka and covered by a committed checkpoint (the connector's
- * position reaches the backlog's last position). Also the sink's peak RSS over the run.
+ * position reaches the backlog's last position). Also the sink's peak RSS over the run, and the peak of its private
+ * part (sampled at each poll: the kernel keeps no high-water mark of it).
  */
 export async function measureEndToEnd(context: Omit<SinkBenchContext, 'broker'>, options: { prefix: string; events: number; lastPosition: bigint; waitForBrokerAck: boolean; /** Tells connectors of several runs on one KurrentDB apart. */ label?: string }) {
   const sink = await startSink(context)
@@ -81,7 +82,9 @@ export async function measureEndToEnd(context: Omit<SinkBenchContext, 'broker'>,
     const progress = createProgress(`end-to-end${options.label ? ` (${options.label})` : ''}${options.waitForBrokerAck ? '' : ' (no ack wait)'}`, 'events', options.events)
     await startConnector(sink, connectorId, benchmarkConnector(context, topic, `${options.prefix}-`, { 'subscription:initialPosition': 'earliest', waitForBrokerAck: String(options.waitForBrokerAck) }))
     const api = sinkApi(sink.baseUrl)
+    let peakPrivateMb = 0
     for (;;) {
+      peakPrivateMb = Math.max(peakPrivateMb, (await processMemory(sink.pid)).privateMb)
       const connector = await api.connector(connectorId)
       if (connector?.state === 'CONNECTOR_STATE_STOPPED') throw new Error(`the connector stopped: ${JSON.stringify(connector.errorDetails)}`)
       if (connector?.position !== undefined && BigInt(connector.position as string) >= options.lastPosition) break
@@ -91,7 +94,7 @@ export async function measureEndToEnd(context: Omit<SinkBenchContext, 'broker'>,
     const seconds = progress.elapsedSeconds()
     const { cpuUsPerEvent, cores, mainThreadCores, machineUsPerEvent, machineCores } = await cpu.stop(options.events)
     const memory = await processMemory(sink.pid)
-    return { topic, events: options.events, seconds: round(seconds, 2), eventsPerSecond: perSecond(options.events, seconds), peakRssMb: round(memory.peakMb), cpuUsPerEvent, cores, mainThreadCores, machineUsPerEvent, machineCores }
+    return { topic, events: options.events, seconds: round(seconds, 2), eventsPerSecond: perSecond(options.events, seconds), peakRssMb: round(memory.peakMb), peakPrivateMb: round(Math.max(peakPrivateMb, memory.privateMb)), cpuUsPerEvent, cores, mainThreadCores, machineUsPerEvent, machineCores }
   } finally {
     await removeConnector(sinkApi(sink.baseUrl), connectorId)
     await sink.stop()

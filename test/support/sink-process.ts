@@ -48,7 +48,8 @@ function chosenExecutable(): SinkExecutable {
 export const sinkExecutable: SinkExecutable = chosenExecutable()
 /** The file the chosen executable runs (for size checks and messages). */
 export const sinkBinary = executables[sinkExecutable].file
-const testKafkaEngine = process.env.KAFKA_SINK_TEST_KAFKA_ENGINE
+/** The Kafka engine the sink under test is told to use (`KAFKA_SINK_TEST_KAFKA_ENGINE`), if one is chosen. */
+export const testKafkaEngine = process.env.KAFKA_SINK_TEST_KAFKA_ENGINE
 
 /** The file an executable runs (for size figures and messages). */
 export function sinkExecutableFile(executable: SinkExecutable = sinkExecutable): string {

@@ -5,16 +5,8 @@
  * must give back exactly those framed messages, in order, and refuse one above its size limit.
  */
 import { describe, expect, test } from 'bun:test'
+import fc from 'fast-check'
 import { StreamDecoder } from '@grpc/grpc-js/build/src/stream-decoder.js'
-
-/** A deterministic generator, so a failure can be replayed from its seed. */
-function random(seed: number) {
-  let state = seed >>> 0
-  return (below: number) => {
-    state = (Math.imul(state ^ (state >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0
-    return state % below
-  }
-}
 
 function framed(body: Uint8Array, compressed = false): Buffer {
   const frame = Buffer.alloc(5 + body.length)
@@ -24,28 +16,34 @@ function framed(body: Uint8Array, compressed = false): Buffer {
   return frame
 }
 
-function decodeAll(decoder: StreamDecoder, chunks: readonly Buffer[]): Buffer[] {
-  return chunks.flatMap((chunk) => decoder.write(chunk))
+/** Cuts `stream` into copies of these lengths, cycling through them (copies: a chunk owns its bytes, as on the wire). */
+function cut(stream: Buffer, lengths: readonly number[]): Buffer[] {
+  const chunks: Buffer[] = []
+  for (let offset = 0, index = 0; offset < stream.length; index++) {
+    const length = Math.min(stream.length - offset, lengths[index % lengths.length]!)
+    chunks.push(Buffer.from(stream.subarray(offset, offset + length)))
+    offset += length
+  }
+  return chunks
 }
+
+// Sizes around the edges: empty, inside and at the 5-byte prefix, a typical event, an HTTP/2 frame's payload, larger.
+const messageSize = fc.oneof(fc.integer({ min: 0, max: 6 }), fc.integer({ min: 690, max: 710 }), fc.integer({ min: 16_370, max: 16_390 }), fc.integer({ min: 40_000, max: 40_002 }))
+const message = fc.tuple(messageSize, fc.integer({ min: 0, max: 255 }), fc.boolean()).map(([size, fill, compressed]) => framed(Buffer.alloc(size, fill), compressed))
+// Cut points of every kind: inside a prefix, at a boundary, inside a body, single bytes.
+const chunkLength = fc.oneof(fc.integer({ min: 1, max: 6 }), fc.constantFrom(64, 16_384, 100_000))
 
 describe('gRPC message framing on the read side', () => {
   test('any cut of a stream into chunks gives back the framed messages exactly, in order', () => {
-    for (let seed = 1; seed <= 200; seed++) {
-      const next = random(seed)
-      const sizes = Array.from({ length: 1 + next(12) }, () => [0, 1, 4, 5, 700, 16_379, 40_000][next(7)]! + next(3))
-      const messages = sizes.map((size, index) => framed(Buffer.alloc(size, (seed + index) % 251), next(2) === 1))
-      const stream = Buffer.concat(messages)
-      // Cut points of every kind: inside a prefix, at a boundary, inside a body, single bytes.
-      const chunks: Buffer[] = []
-      for (let offset = 0; offset < stream.length; ) {
-        const length = Math.min(stream.length - offset, [1, 2, 3, 5, 6, 64, 16_384, 100_000][next(8)]!)
-        chunks.push(Buffer.from(stream.subarray(offset, offset + length)))
-        offset += length
-      }
-      const decoded = decodeAll(new StreamDecoder(-1), chunks)
-      expect(decoded.length, `seed ${seed}`).toBe(messages.length)
-      decoded.forEach((message, index) => expect(Buffer.compare(message, messages[index]!), `seed ${seed}, message ${index}`).toBe(0))
-    }
+    fc.assert(
+      fc.property(fc.array(message, { minLength: 1, maxLength: 12 }), fc.array(chunkLength, { minLength: 1, maxLength: 8 }), (messages, lengths) => {
+        const decoder = new StreamDecoder(-1)
+        const decoded = cut(Buffer.concat(messages), lengths).flatMap((chunk) => decoder.write(chunk))
+        expect(decoded.length).toBe(messages.length)
+        decoded.forEach((decodedMessage, index) => expect(Buffer.compare(decodedMessage, messages[index]!)).toBe(0))
+      }),
+      { numRuns: 200 },
+    )
   })
 
   test('several messages in one chunk, and a message split across chunks after them', () => {

@@ -21,6 +21,8 @@ export interface SinkBenchContext {
   readonly binary?: string
   /** Distinguishes the connector ids of several runs against one KurrentDB (ids are kept there). */
   readonly runLabel?: string
+  /** Connector settings on top of the benchmark's own (e.g. `compression:level`), to compare settings side by side. */
+  readonly connectorSettings?: Readonly<Record<string, string>>
 }
 
 /** Connector ids are kept by KurrentDB: a baseline run needs its own. */
@@ -30,7 +32,7 @@ const startSink = (context: Pick<SinkBenchContext, 'kurrentdb' | 'binary'>) =>
   startSinkProcess({ kurrentdb: context.kurrentdb, ...(context.binary === undefined ? {} : { command: [context.binary] as const }) })
 
 /** A connector reading the benchmark streams (`<prefix>-*`) into `topic`. */
-function benchmarkConnector(context: Pick<SinkBenchContext, 'bootstrapServers'>, topic: string, prefix: string, extra: Record<string, string> = {}): Record<string, string> {
+function benchmarkConnector(context: Pick<SinkBenchContext, 'bootstrapServers' | 'connectorSettings'>, topic: string, prefix: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
     instanceTypeName: 'kafka-sink',
     topic,
@@ -39,6 +41,7 @@ function benchmarkConnector(context: Pick<SinkBenchContext, 'bootstrapServers'>,
     'subscription:filter:filterType': 'prefix',
     'subscription:filter:expression': prefix,
     ...extra,
+    ...context.connectorSettings,
   }
 }
 

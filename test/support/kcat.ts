@@ -43,6 +43,11 @@ export async function readTopicWithKcat(options: {
   readonly topic: string
   /** Keep reading until at least this many records are there (or the timeout passes). */
   readonly expectedCount?: number
+  /**
+   * Count distinct values of this instead of records toward `expectedCount`: duplicates (at-least-once allows them)
+   * would otherwise end the wait while some records have not arrived yet.
+   */
+  readonly countDistinct?: (record: KcatRecord) => string
   readonly timeoutMs: number
   /** librdkafka properties (kcat -X), e.g. security.protocol and sasl.* to read through a secured listener. */
   readonly config?: Readonly<Record<string, string>>
@@ -57,7 +62,8 @@ export async function readTopicWithKcat(options: {
     const run = await runKcat(args, { timeoutMs: Math.max(1_000, remaining) })
     if (run.exitCode === 0 && !run.timedOut) {
       lastRecords = parseKcatJson(run.stdout)
-      if (options.expectedCount === undefined || lastRecords.length >= options.expectedCount) return lastRecords
+      const count = options.countDistinct === undefined ? lastRecords.length : new Set(lastRecords.map(options.countDistinct)).size
+      if (options.expectedCount === undefined || count >= options.expectedCount) return lastRecords
     } else {
       lastFailure = `kcat exited with ${run.timedOut ? 'a timeout' : `code ${run.exitCode}`}: ${run.stderr.trim()}`
     }

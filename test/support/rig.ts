@@ -39,7 +39,8 @@ export interface Rig {
   startSink(options?: Omit<StartSinkOptions, 'kurrentdb'>): Promise<SinkProcess & { api: ReturnType<typeof sinkApi> }>
   /** Appends `count` JSON events `{ seq, stream }` to `stream`, in batches, with optional metadata. */
   appendEvents(stream: string, count: number, options?: { type?: string; firstSeq?: number; metadata?: Record<string, unknown> }): Promise<void>
-  readTopic(topic: string, expectedCount?: number, timeoutMs?: number): Promise<KcatRecord[]>
+  /** With `countDistinct`, `expectedCount` counts distinct values of it (duplicates do not end the wait). */
+  readTopic(topic: string, expectedCount?: number, timeoutMs?: number, countDistinct?: (record: KcatRecord) => string): Promise<KcatRecord[]>
   close(): Promise<void>
 }
 
@@ -99,7 +100,8 @@ export async function startRig(
         await client.appendToStream(stream, events)
       }
     },
-    readTopic: (topic, expectedCount, timeoutMs = 60_000) => readTopicWithKcat({ bootstrapServers, topic, timeoutMs, ...(expectedCount === undefined ? {} : { expectedCount }) }),
+    readTopic: (topic, expectedCount, timeoutMs = 60_000, countDistinct) =>
+      readTopicWithKcat({ bootstrapServers, topic, timeoutMs, ...(expectedCount === undefined ? {} : { expectedCount }), ...(countDistinct === undefined ? {} : { countDistinct }) }),
     close: async () => {
       await Promise.allSettled(sinks.map((sink) => sink.stop('SIGKILL')))
       await client.dispose().catch(() => {})

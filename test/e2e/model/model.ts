@@ -140,6 +140,12 @@ export interface Incarnation {
    * later batch can land before a re-sent earlier one after a failure, so a Kafka fault then voids it.
    */
   orderGuaranteed: boolean
+  /**
+   * First copies of events at or before this position may come out of append order: a start or reset at a position
+   * before the previous start point asks for events no earlier activation read (those between the two points, and
+   * any the previous activation skipped), and they reach Kafka after what the earlier activations delivered.
+   */
+  orderExcusedUpTo: bigint
   /** The position of the last appended event when this incarnation was deleted. */
   deletedAfter: bigint | undefined
   /** The last evaluation of its topic. */
@@ -188,6 +194,7 @@ export function addIncarnation(model: SinkModel, topic: string, variant: Connect
     retriedSendsPossible: model.kafkaFaultOpen,
     runningWaitForBrokerAck: variant.waitForBrokerAck,
     orderGuaranteed: true,
+    orderExcusedUpTo: -1n,
     deletedAfter: undefined,
     lastFigures: undefined,
   }
@@ -209,6 +216,8 @@ export function activate(model: SinkModel, incarnation: Incarnation, activation:
     from = activation.kind === 'reset' ? 0n : activation.position
     // Events the connector may already have sent are asked for again: their second copies are requested.
     if (incarnation.activations > 0) incarnation.excusedUpTo = maxBigInt(incarnation.excusedUpTo, head(model))
+    // Back before the previous start point: what lies between was never read, and is delivered after all of it.
+    if (incarnation.from !== undefined && from < incarnation.from) incarnation.orderExcusedUpTo = maxBigInt(incarnation.orderExcusedUpTo, head(model))
   }
   incarnation.from = from
   incarnation.lowestFrom = incarnation.lowestFrom === undefined ? from : minBigInt(incarnation.lowestFrom, from)
@@ -332,12 +341,15 @@ export function evaluate(
     }
   }
 
-  if (incarnation.orderGuaranteed) violations.push(...orderViolations(records, eventsById))
+  if (incarnation.orderGuaranteed) violations.push(...orderViolations(records, eventsById, incarnation.orderExcusedUpTo))
   return { figures: { due, delivered, lost: missing.length, duplicates }, violations }
 }
 
-/** Per stream: one partition, and reading it by offset, first copies come in append order. */
-function orderViolations(records: readonly DeliveredRecord[], eventsById: ReadonlyMap<string, ModelEvent>): string[] {
+/**
+ * Per stream: one partition, and reading it by offset, first copies come in append order; events at or before
+ * `excusedUpTo` (asked for again by a start before the previous start point) are left out of the comparison.
+ */
+function orderViolations(records: readonly DeliveredRecord[], eventsById: ReadonlyMap<string, ModelEvent>, excusedUpTo: bigint): string[] {
   const violations: string[] = []
   const byStream = new Map<string, { record: DeliveredRecord; event: ModelEvent }[]>()
   for (const record of records) {
@@ -357,7 +369,7 @@ function orderViolations(records: readonly DeliveredRecord[], eventsById: Readon
     const seen = new Set<string>()
     let last: ModelEvent | undefined
     for (const { record, event } of list) {
-      if (seen.has(event.id)) continue
+      if (seen.has(event.id) || event.position <= excusedUpTo) continue
       seen.add(event.id)
       if (last !== undefined && event.index < last.index) {
         violations.push(`stream ${stream}: ${event.id} (offset ${record.offset}) came after ${last.id}, out of append order`)

@@ -135,4 +135,31 @@ describe('the oracle', () => {
     expect(result.violations).toEqual([])
     expect(result.figures).toEqual({ due: 1, delivered: 1, lost: 0, duplicates: 1 })
   })
+
+  test('a start before the previous start point: what was never read comes after, later events keep their order', () => {
+    // Order-1 at 10, 20, 30, 40. A reset at 20 reads 30 and 40; a start at 10 then reads 20 (never read before),
+    // 30 and 40 again; 50 and 60 are appended after it.
+    const model = modelWith([[streams.order1, 10], [streams.order1, 20], [streams.order1, 30], [streams.order1, 40]])
+    const incarnation = model.incarnations[0]!
+    activate(model, incarnation, { kind: 'at', position: 20n })
+    incarnation.state = 'stopped'
+    activate(model, incarnation, { kind: 'at', position: 10n })
+    model.events.push({ id: `${streams.order1}/4`, stream: streams.order1, position: 50n, index: 4 })
+    model.events.push({ id: `${streams.order1}/5`, stream: streams.order1, position: 60n, index: 5 })
+    const [at20, at30, at40, at50, at60] = [1, 2, 3, 4, 5].map((index) => `${streams.order1}/${index}`) as [string, string, string, string, string]
+    const asRead = [record(at30, 0), record(at40, 1), record(at20, 2), record(at30, 3), record(at40, 4), record(at50, 5), record(at60, 6)]
+    expect(evaluate(model, incarnation, asRead, { dueUpTo: 60n }).violations).toEqual([])
+    // Events appended after that start are still held to append order.
+    const swappedLater = [record(at30, 0), record(at40, 1), record(at20, 2), record(at30, 3), record(at40, 4), record(at60, 5), record(at50, 6)]
+    expect(evaluate(model, incarnation, swappedLater, { dueUpTo: 60n }).violations.some((violation) => violation.includes(`${at50} (offset 6) came after ${at60}`))).toBe(true)
+
+    // A start after the previous start point excuses nothing.
+    const forward = modelWith([[streams.order1, 10], [streams.order1, 20], [streams.order1, 30]])
+    const forwardIncarnation = forward.incarnations[0]!
+    activate(forward, forwardIncarnation, { kind: 'at', position: 10n })
+    forwardIncarnation.state = 'stopped'
+    activate(forward, forwardIncarnation, { kind: 'at', position: 20n })
+    const swapped = [record(`${streams.order1}/2`, 0), record(`${streams.order1}/1`, 1)]
+    expect(evaluate(forward, forwardIncarnation, swapped, { dueUpTo: 30n }).violations.some((violation) => violation.includes('out of append order'))).toBe(true)
+  })
 })

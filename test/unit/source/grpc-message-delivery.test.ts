@@ -12,7 +12,7 @@ import http2 from 'node:http2'
 import type { AddressInfo } from 'node:net'
 import { gzipSync } from 'node:zlib'
 import fc from 'fast-check'
-import { Client, credentials, status as GrpcStatus, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js'
+import { Client, credentials, Metadata, status as GrpcStatus, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js'
 
 interface Script {
   readonly messages: readonly { readonly body: Buffer; readonly compressed: boolean }[]
@@ -83,7 +83,6 @@ let scriptCounter = 0
 async function play(script: Script, pauseEvery: number): Promise<Outcome> {
   const id = `script-${++scriptCounter}`
   scripts.set(id, script)
-  const { Metadata } = await import('@grpc/grpc-js')
   const metadata = new Metadata()
   metadata.set('x-script', id)
   const identity = (bytes: Buffer) => bytes

@@ -101,6 +101,7 @@ export function createRecordMapper(options: RecordMappingOptions): RecordMapper 
   let requestDateBytes = Buffer.alloc(0)
   let lastTicks = -1n
   let lastTimestampBytes = Buffer.alloc(0)
+  let lastTimestampMillis = 0n
   let lastKeySource = ''
   let lastMetadata: Uint8Array | undefined
   let lastKey: Buffer = Buffer.alloc(0)
@@ -115,6 +116,7 @@ export function createRecordMapper(options: RecordMappingOptions): RecordMapper 
       requestDateBytes = Buffer.from(new Date(nowMillis).toISOString())
     }
     const subject = subjects.get(event.type)
+    rememberTicks(event.createdTicks)
 
     arena.beginHeaders()
     arena.constantHeader(connectorId.encoded, connectorId.bytes)
@@ -122,7 +124,7 @@ export function createRecordMapper(options: RecordMappingOptions): RecordMapper 
     else arena.textHeader(requestId.encoded, requestId.bytes, options.newRequestId())
     arena.bytesHeader(requestDate.encoded, requestDate.bytes, requestDateBytes)
     arena.textHeader(recordId.encoded, recordId.bytes, event.id)
-    arena.bytesHeader(recordTimestamp.encoded, recordTimestamp.bytes, timestampBytes(event.createdTicks))
+    arena.bytesHeader(recordTimestamp.encoded, recordTimestamp.bytes, lastTimestampBytes)
     arena.constantHeader(notRedacted.encoded, notRedacted.bytes)
     arena.bytesHeader(streamId.encoded, streamId.bytes, streamIdBytes(event.streamId))
     arena.decimalHeader(streamRevision.encoded, streamRevision.bytes, event.revision)
@@ -145,7 +147,7 @@ export function createRecordMapper(options: RecordMappingOptions): RecordMapper 
       // arena's chunks hold only records.
       value: arena.copy(event.data),
       headers,
-      timestamp: event.createdTicks / ticksPerMillisecond,
+      timestamp: lastTimestampMillis,
     }
   }
 
@@ -157,12 +159,12 @@ export function createRecordMapper(options: RecordMappingOptions): RecordMapper 
     return lastStreamIdBytes
   }
 
-  function timestampBytes(ticks: bigint): Buffer {
-    if (ticks !== lastTicks) {
-      lastTicks = ticks
-      lastTimestampBytes = Buffer.from(formatTicksAsIso(ticks))
-    }
-    return lastTimestampBytes
+  /** The header's bytes and the record's timestamp for a created time: computed once per write. */
+  function rememberTicks(ticks: bigint): void {
+    if (ticks === lastTicks) return
+    lastTicks = ticks
+    lastTimestampBytes = Buffer.from(formatTicksAsIso(ticks))
+    lastTimestampMillis = ticks / ticksPerMillisecond
   }
 
   function keyBytes(event: SourceEvent, metadataHeaders: ReadonlyMap<string, string>): Buffer {

@@ -89,7 +89,8 @@ function readVarintBigInt(reader: Reader, end: number): bigint {
     else high += (byte & 0x7f) * 2 ** (shift - 28)
     if (byte < 0x80) {
       const lowValue = low >>> 0
-      return high === 0 ? BigInt(lowValue) : (BigInt(high) << 28n) + BigInt(lowValue)
+      // Below 2^53 (every revision and position a real log reaches) the value is exact as a number: one BigInt.
+      return high < 2 ** 25 ? BigInt(high * 2 ** 28 + lowValue) : (BigInt(high) << 28n) + BigInt(lowValue)
     }
     shift += 7
   }
@@ -129,7 +130,8 @@ function nestedEnd(reader: Reader, end: number): number {
 
 function readBytesView(reader: Reader, end: number): Uint8Array {
   const stop = nestedEnd(reader, end)
-  const view = reader.bytes.subarray(reader.offset, stop)
+  // Most events carry no metadata: an empty field shares one empty array instead of a view of its own.
+  const view = stop === reader.offset ? emptyBytes : reader.bytes.subarray(reader.offset, stop)
   reader.offset = stop
   return view
 }
@@ -139,6 +141,51 @@ function readString(reader: Reader, end: number): string {
   const { bytes, offset } = reader
   reader.offset = stop
   return utf8Text(bytes, offset, stop)
+}
+
+/**
+ * The last value read for one field (a stream id, an event type, a created time) and the bytes it came from: events
+ * arrive in runs of one stream, one type and one write, so equal bytes are handed the value already decoded instead
+ * of a new string or BigInt (which also lets the record mapping's own "same as the last one" checks succeed by
+ * identity).
+ */
+class LastField<T> {
+  private readonly last = new Uint8Array(128)
+  private lastLength = -1
+  private lastValue: T
+
+  constructor(initial: T) {
+    this.lastValue = initial
+  }
+
+  /** The value decoded from `bytes[start, stop)`: the last one when the bytes are the same, else `decode`'s. */
+  read(bytes: Uint8Array, start: number, stop: number, decode: (bytes: Uint8Array, start: number, stop: number) => T): T {
+    const length = stop - start
+    if (length === this.lastLength && this.matches(bytes, start, length)) return this.lastValue
+    const value = decode(bytes, start, stop)
+    if (length <= this.last.length) {
+      for (let index = 0; index < length; index++) this.last[index] = bytes[start + index]!
+      this.lastLength = length
+      this.lastValue = value
+    }
+    return value
+  }
+
+  private matches(bytes: Uint8Array, start: number, length: number): boolean {
+    // From the end: names of one family (order-41, order-42) and times of one second differ last.
+    for (let index = length - 1; index >= 0; index--) if (bytes[start + index] !== this.last[index]) return false
+    return true
+  }
+}
+const streamIds = new LastField('')
+const eventTypes = new LastField('')
+const createdTimes = new LastField<bigint | undefined>(undefined)
+
+function readRepeatedString(reader: Reader, end: number, field: LastField<string>): string {
+  const stop = nestedEnd(reader, end)
+  const { bytes, offset } = reader
+  reader.offset = stop
+  return field.read(bytes, offset, stop, utf8Text)
 }
 
 function utf8Text(bytes: Uint8Array, start: number, end: number): string {
@@ -228,7 +275,7 @@ const digit9 = 0x39
 
 /**
  * `created` as .NET ticks, read from its decimal digits; undefined for anything else (the server always sends
- * digits). Up to 15 digits are summed exactly as a number, so most values need one BigInt conversion.
+ * digits).
  */
 function readTicks(reader: Reader, end: number): bigint | undefined {
   const stop = nestedEnd(reader, end)
@@ -236,20 +283,24 @@ function readTicks(reader: Reader, end: number): bigint | undefined {
   const start = reader.offset
   reader.offset = stop
   if (stop === start) return undefined
-  let result = 0n
-  let chunk = 0
-  let chunkDigits = 0
-  for (let index = start; index < stop; index++) {
-    const byte = bytes[index]!
-    if (byte < digit0 || byte > digit9) return undefined
-    chunk = chunk * 10 + (byte - digit0)
-    if (++chunkDigits === 15) {
-      result = result * 1_000_000_000_000_000n + BigInt(chunk)
-      chunk = 0
-      chunkDigits = 0
-    }
-  }
-  return chunkDigits === 0 ? result : result * 10n ** BigInt(chunkDigits) + BigInt(chunk)
+  return createdTimes.read(bytes, start, stop, ticksFromDigits)
+}
+
+/** Decimal digits as a BigInt; undefined if anything else is there. 15 digits are exact as a number. */
+function ticksFromDigits(bytes: Uint8Array, start: number, stop: number): bigint | undefined {
+  for (let index = start; index < stop; index++) if (bytes[index]! < digit0 || bytes[index]! > digit9) return undefined
+  // Today's ticks have 18 digits: the leading ones and the last 15, each exact as a number, joined once.
+  const split = Math.max(start, stop - 15)
+  if (split - start > 15) return BigInt(utf8Text(bytes, start, stop))
+  const low = BigInt(digitsValue(bytes, split, stop))
+  return split === start ? low : BigInt(digitsValue(bytes, start, split)) * tenToTheFifteenth + low
+}
+const tenToTheFifteenth = 10n ** 15n
+
+function digitsValue(bytes: Uint8Array, start: number, stop: number): number {
+  let value = 0
+  for (let index = start; index < stop; index++) value = value * 10 + (bytes[index]! - digit0)
+  return value
 }
 
 /** One entry of the `metadata` map (type, content-type, created), set on the event. */
@@ -275,7 +326,7 @@ function decodeMetadataEntry(reader: Reader, end: number, event: MutableEvent): 
   }
   // An entry without a value field has the empty string as its value.
   reader.offset = valueAt
-  if (key === typeKey) event.type = valueAt === -1 ? '' : readString(reader, end)
+  if (key === typeKey) event.type = valueAt === -1 ? '' : readRepeatedString(reader, end, eventTypes)
   else if (key === contentTypeKey) {
     event.contentType =
       valueAt === -1
@@ -292,19 +343,26 @@ function decodeMetadataEntry(reader: Reader, end: number, event: MutableEvent): 
   reader.offset = end
 }
 
-function decodeRecordedEvent(reader: Reader, end: number): MutableEvent {
-  const event: MutableEvent = {
-    id: '',
-    streamId: '',
-    revision: 0n,
-    commit: undefined,
-    prepare: undefined,
-    type: '',
-    contentType: 'application/octet-stream',
-    createdTicks: 0n,
-    data: emptyBytes,
-    customMetadata: emptyBytes,
-  }
+function resetEvent(event: MutableEvent): MutableEvent {
+  event.id = ''
+  event.streamId = ''
+  event.revision = 0n
+  event.commit = undefined
+  event.prepare = undefined
+  event.type = ''
+  event.contentType = 'application/octet-stream'
+  event.createdTicks = 0n
+  event.data = emptyBytes
+  event.customMetadata = emptyBytes
+  return event
+}
+// What a ReadEvent's recorded event and link are decoded into before the one returned object is built: filled anew
+// for every response (decoding never runs twice at once), so they cost no allocation per event.
+const recordedScratch = resetEvent({} as MutableEvent)
+const linkScratch = resetEvent({} as MutableEvent)
+
+function decodeRecordedEvent(reader: Reader, end: number, event: MutableEvent): MutableEvent {
+  resetEvent(event)
   while (reader.offset < end) {
     const { fieldNumber, wireType } = readTag(reader, end)
     switch (fieldNumber) {
@@ -317,7 +375,7 @@ function decodeRecordedEvent(reader: Reader, end: number): MutableEvent {
         const identifierEnd = nestedEnd(reader, end)
         while (reader.offset < identifierEnd) {
           const identifier = readTag(reader, identifierEnd)
-          if (identifier.fieldNumber === 3 && identifier.wireType === wireLengthDelimited) event.streamId = readString(reader, identifierEnd)
+          if (identifier.fieldNumber === 3 && identifier.wireType === wireLengthDelimited) event.streamId = readRepeatedString(reader, identifierEnd, streamIds)
           else skipField(reader, identifierEnd, identifier.wireType)
         }
         continue
@@ -358,8 +416,8 @@ function decodeReadEvent(reader: Reader, end: number): ReadResponse {
   let commitPosition: bigint | undefined
   while (reader.offset < end) {
     const { fieldNumber, wireType } = readTag(reader, end)
-    if (fieldNumber === 1 && wireType === wireLengthDelimited) event = decodeRecordedEvent(reader, nestedEnd(reader, end))
-    else if (fieldNumber === 2 && wireType === wireLengthDelimited) link = decodeRecordedEvent(reader, nestedEnd(reader, end))
+    if (fieldNumber === 1 && wireType === wireLengthDelimited) event = decodeRecordedEvent(reader, nestedEnd(reader, end), recordedScratch)
+    else if (fieldNumber === 2 && wireType === wireLengthDelimited) link = decodeRecordedEvent(reader, nestedEnd(reader, end), linkScratch)
     else if (fieldNumber === 3 && wireType === wireVarint) commitPosition = readVarintBigInt(reader, end)
     else skipField(reader, end, wireType)
   }

@@ -185,7 +185,7 @@ export class RecordArena {
 
   /** A header whose value is a non-negative integer in decimal digits (a revision, a log position). */
   decimalHeader(encodedName: Uint8Array, nameBytes: number, value: bigint): void {
-    if (value < 0n || value > BigInt(Number.MAX_SAFE_INTEGER)) {
+    if (value < 0n || value > maxSafeInteger) {
       this.textHeader(encodedName, nameBytes, value.toString())
       return
     }
@@ -268,5 +268,7 @@ export class RecordArena {
   }
 }
 
+// A constant, not `BigInt(Number.MAX_SAFE_INTEGER)` per call: that allocates a BigInt each time, twice per record.
+const maxSafeInteger = BigInt(Number.MAX_SAFE_INTEGER)
 const hexDigits = Uint8Array.from('0123456789abcdef', (character) => character.charCodeAt(0))
 

@@ -98,3 +98,50 @@ describe('decodeReadResponse, checked against the protobuf library', () => {
     )
   })
 })
+
+describe('decodeReadResponse over a run of responses', () => {
+  // Consecutive events often share a stream, a type and a created time; others differ from the previous one in a
+  // single byte, or only in length, or are too long to remember. Every response in the run must still read as the
+  // library reads it, whatever came before it.
+  const similarTexts = fc.constantFrom('order-41', 'order-42', 'order-4', 'order-411', 'ordér-41', '', 'x'.repeat(127), 'x'.repeat(128), 'x'.repeat(129), 'x'.repeat(300))
+  const similarTicks = fc.constantFrom('638665821234567890', '638665821234567891', '638665821234567899', '738665821234567890', '63866582123456789', '6386658212345678900', '0', '00000000000000000000000000000001', 'not digits', '')
+  const runEvent = fc.record({
+    streamName: similarTexts,
+    type: similarTexts,
+    created: similarTicks,
+    commit: fc.bigInt({ min: 1n, max: 2n ** 64n - 1n }),
+    data: fc.uint8Array({ maxLength: 20 }),
+    customMetadata: fc.oneof(fc.constant(new Uint8Array(0)), fc.uint8Array({ minLength: 1, maxLength: 20 })),
+  })
+
+  test('each event reads as the library reads it, after any other', () => {
+    fc.assert(
+      fc.property(fc.array(runEvent, { minLength: 2, maxLength: 30 }), (run) => {
+        for (const [index, item] of run.entries()) {
+          const event = build({
+            id: { kind: 'string', uuid: '00000000-0000-4000-8000-000000000000' },
+            streamName: item.streamName,
+            revision: BigInt(index),
+            commit: item.commit,
+            prepare: item.commit,
+            metadata: [
+              ['type', item.type],
+              ['created', item.created],
+            ],
+            data: item.data,
+            customMetadata: item.customMetadata,
+          })
+          const readEvent = new ReadResp.ReadEvent()
+          readEvent.setEvent(event)
+          const response = new ReadResp()
+          response.setEvent(readEvent)
+          const serialized = response.serializeBinary()
+          const decoded = decodeReadResponse(Buffer.from(serialized))
+          if (decoded.kind !== 'event') throw new Error(`expected an event, got ${decoded.kind}`)
+          expect({ ...decoded.event, data: Buffer.from(decoded.event.data).toString('hex'), customMetadata: Buffer.from(decoded.event.customMetadata).toString('hex') }).toEqual(expectedFrom(serialized))
+        }
+      }),
+      { seed: 20261204, numRuns: 300 },
+    )
+  })
+})

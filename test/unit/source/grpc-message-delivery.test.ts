@@ -5,7 +5,8 @@
  * flag, a 4-byte big-endian length, the body; gzip when the flag is set and `grpc-encoding: gzip`), cuts the stream
  * into DATA writes at arbitrary points and ends with a `grpc-status` trailer. Whatever the cuts, the mix of compressed
  * and plain messages and the reader's pauses, the client must deliver exactly those bodies, in order, and the end of
- * the call only after the last of them.
+ * the call only after the last of them. And a reader that stops asking must stop the server too (HTTP/2 flow control,
+ * RFC 9113 §5.2): the patch pauses the HTTP/2 stream only once a bound of messages waits, not at every message.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import http2 from 'node:http2'
@@ -31,12 +32,35 @@ function frame(body: Buffer, compressed: boolean): Buffer {
 }
 
 const scripts = new Map<string, Script>()
+/** Per flood call: the bytes the server's HTTP/2 stream has taken off its hands (write callbacks that fired). */
+const floodFlushed = new Map<string, number>()
+
+/** Writes 1 KiB messages for as long as the call lasts, each as soon as HTTP/2 flow control lets the last one go. */
+function flood(stream: http2.ServerHttp2Stream, id: string) {
+  stream.respond({ ':status': 200, 'content-type': 'application/grpc' })
+  const message = frame(Buffer.alloc(1024, 7), false)
+  floodFlushed.set(id, 0)
+  const writeNext = () => {
+    if (stream.destroyed || stream.closed) return
+    stream.write(message, (error) => {
+      if (error !== undefined && error !== null) return
+      floodFlushed.set(id, floodFlushed.get(id)! + message.length)
+      writeNext()
+    })
+  }
+  writeNext()
+  stream.on('error', () => {})
+}
 let server: http2.Http2Server
 let client: Client
 
 beforeAll(async () => {
   server = http2.createServer()
   server.on('stream', (stream, headers) => {
+    if (headers['x-flood'] !== undefined) {
+      flood(stream, String(headers['x-flood']))
+      return
+    }
     const script = scripts.get(String(headers['x-script']))
     if (script === undefined) {
       stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': String(GrpcStatus.NOT_FOUND) }, { endStream: true })
@@ -144,6 +168,37 @@ describe('gRPC messages received by grpc-js', () => {
       { seed: 20261204, numRuns: 60 },
     )
   }, 60_000)
+
+  test('a reader that stops asking stops the server: what is sent stays within the windows and one read', async () => {
+    const id = `flood-${++scriptCounter}`
+    const metadata = new Metadata()
+    metadata.set('x-flood', id)
+    const identity = (bytes: Buffer) => bytes
+    const call: ClientReadableStream<Buffer> = client.makeServerStreamRequest('/test.Script/Flood', identity, identity, Buffer.alloc(0), metadata)
+    call.on('error', () => {})
+    let received = 0
+    await new Promise<void>((resolve) => {
+      call.on('data', () => {
+        if (++received === 10) {
+          call.pause()
+          resolve()
+        }
+      })
+    })
+    await Bun.sleep(500)
+    const sentWhilePaused = floodFlushed.get(id)!
+    await Bun.sleep(500)
+    // Nothing more goes out while the reader is paused, and what went out is bounded (HTTP/2's windows plus what the
+    // client holds for the reader), far below the megabytes an unpaused flood sends in that time.
+    expect(floodFlushed.get(id)!).toBe(sentWhilePaused)
+    expect(sentWhilePaused).toBeLessThan(1024 * 1024)
+    call.resume()
+    const resumedFrom = floodFlushed.get(id)!
+    await Bun.sleep(200)
+    expect(floodFlushed.get(id)!).toBeGreaterThan(resumedFrom)
+    call.cancel()
+    floodFlushed.delete(id)
+  })
 
   test('a compressed message between plain ones keeps its place', async () => {
     const messages = ['one', 'two', 'three (gzip)', 'four', 'five'].map((text, index) => ({ body: Buffer.from(text), compressed: index === 2 }))
